@@ -1,0 +1,269 @@
+// Command demo runs meterd's whole job end to end in a temporary directory: the vendor makes
+// a key, the agent starts on it, the vendor provisions the 10Duke PdfPro example and a
+// sessions-mode product, concurrent clients consume both until they are exhausted, the agent
+// is stopped with SIGTERM, and the vendor verifies the usage database and bills from it.
+//
+//	go run ./bench/demo -bin bin     (make demo)
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func main() {
+	bin := flag.String("bin", "bin", "directory holding meterd and meterctl")
+	keep := flag.Bool("keep", false, "keep the temporary directory")
+	flag.Parse()
+	if err := run(*bin, *keep); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+const (
+	pdfPro = "7a195f0b-459b-4c60-ba5e-7a3d53133e28"
+	org    = "organizations/cce56388-2c7f-4dd7-8007-b7c3fbd47901"
+	viewer = "5c1e8a57-viewer-sessions"
+	alice  = "users/alice"
+)
+
+func run(bin string, keep bool) error {
+	dir, err := os.MkdirTemp("", "meterd-demo-")
+	if err != nil {
+		return err
+	}
+	if !keep {
+		defer os.RemoveAll(dir)
+	}
+	meterd, meterctl := filepath.Join(bin, "meterd"), filepath.Join(bin, "meterctl")
+	key := filepath.Join(dir, "vendor.key")
+	step("vendor: meterctl keygen -o %s", key)
+	if err := show(exec.Command(meterctl, "keygen", "-o", key)); err != nil {
+		return err
+	}
+	data := filepath.Join(dir, "data")
+	step("customer: meterd -data-dir %s -usage-key-file vendor.key -usage-write-interval 100", data)
+	agent, base, err := startAgent(meterd, data, key)
+	if err != nil {
+		return err
+	}
+	defer agent.Process.Kill()
+	token, err := os.ReadFile(filepath.Join(data, "admin.token"))
+	if err != nil {
+		return err
+	}
+	c := client{base: base, token: strings.TrimSpace(string(token))}
+	granted, err := c.exercise()
+	if err != nil {
+		return err
+	}
+	step("SIGTERM: stop accepting, finish requests, flush the usage database")
+	agent.Process.Signal(syscall.SIGTERM)
+	if err := agent.Wait(); err != nil {
+		return fmt.Errorf("meterd exit: %w", err)
+	}
+	db := filepath.Join(data, "usage.db")
+	step("vendor: meterctl verify -key vendor.key usage.db")
+	if err := show(exec.Command(meterctl, "verify", "-key", key, db)); err != nil {
+		return err
+	}
+	step("vendor: meterctl report -key vendor.key -by month -format table usage.db")
+	if err := show(exec.Command(meterctl, "report", "-key", key, "-by", "month", "-format", "table", db)); err != nil {
+		return err
+	}
+	return checkTotals(meterctl, key, db, granted)
+}
+
+func step(format string, args ...any) { fmt.Printf("\n== "+format+"\n", args...) }
+
+func show(cmd *exec.Cmd) error {
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	return cmd.Run()
+}
+
+// startAgent runs meterd on a free loopback port and waits until it answers /healthz.
+func startAgent(meterd, data, key string) (*exec.Cmd, string, error) {
+	cmd := exec.Command(meterd, "-data-dir", data, "-listen", "127.0.0.1:0",
+		"-usage-key-file", key, "-usage-write-interval", "100")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			if i := strings.Index(line, "msg=listening addr="); i >= 0 {
+				addr <- strings.TrimPrefix(line[i:], "msg=listening addr=")
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return cmd, "http://" + a, nil
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		return nil, "", errors.New("meterd did not start listening within 30s")
+	}
+}
+
+type client struct {
+	base, token string
+	hc          http.Client
+}
+
+func (c *client) call(method, path string, admin bool, body any) (int, map[string]any, error) {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, c.base+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	if admin {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return resp.StatusCode, nil, fmt.Errorf("%s %s: %q", method, path, raw)
+	}
+	return resp.StatusCode, out, nil
+}
+
+func (c *client) must(method, path string, body any) error {
+	st, out, err := c.call(method, path, true, body)
+	if err == nil && st != 200 {
+		err = fmt.Errorf("%s %s: %d %v", method, path, st, out)
+	}
+	return err
+}
+
+// exercise provisions both products and consumes them until exhausted; it returns the units
+// granted per item.
+func (c *client) exercise() (map[string]int64, error) {
+	step("vendor: PUT /products (PdfPro counts caller units; Viewer counts sessions, 2 units each)")
+	if err := c.must("PUT", "/products/"+pdfPro, map[string]any{"name": "PdfPro", "licensedItem": "PdfPro",
+		"trackingMode": "TRACK_BY_CALLER_CONSUMPTION_COUNT", "creditAmount": 1}); err != nil {
+		return nil, err
+	}
+	if err := c.must("PUT", "/products/"+viewer, map[string]any{"name": "Viewer", "licensedItem": "Viewer",
+		"trackingMode": "TRACK_BY_LICENSE_SESSIONS_OPENED", "creditAmount": 2}); err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	step("vendor: POST /%s/license-transactions (15000 PdfPro for 12 months, externalId 0000004556786)", org)
+	if err := c.must("POST", "/"+org+"/license-transactions", order("0000004556786", pdfPro, 15000, now)); err != nil {
+		return nil, err
+	}
+	step("vendor: POST /%s/license-transactions (500 Viewer sessions × 2 units)", alice)
+	if err := c.must("POST", "/"+alice+"/license-transactions", order("A-1", viewer, 500, now)); err != nil {
+		return nil, err
+	}
+	step("application: 16 clients consume PdfPro, 8 open Viewer sessions, until both are exhausted")
+	granted := map[string]*atomic.Int64{"PdfPro": {}, "Viewer": {}}
+	var wg sync.WaitGroup
+	errs := make(chan error, 24)
+	for w := range 24 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.consumeUntilExhausted(w, granted); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	out := map[string]int64{"PdfPro": granted["PdfPro"].Load(), "Viewer": granted["Viewer"].Load()}
+	fmt.Printf("granted: PdfPro %d units, Viewer %d units\n", out["PdfPro"], out["Viewer"])
+	return out, nil
+}
+
+func order(ext, product string, quantity int, now time.Time) map[string]any {
+	return map[string]any{"transaction": map[string]any{"type": "Order", "externalId": ext,
+		"items": []map[string]any{{"externalId": ext + "-1", "productId": product, "quantity": quantity,
+			"licenseValidFrom": now.Add(-time.Minute).Format(time.RFC3339),
+			"licenseValidUntil": now.AddDate(1, 0, 0).Format(time.RFC3339)}}}}
+}
+
+func (c *client) consumeUntilExhausted(w int, granted map[string]*atomic.Int64) error {
+	rng := rand.New(rand.NewPCG(uint64(w), 1))
+	sessions := w >= 16
+	for n := 0; ; n++ {
+		body := map[string]any{"owner": org, "item": "PdfPro", "units": 1 + rng.IntN(25)}
+		if sessions {
+			body = map[string]any{"owner": alice, "item": "Viewer", "session": fmt.Sprintf("w%d-s%d", w, n),
+				"user": fmt.Sprintf("user%d", w), "host": fmt.Sprintf("ws-%d", w)}
+		}
+		st, out, err := c.call("POST", "/v1/consume", false, body)
+		switch {
+		case err != nil:
+			return err
+		case st == 409 && out["reason"] == "exhausted":
+			return nil
+		case st != 200:
+			return fmt.Errorf("consume: %d %v", st, out)
+		}
+		granted[body["item"].(string)].Add(int64(out["units"].(float64)))
+		if sessions && n%2 == 0 {
+			delete(body, "units")
+			if st, out, err := c.call("POST", "/v1/checkin", false, body); err != nil || st != 200 {
+				return fmt.Errorf("checkin: %d %v %v", st, out, err)
+			}
+		}
+	}
+}
+
+// checkTotals compares the report with what the clients were granted.
+func checkTotals(meterctl, key, db string, granted map[string]int64) error {
+	out, err := exec.Command(meterctl, "report", "-key", key, "-format", "json", db).Output()
+	if err != nil {
+		return fmt.Errorf("report -format json: %w", err)
+	}
+	var rep struct {
+		Totals []struct {
+			Item  string `json:"item"`
+			Units int64  `json:"units"`
+		} `json:"totals"`
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		return err
+	}
+	billed := map[string]int64{}
+	for _, t := range rep.Totals {
+		billed[t.Item] += t.Units
+	}
+	for item, units := range granted {
+		if billed[item] != units {
+			return fmt.Errorf("report bills %d units of %s, but %d were granted", billed[item], item, units)
+		}
+	}
+	step("OK: the usage database verifies and the report bills exactly the units granted (PdfPro %d, Viewer %d)",
+		granted["PdfPro"], granted["Viewer"])
+	return nil
+}

@@ -1,0 +1,23 @@
+package main_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestKeygen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vendor.key")
+	meterctl(t, "keygen", "-o", path).want(t, 0, path+": new key ", "")
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 || fi.Size() != 65 {
+		t.Fatalf("got %v, %v; want 65 bytes, mode 0600", fi, err)
+	}
+	before, _ := os.ReadFile(path)
+	meterctl(t, "keygen", "-o", path).want(t, 1, "", "file exists")
+	if after, _ := os.ReadFile(path); string(after) != string(before) {
+		t.Fatal("keygen overwrote the key")
+	}
+	meterctl(t, "keygen").want(t, 2, "", "-o is required")
+	meterctl(t, "keygen", "-o", path+"2", "extra").want(t, 2, "", `unexpected argument "extra"`)
+}

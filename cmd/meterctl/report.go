@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/meterd/meterd/export"
+)
+
+// runReport totals exports: meterctl report -key vendor.key [-by month|day]
+// [-format table|csv|json] [-ledger FILE] usage.db...
+func runReport(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("report", "-key FILE [-by month|day] [-format table|csv|json] [-ledger FILE] usage.db...", stderr)
+	keyPath := fs.String("key", "", "the key `file` shared with the agent (meterctl keygen)")
+	by := fs.String("by", "month", "total per `period`: month or day (UTC)")
+	format := fs.String("format", "table", "output `format`: table, csv or json")
+	ledgerPath := fs.String("ledger", "", "vendor ledger `file`: refuse replayed and forked exports, total only rows past each agent's accepted head, and record the new heads")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	period, err := export.ParsePeriod(*by)
+	render := renderers[*format]
+	switch {
+	case *keyPath == "":
+		return badUsage(fs, "-key is required")
+	case err != nil:
+		return badUsage(fs, "-by %q: want month or day", *by)
+	case render == nil:
+		return badUsage(fs, "-format %q: want table, csv or json", *format)
+	case fs.NArg() == 0:
+		return badUsage(fs, "no usage database given")
+	}
+	key, ledger, err := loadInputs(*keyPath, *ledgerPath)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	totals, _, err := export.ReportWith(fs.Args(), key, export.ReportOptions{By: period, Ledger: ledger})
+	if err != nil {
+		return fail(stderr, err)
+	}
+	var out bytes.Buffer
+	render(&out, totals)
+	if ledger != nil { // before printing: totals shown are totals recorded
+		if err := ledger.Save(); err != nil {
+			return fail(stderr, err)
+		}
+	}
+	if _, err := stdout.Write(out.Bytes()); err != nil {
+		return fail(stderr, err)
+	}
+	return exitOK
+}
+
+var renderers = map[string]func(*bytes.Buffer, []export.Total){
+	"table": renderTable,
+	"csv":   renderCSV,
+	"json":  renderJSON,
+}
+
+func renderJSON(w *bytes.Buffer, totals []export.Total) {
+	if totals == nil {
+		totals = []export.Total{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(struct {
+		Totals []export.Total `json:"totals"`
+	}{totals})
+}
+
+func renderCSV(w *bytes.Buffer, totals []export.Total) {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"owner", "item", "period", "units", "events"})
+	for _, t := range totals {
+		cw.Write([]string{t.Owner, t.Item, t.Period, strconv.FormatInt(t.Units, 10), strconv.FormatInt(t.Events, 10)})
+	}
+	cw.Flush()
+}
+
+// renderTable aligns text left and numbers right, and ends with a TOTAL
+// line.
+func renderTable(w *bytes.Buffer, totals []export.Total) {
+	rows := [][]string{{"OWNER", "ITEM", "PERIOD", "UNITS", "EVENTS"}}
+	var units, events int64
+	for _, t := range totals {
+		rows = append(rows, []string{t.Owner, t.Item, t.Period, strconv.FormatInt(t.Units, 10), strconv.FormatInt(t.Events, 10)})
+		units, events = units+t.Units, events+t.Events
+	}
+	rows = append(rows, []string{"TOTAL", "", "", strconv.FormatInt(units, 10), strconv.FormatInt(events, 10)})
+	width := make([]int, 5)
+	for _, r := range rows {
+		for i, c := range r {
+			width[i] = max(width[i], len(c))
+		}
+	}
+	for _, r := range rows {
+		line := fmt.Sprintf("%-*s  %-*s  %-*s  %*s  %*s", width[0], r[0], width[1], r[1], width[2], r[2], width[3], r[3], width[4], r[4])
+		w.WriteString(strings.TrimRight(line, " ") + "\n")
+	}
+}

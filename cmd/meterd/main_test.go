@@ -1,0 +1,197 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// meterdBin is the agent built once for every test here, with the race detector when the
+// tests run with it.
+var meterdBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "meterd-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	meterdBin = filepath.Join(dir, "meterd")
+	args := []string{"build", "-o", meterdBin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build meterd: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is one running meterd.
+type proc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	base   string
+	data   string
+	logMu  sync.Mutex
+	log    bytes.Buffer
+	exited chan struct{}
+}
+
+// startMeterd runs the binary on data and waits for its "listening" line.
+func startMeterd(t *testing.T, data string, args ...string) *proc {
+	t.Helper()
+	p, err := tryStart(t, data, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func tryStart(t *testing.T, data string, args ...string) (*proc, error) {
+	p := &proc{t: t, data: data, exited: make(chan struct{})}
+	p.cmd = exec.Command(meterdBin, append([]string{"-data-dir", data, "-listen", "127.0.0.1:0"}, args...)...)
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.cmd.Start(); err != nil {
+		return nil, err
+	}
+	addr := make(chan string, 1)
+	go p.scan(stderr, addr)
+	go func() { p.cmd.Wait(); close(p.exited) }()
+	select {
+	case a := <-addr:
+		p.base = "http://" + a
+		return p, nil
+	case <-p.exited:
+		return nil, fmt.Errorf("meterd exited during start-up: %s\n%s", p.cmd.ProcessState, p.logText())
+	case <-time.After(60 * time.Second):
+		p.cmd.Process.Kill()
+		return nil, fmt.Errorf("meterd did not listen within 60s:\n%s", p.logText())
+	}
+}
+
+func (p *proc) scan(r io.Reader, addr chan<- string) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		p.logMu.Lock()
+		p.log.WriteString(line + "\n")
+		p.logMu.Unlock()
+		if i := strings.Index(line, "msg=listening addr="); i >= 0 {
+			addr <- strings.TrimPrefix(line[i:], "msg=listening addr=")
+		}
+	}
+}
+
+func (p *proc) logText() string {
+	p.logMu.Lock()
+	defer p.logMu.Unlock()
+	return p.log.String()
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (p *proc) kill() {
+	p.cmd.Process.Kill()
+	<-p.exited
+}
+
+// stop sends SIGTERM and expects a clean exit.
+func (p *proc) stop() {
+	p.t.Helper()
+	p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.exited:
+	case <-time.After(60 * time.Second):
+		p.cmd.Process.Kill()
+		p.t.Fatalf("meterd did not stop within 60s:\n%s", p.logText())
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		p.t.Fatalf("meterd exit code %d:\n%s", code, p.logText())
+	}
+}
+
+func (p *proc) token() string {
+	b, err := os.ReadFile(filepath.Join(p.data, "admin.token"))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// request sends one JSON request; an error means the answer never arrived.
+func request(hc *http.Client, method, url, token, key string, body any) (int, map[string]any, error) {
+	b, _ := json.Marshal(body)
+	req, err := http.NewRequest(method, url, bytes.NewReader(b))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, nil, err
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return resp.StatusCode, nil, fmt.Errorf("%d %q: %w", resp.StatusCode, raw, err)
+	}
+	return resp.StatusCode, out, nil
+}
+
+// mustAdmin runs an admin call that must succeed.
+func (p *proc) mustAdmin(method, path string, body any) map[string]any {
+	p.t.Helper()
+	st, out, err := request(http.DefaultClient, method, p.base+path, p.token(), "", body)
+	if err != nil || st != 200 {
+		p.t.Fatalf("%s %s: %d %v %v", method, path, st, out, err)
+	}
+	return out
+}
+
+func (p *proc) consumed(licenseID string) int64 {
+	p.t.Helper()
+	st, out, err := request(http.DefaultClient, "GET", p.base+"/v1/licenses/"+licenseID, "", "", nil)
+	if err != nil || st != 200 {
+		p.t.Fatalf("get license: %d %v %v", st, out, err)
+	}
+	return int64(out["useCountConsumed"].(float64))
+}
+
+// provision creates a caller-count product and a license of units for organizations/o.
+func (p *proc) provision(units int) string {
+	p.t.Helper()
+	p.mustAdmin("PUT", "/products/p", map[string]any{"licensedItem": "Item", "trackingMode": "TRACK_BY_CALLER_CONSUMPTION_COUNT"})
+	now := time.Now().UTC()
+	tx := p.mustAdmin("POST", "/organizations/o/license-transactions", map[string]any{"transaction": map[string]any{
+		"type": "Order", "externalId": "crash-1", "items": []any{map[string]any{"productId": "p", "quantity": units,
+			"licenseValidFrom": now.Add(-time.Hour).Format(time.RFC3339), "licenseValidUntil": now.Add(24 * time.Hour).Format(time.RFC3339)}}}})
+	item := tx["transaction"].(map[string]any)["items"].([]any)[0].(map[string]any)
+	return item["licenses"].([]any)[0].(map[string]any)["id"].(string)
+}

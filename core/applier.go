@@ -1,0 +1,190 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/meterd/meterd/export"
+)
+
+// Checkpoint cadence: often enough that truncation keeps the log short, rarely enough that
+// the extra Pebble commits stay a small fraction of the group commits.
+const (
+	checkpointEvery    = 1 << 14 // records
+	checkpointInterval = time.Second
+)
+
+// applier follows the log's durable tail in sequence order: it applies each record to the
+// durable state, hands pay-per-use actions to the batcher, checkpoints and truncates. It runs
+// on one goroutine (after start-up and until Close calls finish), so neither the durable
+// state nor the usage database connection needs a lock.
+type applier struct {
+	e         *Engine
+	d         *durable
+	db        *export.DB // nil when the usage database is off
+	batcher   *export.Batcher
+	interval  int
+	cpSeq     uint64
+	cpAt      time.Time
+	truncated uint64
+	// storedExported is the usage database head the state store remembers (keyExported).
+	storedExported uint64
+	err       atomic.Pointer[error] // why the last pass failed, for /healthz
+	done      chan struct{}
+}
+
+// exported is the highest WAL seq the usage database holds (everything applied when off).
+func (a *applier) exported() uint64 {
+	if a.batcher == nil {
+		return a.d.applied
+	}
+	return a.batcher.ExportedSeq()
+}
+
+func (a *applier) run() {
+	defer close(a.done)
+	tick := time.NewTicker(checkpointInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-a.e.log.Durable():
+			a.pass(false, false)
+		case <-tick.C:
+			a.pass(false, true)
+		case <-a.e.closing:
+			return
+		}
+	}
+}
+
+// pass applies what became durable, writes the usage database when USAGE_WRITE_INTERVAL
+// actions are pending (or final is set), then checkpoints and truncates when due. With probe
+// set it also checks that the usage database still takes writes while none are due.
+func (a *applier) pass(final, probe bool) error {
+	err := a.applyDurable()
+	if err == nil {
+		err = a.write(final)
+	}
+	if err == nil {
+		err = a.checkpoint(final)
+	}
+	if err == nil && probe && a.db != nil {
+		if perr := a.db.Writable(); perr != nil {
+			err = fmt.Errorf("usage database: %w", perr)
+		}
+	}
+	a.setErr(err)
+	if a.batcher != nil {
+		a.e.metrics.exportLag.Set(float64(a.batcher.Pending()))
+	}
+	return err
+}
+
+func (a *applier) applyDurable() error {
+	to := a.e.log.DurableSeq()
+	if to <= a.d.applied {
+		return nil
+	}
+	return a.e.log.Records(a.d.applied+1, to, func(seq uint64, b []byte) error {
+		rec, err := decodeRecord(b)
+		if err != nil {
+			return fmt.Errorf("%s: record %d: %w", a.e.walDir, seq, err)
+		}
+		if err := a.d.apply(seq, rec, a.emit); err != nil {
+			return fmt.Errorf("%s: %w", a.e.walDir, err)
+		}
+		if a.batcher != nil {
+			a.batcher.Advance(seq)
+		}
+		return nil
+	})
+}
+
+func (a *applier) emit(act export.Action) {
+	if a.batcher == nil || act.WALSeq <= a.batcher.ExportedSeq() {
+		return
+	}
+	if err := a.batcher.Add(act); err != nil {
+		a.setErr(fmt.Errorf("usage database: %w", err))
+	}
+}
+
+func (a *applier) write(final bool) error {
+	if a.batcher == nil || (!final && a.batcher.Pending() < a.interval) {
+		return nil
+	}
+	if err := a.batcher.Flush(); err != nil {
+		return fmt.Errorf("usage database: %w", err)
+	}
+	return nil
+}
+
+func (a *applier) checkpoint(final bool) error {
+	due := a.d.applied-a.cpSeq >= checkpointEvery || time.Since(a.cpAt) >= checkpointInterval
+	metaDirty := a.d.agentNew || (a.batcher != nil && a.batcher.ExportedSeq() != a.storedExported)
+	if (a.d.applied > a.cpSeq || metaDirty || !a.d.dirty.empty()) && (due || final) {
+		if err := a.commitCheckpoint(); err != nil {
+			return err
+		}
+	}
+	through := min(a.cpSeq, a.exported())
+	if through <= a.truncated {
+		return nil
+	}
+	if err := a.e.log.Truncate(through); err != nil {
+		return fmt.Errorf("truncate through %d: %w", through, err)
+	}
+	a.truncated = through
+	return nil
+}
+
+func (a *applier) setErr(err error) {
+	if err == nil {
+		a.err.Store(nil)
+		return
+	}
+	if old := a.err.Load(); old == nil || (*old).Error() != err.Error() {
+		a.e.logger.Error("applier", "err", err)
+	}
+	a.err.Store(&err)
+}
+
+func (a *applier) health() error {
+	if p := a.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (a *applier) commitCheckpoint() error {
+	a.d.expireIdem(a.e.nowNS())
+	cp := a.e.log.NewCheckpoint(a.d.applied)
+	a.d.writeCheckpoint(cp)
+	cp.Set(keyAgent, []byte(a.d.agentID))
+	exported := a.storedExported
+	if a.batcher != nil {
+		exported = a.batcher.ExportedSeq()
+		cp.Set(keyExported, strconv.AppendUint(nil, exported, 10))
+	}
+	if err := cp.Commit(); err != nil {
+		return fmt.Errorf("checkpoint %d: %w", a.d.applied, err)
+	}
+	a.d.dirty.reset()
+	a.d.agentNew, a.storedExported = false, exported
+	a.cpSeq, a.cpAt = a.d.applied, time.Now()
+	return nil
+}
+
+// finish runs after every call has ended: the last pass writes everything to the usage
+// database and checkpoints, then the database is closed.
+func (a *applier) finish() error {
+	<-a.done
+	err := a.pass(true, false)
+	if a.db != nil {
+		err = errors.Join(err, a.db.Close())
+	}
+	return err
+}

@@ -1,0 +1,102 @@
+package core
+
+import (
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// CheckinRequest closes an open session. Addressing is as in ConsumeRequest.
+type CheckinRequest struct {
+	Owner, Item, License string
+	Session              string
+	User, Host, IP       string
+	Peer                 netip.Addr
+}
+
+// CheckinAnswer is the license balance after a checkin.
+type CheckinAnswer struct {
+	License   string
+	Session   string
+	Remaining int64
+	Seq       uint64
+}
+
+// Checkin closes an open session. Errors: ErrInvalid, ErrNotFound, ErrSessionNotOpen,
+// ErrUnavailable, ErrClosed.
+func (e *Engine) Checkin(req *CheckinRequest, ans *CheckinAnswer) error {
+	if !e.enter() {
+		return ErrClosed
+	}
+	defer e.exit()
+	l, err := e.resolve(req.Owner, req.Item, req.License)
+	if err != nil {
+		return err
+	}
+	if req.Session == "" {
+		return invalidf("session is required")
+	}
+	if err := checkWho(req.Session, req.User, req.Host, req.IP); err != nil {
+		return err
+	}
+	c := checkinRec{License: l.id, Session: req.Session, User: req.User, Host: req.Host, IP: req.IP}
+	if c.IP == "" && req.Peer.IsValid() {
+		c.IP = req.Peer.String()
+	}
+	seq, err := e.checkin(l.id, &c)
+	if err != nil {
+		return err
+	}
+	*ans = CheckinAnswer{License: l.id, Session: strings.Clone(req.Session),
+		Remaining: l.ctr.Remaining(e.nowNS()), Seq: seq}
+	return nil
+}
+
+// checkin logs c and closes its session, unless another checkin got there first.
+func (e *Engine) checkin(licenseID string, c *checkinRec) (uint64, error) {
+	key := []byte(sessionKey(licenseID, c.Session))
+	s := e.sessions.lookup(key)
+	if s == nil {
+		return 0, ErrSessionNotOpen
+	}
+	return e.closeSession(key, s, c)
+}
+
+// closeSession logs the checkin of the locked, open session s and unlocks it. If the log
+// cannot persist, the session stays open: nothing was recorded.
+func (e *Engine) closeSession(key []byte, s *session, c *checkinRec) (uint64, error) {
+	defer e.sessions.release(key, s)
+	c.Time = e.nowNS()
+	bp := e.getBuf()
+	*bp = c.appendTo((*bp)[:0])
+	seq, err := e.appendRecord(*bp)
+	e.putBuf(bp)
+	if err != nil {
+		return 0, err
+	}
+	e.sessions.close(s)
+	return seq, nil
+}
+
+// reapSessions checks in every session idle since before now - SESSION_TIMEOUT, naming the
+// user who opened it, so that the usage database shows when the session ended.
+func (e *Engine) reapSessions(now time.Time) {
+	cutoff := now.Add(-e.cfg.SessionTimeout).UnixNano()
+	for _, k := range e.sessions.idle(cutoff) {
+		key := []byte(k)
+		s := e.sessions.lookup(key)
+		if s == nil {
+			continue
+		}
+		if s.lastActive.Load() > cutoff {
+			s.mu.Unlock() // used again since idle() looked
+			continue
+		}
+		lic, sess, _ := strings.Cut(k, "\x00")
+		c := checkinRec{License: lic, Session: sess, User: s.user, Host: s.host, IP: s.ip, Timeout: true}
+		if _, err := e.closeSession(key, s, &c); err != nil {
+			e.logger.Warn("session timeout checkin failed", "err", err)
+			return
+		}
+	}
+}

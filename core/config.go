@@ -1,0 +1,209 @@
+package core
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/meterd/meterd/export"
+)
+
+// Defaults of the configuration keys, as DESIGN.md's table gives them.
+const (
+	DefaultListen             = "127.0.0.1:8787"
+	DefaultDataDir            = "./meterd-data"
+	DefaultUsageWriteInterval = 100
+	DefaultSessionTimeout     = time.Hour
+	DefaultIdempotencyTTL     = 24 * time.Hour
+
+	// UsageOff as USAGE_DATABASE disables the usage database.
+	UsageOff = "off"
+)
+
+// Durability says when an answer may leave: after the fsync of its record (Sync) or once the
+// record is written to the operating system (Async).
+type Durability uint8
+
+const (
+	DurabilitySync Durability = iota
+	DurabilityAsync
+)
+
+func (d Durability) String() string {
+	if d == DurabilityAsync {
+		return "async"
+	}
+	return "sync"
+}
+
+func parseDurability(s string) (Durability, error) {
+	switch strings.ToLower(s) {
+	case "sync":
+		return DurabilitySync, nil
+	case "async":
+		return DurabilityAsync, nil
+	}
+	return 0, fmt.Errorf("want sync or async, got %q", s)
+}
+
+// Config is the agent's configuration. Empty path fields mean "derived from DataDir"; use the
+// *Path methods to read them.
+type Config struct {
+	Listen             string
+	DataDir            string
+	UsageDatabase      string // "" → <DataDir>/usage.db; UsageOff disables
+	UsageLevel         export.Level
+	UsageWriteInterval int
+	UsageKeyFile       string // "" → <DataDir>/usage.key
+	Durability         Durability
+	AdminTokenFile     string // "" → <DataDir>/admin.token
+	SessionTimeout     time.Duration
+	IdempotencyTTL     time.Duration
+}
+
+// DefaultConfig returns the configuration meterd runs with when nothing is set.
+func DefaultConfig() Config {
+	return Config{
+		Listen:             DefaultListen,
+		DataDir:            DefaultDataDir,
+		UsageLevel:         export.Standard,
+		UsageWriteInterval: DefaultUsageWriteInterval,
+		Durability:         DurabilitySync,
+		SessionTimeout:     DefaultSessionTimeout,
+		IdempotencyTTL:     DefaultIdempotencyTTL,
+	}
+}
+
+// UsageDatabasePath is where the usage database lives, or "" when it is off.
+func (c *Config) UsageDatabasePath() string {
+	switch {
+	case strings.EqualFold(c.UsageDatabase, UsageOff):
+		return ""
+	case c.UsageDatabase == "":
+		return filepath.Join(c.DataDir, "usage.db")
+	}
+	return c.UsageDatabase
+}
+
+// UsageKeyPath is the HMAC key file of the usage database.
+func (c *Config) UsageKeyPath() string { return orDerived(c.UsageKeyFile, c.DataDir, "usage.key") }
+
+// AdminTokenPath is the bearer token file of the admin API.
+func (c *Config) AdminTokenPath() string {
+	return orDerived(c.AdminTokenFile, c.DataDir, "admin.token")
+}
+
+func orDerived(set, dir, name string) string {
+	if set != "" {
+		return set
+	}
+	return filepath.Join(dir, name)
+}
+
+// Validate checks what single keys cannot check on their own.
+func (c *Config) Validate() error {
+	for _, k := range configKeys {
+		if err := k.check(c); err != nil {
+			return fmt.Errorf("%s: %w", k.name, err)
+		}
+	}
+	return nil
+}
+
+// configKey binds one key of the config file (and its flag) to a Config field.
+type configKey struct {
+	name  string
+	usage string
+	set   func(c *Config, v string) error
+	get   func(c *Config) string // "" for a derived default, which String leaves out
+	check func(c *Config) error
+}
+
+// configKeys lists every key in the order String writes them.
+var configKeys = []configKey{
+	{"LISTEN", "address of the HTTP API, /metrics and /healthz",
+		func(c *Config, v string) error { c.Listen = v; return checkListen(v) },
+		func(c *Config) string { return c.Listen },
+		func(c *Config) error { return checkListen(c.Listen) }},
+	{"DATA_DIR", "directory of the Pebble state and WAL",
+		func(c *Config, v string) error { c.DataDir = v; return checkNonEmpty(v) },
+		func(c *Config) string { return c.DataDir },
+		func(c *Config) error { return checkNonEmpty(c.DataDir) }},
+	{"USAGE_DATABASE", "the signed SQLite usage database (default <DATA_DIR>/usage.db); off disables it",
+		func(c *Config, v string) error { c.UsageDatabase = v; return checkNonEmpty(v) },
+		func(c *Config) string { return c.UsageDatabase },
+		noCheck},
+	{"USAGE_LEVEL", "standard (aggregated, no user data) or detailed (one row per action)",
+		func(c *Config, v string) (err error) { c.UsageLevel, err = export.ParseLevel(strings.ToLower(v)); return err },
+		func(c *Config) string { return c.UsageLevel.String() },
+		noCheck},
+	{"USAGE_WRITE_INTERVAL", "pay-per-use actions between writes to the usage database",
+		func(c *Config, v string) (err error) { c.UsageWriteInterval, err = parseInterval(v); return err },
+		func(c *Config) string { return strconv.Itoa(c.UsageWriteInterval) },
+		func(c *Config) error { _, err := parseInterval(strconv.Itoa(c.UsageWriteInterval)); return err }},
+	{"USAGE_KEY_FILE", "HMAC-SHA256 key shared with the vendor (default <DATA_DIR>/usage.key)",
+		func(c *Config, v string) error { c.UsageKeyFile = v; return checkNonEmpty(v) },
+		func(c *Config) string { return c.UsageKeyFile },
+		noCheck},
+	{"DURABILITY", "sync: answer after fsync; async: answer before fsync",
+		func(c *Config, v string) (err error) { c.Durability, err = parseDurability(v); return err },
+		func(c *Config) string { return c.Durability.String() },
+		noCheck},
+	{"ADMIN_TOKEN_FILE", "bearer token of the admin API (default <DATA_DIR>/admin.token)",
+		func(c *Config, v string) error { c.AdminTokenFile = v; return checkNonEmpty(v) },
+		func(c *Config) string { return c.AdminTokenFile },
+		noCheck},
+	{"SESSION_TIMEOUT", "an open session idle this long is checked in",
+		func(c *Config, v string) (err error) { c.SessionTimeout, err = parsePositiveDuration(v); return err },
+		func(c *Config) string { return c.SessionTimeout.String() },
+		func(c *Config) error { return checkPositive(c.SessionTimeout) }},
+	{"IDEMPOTENCY_TTL", "how long an Idempotency-Key is remembered",
+		func(c *Config, v string) (err error) { c.IdempotencyTTL, err = parsePositiveDuration(v); return err },
+		func(c *Config) string { return c.IdempotencyTTL.String() },
+		func(c *Config) error { return checkPositive(c.IdempotencyTTL) }},
+}
+
+func noCheck(*Config) error { return nil }
+
+func checkNonEmpty(v string) error {
+	if v == "" {
+		return fmt.Errorf("empty value")
+	}
+	return nil
+}
+
+func checkListen(v string) error {
+	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+		return fmt.Errorf("want host:port, got %q", v)
+	}
+	return nil
+}
+
+// maxWriteInterval keeps a misconfigured interval from buffering unbounded memory.
+const maxWriteInterval = 10_000_000
+
+func parseInterval(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxWriteInterval {
+		return 0, fmt.Errorf("want a whole number from 1 to %d, got %q", maxWriteInterval, v)
+	}
+	return n, nil
+}
+
+func parsePositiveDuration(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("want a positive duration such as 30s, 15m or 1h, got %q", v)
+	}
+	return d, nil
+}
+
+func checkPositive(d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("want a positive duration, got %s", d)
+	}
+	return nil
+}

@@ -1,0 +1,140 @@
+package core_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/export"
+)
+
+func TestParseConfig(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		path := filepath.Join("testdata", "config", "valid.cfg")
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := core.DefaultConfig()
+		if err := core.ParseConfig(path, data, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		want := core.Config{Listen: "127.0.0.1:9999", DataDir: "/var/lib/meter d", UsageDatabase: "off",
+			UsageLevel: export.Detailed, UsageWriteInterval: 250, UsageKeyFile: "/etc/meterd/usage.key",
+			Durability: core.DurabilityAsync, AdminTokenFile: "/etc/meterd/admin#1.token",
+			SessionTimeout: 15 * time.Minute, IdempotencyTTL: 48 * time.Hour}
+		if cfg != want {
+			t.Fatalf("got %+v\nwant %+v", cfg, want)
+		}
+		if got := cfg.UsageDatabasePath(); got != "" {
+			t.Fatalf("USAGE_DATABASE = off: path %q, want none", got)
+		}
+	})
+
+	// Each file in testdata/config has one mistake; the error names the file, line and key.
+	f := func(file string, line int, key, want string) {
+		t.Helper()
+		path := filepath.Join("testdata", "config", file)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := core.DefaultConfig()
+		err = core.ParseConfig(path, data, &cfg)
+		var ce *core.ConfigError
+		if !errors.As(err, &ce) {
+			t.Fatalf("%s: got %v, want a *ConfigError", file, err)
+		}
+		if ce.File != path || ce.Line != line || ce.Key != key {
+			t.Fatalf("%s: got file %q line %d key %q, want %q %d %q", file, ce.File, ce.Line, ce.Key, path, line, key)
+		}
+		if msg := err.Error(); !strings.Contains(msg, want) || !strings.HasPrefix(msg, path) {
+			t.Fatalf("%s: message %q does not start with the path or lacks %q", file, msg, want)
+		}
+	}
+	f("bad-level.cfg", 2, "USAGE_LEVEL", "verbose")
+	f("unknown-key.cfg", 3, "FOO", "unknown key")
+	f("zero-interval.cfg", 2, "USAGE_WRITE_INTERVAL", "whole number")
+	f("bad-durability.cfg", 1, "DURABILITY", "sync or async")
+	f("duration-without-unit.cfg", 1, "SESSION_TIMEOUT", "positive duration")
+	f("duplicate-key.cfg", 2, "listen", "first on line 1")
+	f("missing-equals.cfg", 1, "", "KEY = value")
+	f("listen-without-port.cfg", 1, "LISTEN", "host:port")
+	f("negative-ttl.cfg", 1, "IDEMPOTENCY_TTL", "positive duration")
+}
+
+func TestConfigStringRoundTrip(t *testing.T) {
+	f := func(cfg core.Config) {
+		t.Helper()
+		var got core.Config
+		if err := core.ParseConfig("string", []byte(cfg.String()), &got); err != nil {
+			t.Fatalf("parse %q: %v", cfg.String(), err)
+		}
+		if got != cfg {
+			t.Fatalf("round trip:\n%s\ngot  %+v\nwant %+v", cfg.String(), got, cfg)
+		}
+	}
+	f(core.DefaultConfig())
+	cfg := core.DefaultConfig()
+	cfg.UsageDatabase, cfg.AdminTokenFile, cfg.DataDir = "/a b/usage.db", "/x/#token", " spaced "
+	cfg.Durability, cfg.UsageLevel, cfg.SessionTimeout = core.DurabilityAsync, export.Detailed, 90*time.Second
+	f(cfg)
+}
+
+func TestConfigDerivedPaths(t *testing.T) {
+	cfg := core.DefaultConfig()
+	cfg.DataDir = "/srv/meterd"
+	if got, want := cfg.UsageDatabasePath(), "/srv/meterd/usage.db"; got != want {
+		t.Errorf("usage db: got %q, want %q", got, want)
+	}
+	if got, want := cfg.UsageKeyPath(), "/srv/meterd/usage.key"; got != want {
+		t.Errorf("usage key: got %q, want %q", got, want)
+	}
+	if got, want := cfg.AdminTokenPath(), "/srv/meterd/admin.token"; got != want {
+		t.Errorf("admin token: got %q, want %q", got, want)
+	}
+}
+
+func TestKeysHaveFlags(t *testing.T) {
+	want := map[string]string{"LISTEN": "listen", "DATA_DIR": "data-dir", "USAGE_WRITE_INTERVAL": "usage-write-interval",
+		"ADMIN_TOKEN_FILE": "admin-token-file", "IDEMPOTENCY_TTL": "idempotency-ttl"}
+	got := map[string]string{}
+	for _, k := range core.Keys() {
+		got[k.Key] = k.Flag
+	}
+	if len(got) != 10 {
+		t.Fatalf("got %d keys, want the 10 of DESIGN.md", len(got))
+	}
+	for k, f := range want {
+		if got[k] != f {
+			t.Errorf("%s: flag %q, want %q", k, got[k], f)
+		}
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte("LISTEN = 127.0.0.1:8787\n# c\nUSAGE_LEVEL = detailed\n"))
+	f.Add([]byte("DATA_DIR = \"/x # y\" # z\nDURABILITY=async"))
+	f.Add([]byte("=\n==\n\"\n#"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg := core.DefaultConfig()
+		if err := core.ParseConfig("fuzz", data, &cfg); err != nil {
+			var ce *core.ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %v is not a *ConfigError", err)
+			}
+			return
+		}
+		if cfg.Validate() != nil {
+			return
+		}
+		var again core.Config
+		if err := core.ParseConfig("again", []byte(cfg.String()), &again); err != nil || again != cfg {
+			t.Fatalf("round trip of %q: %v\ngot  %+v\nwant %+v", cfg.String(), err, again, cfg)
+		}
+	})
+}

@@ -1,0 +1,227 @@
+package core
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"net/netip"
+	"strings"
+
+	"github.com/meterd/meterd/export"
+	"github.com/meterd/meterd/shard"
+)
+
+// ConsumeRequest is one consume call. Its strings may alias a request buffer: the engine
+// copies what it keeps.
+type ConsumeRequest struct {
+	Owner   string // "organizations/<id>" or "users/<id>"; with Item, instead of License
+	Item    string
+	License string
+	Units   int64 // 0: not given (sessions mode takes the product's credit amount)
+	Session string
+	User    string
+	Host    string
+	IP      string     // the client's own idea of its address
+	Peer    netip.Addr // the connection's peer, recorded when IP is empty
+	// IdempotencyKey makes a retry return the first answer and take nothing.
+	IdempotencyKey string
+}
+
+// Consume decides one request and fills ans. A denial is an answer, not an error. Errors:
+// ErrInvalid, ErrNotFound, ErrIdempotencyMismatch, ErrUnavailable, ErrClosed.
+func (e *Engine) Consume(req *ConsumeRequest, ans *Answer) error {
+	if !e.enter() {
+		return ErrClosed
+	}
+	defer e.exit()
+	l, err := e.resolve(req.Owner, req.Item, req.License)
+	if err != nil {
+		return err
+	}
+	p := l.product.p.Load()
+	if err := checkConsume(req, p); err != nil {
+		return err
+	}
+	if req.IdempotencyKey == "" {
+		return e.decide(l, p, req, nil, ans)
+	}
+	return e.consumeOnce(l, p, req, ans)
+}
+
+// consumeOnce runs the decision at most once per (owner, key).
+func (e *Engine) consumeOnce(l *license, p *Product, req *ConsumeRequest, ans *Answer) error {
+	if err := checkIdemKey(req.IdempotencyKey); err != nil {
+		return err
+	}
+	key := idemMapKey(l.owner, req.IdempotencyKey)
+	hash := requestHash(req)
+	ent, mine, err := e.idem.claim(key, hash, e.nowNS())
+	if err != nil {
+		return err
+	}
+	if !mine {
+		*ans = ent.ans
+		return nil
+	}
+	if err := e.decide(l, p, req, &hash, ans); err != nil {
+		e.idem.abandon(key, ent)
+		return err
+	}
+	e.idem.complete(ent, ans.Seq, *ans)
+	return nil
+}
+
+func (e *Engine) decide(l *license, p *Product, req *ConsumeRequest, hash *[16]byte, ans *Answer) error {
+	d := decision{License: l.id, Session: req.Session, User: req.User, Host: req.Host, IP: req.IP}
+	if d.IP == "" && req.Peer.IsValid() && e.cfg.UsageLevel == export.Detailed {
+		d.peer = req.Peer
+	}
+	if hash != nil {
+		d.IdemKey, d.IdemHash = req.IdempotencyKey, *hash
+	}
+	if p.Mode == TrackSessions {
+		return e.consumeSession(l, p, &d, ans)
+	}
+	d.Units = req.Units
+	return e.take(l, &d, decConsume, ans)
+}
+
+// take decides d.Units for l and logs the decision; on a failed append it gives the units back.
+func (e *Engine) take(l *license, d *decision, kind decisionKind, ans *Answer) error {
+	var buf [4]shard.Part
+	d.Time = e.nowNS()
+	res := l.ctr.Take(d.Units, d.Time, buf[:0])
+	d.Kind, d.Parts, d.Remaining, d.Outcome = kind, res.Parts, res.Remaining, res.Outcome
+	if res.Outcome != shard.Granted {
+		d.Kind, d.Parts = decDeny, nil
+		*ans = Answer{License: l.id, Remaining: res.Remaining, Outcome: res.Outcome}
+		e.metrics.decision(res.Outcome, 0)
+		if d.IdemKey == "" {
+			return nil // nothing changed and nothing to remember
+		}
+		_, err := e.appendDecision(d)
+		return err
+	}
+	seq, err := e.appendDecision(d)
+	if err != nil {
+		l.ctr.Give(res.Parts)
+		return err
+	}
+	*ans = Answer{Granted: true, License: l.id, Units: d.Units, Remaining: res.Remaining, Seq: seq}
+	e.metrics.decision(shard.Granted, d.Units)
+	return nil
+}
+
+// consumeSession checks a session out on its first call and grants 0 units while it is open.
+func (e *Engine) consumeSession(l *license, p *Product, d *decision, ans *Answer) error {
+	kb := e.getBuf()
+	defer e.putBuf(kb)
+	*kb = append(append(append((*kb)[:0], l.id...), 0), d.Session...)
+	s := e.sessions.acquire(*kb)
+	defer e.sessions.release(*kb, s)
+	if !s.open {
+		d.Units = p.CreditAmount
+		if err := e.take(l, d, decCheckout, ans); err != nil || !ans.Granted {
+			return err
+		}
+		e.sessions.markOpen(s, d.Time, strings.Clone(d.User), strings.Clone(d.Host), strings.Clone(d.IP))
+		return nil
+	}
+	d.Kind, d.Time, d.Outcome = decSessionUse, e.nowNS(), shard.Granted
+	d.Remaining = l.ctr.Remaining(d.Time)
+	seq, err := e.appendDecision(d)
+	if err != nil {
+		return err
+	}
+	s.lastActive.Store(d.Time)
+	*ans = Answer{Granted: true, License: l.id, Remaining: d.Remaining, Seq: seq}
+	e.metrics.decision(shard.Granted, 0)
+	return nil
+}
+
+// resolve finds the license a request addresses, by id or by owner and item.
+func (e *Engine) resolve(owner, item, id string) (*license, error) {
+	if id != "" {
+		if owner != "" || item != "" {
+			return nil, invalidf("give either license or owner and item, not both")
+		}
+		if c := e.table.Get(id); c != nil && c.ID() == id { // not an alias that happens to match
+			return c.Value().(*license), nil
+		}
+		return nil, notFoundf("no license %q", id)
+	}
+	if owner == "" || item == "" {
+		return nil, invalidf("owner and item (or license) are required")
+	}
+	if err := checkOwner(owner); err != nil {
+		return nil, err
+	}
+	kb := e.getBuf()
+	defer e.putBuf(kb)
+	*kb = append(append(append((*kb)[:0], owner...), 0), item...)
+	if c := e.table.GetBytes(*kb); c != nil {
+		return c.Value().(*license), nil
+	}
+	return nil, notFoundf("%s holds no license for item %q", owner, item)
+}
+
+// checkConsume validates the fields the license model needs.
+func checkConsume(req *ConsumeRequest, p *Product) error {
+	switch {
+	case req.Units < 0 || req.Units > maxUnits:
+		return invalidf("units must be from 1 to %d", maxUnits)
+	case p.Mode == TrackCallerCount && req.Units == 0:
+		return invalidf("units is required: the license tracks caller consumption counts")
+	case p.Mode == TrackSessions && req.Session == "":
+		return invalidf("session is required: the license tracks sessions opened")
+	}
+	return checkWho(req.Session, req.User, req.Host, req.IP)
+}
+
+func checkWho(session, user, host, ip string) error {
+	if err := checkText("session", session, false); err != nil {
+		return err
+	}
+	if err := checkText("user", user, false); err != nil {
+		return err
+	}
+	if err := checkText("host", host, false); err != nil {
+		return err
+	}
+	if ip != "" {
+		if _, err := netip.ParseAddr(ip); err != nil {
+			return invalidf("ip %q is not an IP address", ip)
+		}
+	}
+	return nil
+}
+
+// checkIdemKey accepts 1 to 255 printable ASCII characters.
+func checkIdemKey(k string) error {
+	if len(k) > maxIDLen {
+		return invalidf("Idempotency-Key must be 1 to %d characters", maxIDLen)
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < ' ' || k[i] > '~' {
+			return invalidf("Idempotency-Key must be printable ASCII")
+		}
+	}
+	return nil
+}
+
+// requestHash identifies a request's content for Idempotency-Key reuse: the fields as the
+// client sent them, each length-prefixed so that no two requests collide by concatenation.
+func requestHash(req *ConsumeRequest) [16]byte {
+	var stack [2048]byte // the longest request fits: no allocation
+	b := stack[:0]
+	for _, s := range [...]string{req.Owner, req.Item, req.License, req.Session, req.User, req.Host, req.IP} {
+		b = appendStr(b, s)
+	}
+	b = binary.AppendVarint(b, req.Units)
+	sum := sha256.Sum256(b)
+	var h [16]byte
+	copy(h[:], sum[:])
+	return h
+}
+
+func (e *Engine) getBuf() *[]byte  { return e.bufs.Get().(*[]byte) }
+func (e *Engine) putBuf(b *[]byte) { e.bufs.Put(b) }

@@ -1,0 +1,33 @@
+// Package core owns what the agent knows about licensing and how it answers: products and their
+// license model, owners, licenses and their use-count credits, the 10Duke-style provisioning
+// transactions, sessions, idempotency keys, and the Engine that joins the hot-path counters
+// (shard), the write-ahead log (wal) and the usage database (export). It also owns the
+// configuration, the fasthttp API and the Prometheus registry.
+//
+// # One consumption
+//
+//	HTTP body ──parse (no alloc)──▶ resolve license (shard.Table, no lock)
+//	    ──▶ decide (shard.License.Take: CAS, all or nothing)
+//	    ──▶ encode record ──▶ wal.Log.Append (group commit; Sync: after fsync)
+//	    ──▶ answer           (append failed: give the units back, answer 503)
+//
+// The applier goroutine follows the log's durable tail in sequence order. It applies every
+// record to the durable state (the same code that replays the log at start-up), hands the
+// pay-per-use actions to export.Batcher, writes incremental checkpoints of the durable state
+// into the wal state store and truncates what is both checkpointed and exported. The live
+// counters run ahead of the durable state by at most the records in flight.
+//
+// # Recovery
+//
+// Open loads the last checkpoint, replays the log tail, exports what the usage database does
+// not hold yet and only then rebuilds the live counters, sessions and idempotency keys from
+// the durable state. Anything that does not add up (a record that does not decode, a usage
+// database ahead of the log or behind its truncation point) stops start-up with an error
+// naming the file: a silently dropped record would be free units.
+//
+// # Concurrency
+//
+// Every exported method of Engine is safe for concurrent use. Consumption takes no lock
+// except the per-session mutex (sessions mode) and the per-key entry of an idempotency key;
+// provisioning, which is rare, is serialised by one mutex.
+package core

@@ -1,0 +1,147 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/meterd/meterd/shard"
+	"github.com/meterd/meterd/wal"
+)
+
+// Options are what tests and embedders may set beside Config.
+type Options struct {
+	Logger *slog.Logger     // nil: discard
+	Clock  func() time.Time // nil: time.Now
+	FS     vfs.FS           // nil: the real disk; tests pass Pebble's crash or error filesystems
+}
+
+// Engine decides consumption, provisions licenses and keeps both durable. It is usable without
+// HTTP; Server puts it on the network.
+type Engine struct {
+	cfg     Config
+	log     *wal.Log
+	logger  *slog.Logger
+	clock   func() time.Time
+	metrics *metrics
+	walDir  string
+
+	table    *shard.Table // license id, and ownerItemKey aliases; values are *license
+	idem     *idemTable
+	sessions *sessionTable
+
+	provMu   sync.RWMutex // provisioning and the maps below
+	products map[string]*productRef
+	byOwner  map[string][]*license
+	txs      map[string]*txEntry
+
+	bufs    sync.Pool // *[]byte record buffers
+	gate    atomic.Int64
+	drained chan struct{} // closed when the gate is shut and the last call has left
+	drainOnce sync.Once
+	closing chan struct{}
+	bg      sync.WaitGroup
+	apply   *applier
+	walLog  throttle
+	closed  sync.Once
+	closeErr error
+}
+
+// gateClosed is set in Engine.gate once Close has begun; the low bits count calls in flight.
+const gateClosed = 1 << 62
+
+// Open recovers the engine from cfg.DataDir (creating it if needed) and starts its
+// background work.
+func Open(cfg Config, opts Options) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: cfg, logger: opts.Logger, clock: opts.Clock, walDir: filepath.Join(cfg.DataDir, "wal"),
+		table: new(shard.Table), idem: newIdemTable(int64(cfg.IdempotencyTTL)),
+		sessions: newSessionTable(), products: make(map[string]*productRef),
+		byOwner: make(map[string][]*license), txs: make(map[string]*txEntry), closing: make(chan struct{}), drained: make(chan struct{})}
+	if e.logger == nil {
+		e.logger = slog.New(slog.DiscardHandler)
+	}
+	if e.clock == nil {
+		e.clock = time.Now
+	}
+	e.walLog = throttle{every: 5 * time.Second}
+	e.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
+	e.metrics = newMetrics(func() float64 { return float64(e.sessions.open.Load()) })
+	if err := e.recover(opts.FS); err != nil {
+		if e.log != nil {
+			e.log.Close()
+		}
+		return nil, err
+	}
+	e.start()
+	return e, nil
+}
+
+func (e *Engine) nowNS() int64 { return e.clock().UnixNano() }
+
+// enter admits one call unless Close has begun.
+func (e *Engine) enter() bool {
+	if e.gate.Add(1)&gateClosed != 0 {
+		e.gate.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (e *Engine) exit() {
+	if e.gate.Add(-1) == gateClosed {
+		e.drainOnce.Do(func() { close(e.drained) })
+	}
+}
+
+// Close stops admitting calls, waits for those in flight, writes everything durable into the
+// usage database, checkpoints, and closes the log. It is safe to call more than once.
+func (e *Engine) Close() error {
+	e.closed.Do(func() { e.closeErr = e.close() })
+	return e.closeErr
+}
+
+func (e *Engine) close() error {
+	if e.gate.Add(gateClosed) != gateClosed {
+		<-e.drained // calls in flight end within one WAL append
+	}
+	close(e.closing)
+	e.bg.Wait()
+	err := e.log.Sync()
+	err = errors.Join(err, e.apply.finish())
+	if cerr := e.log.Close(); cerr != nil && !errors.Is(cerr, wal.ErrClosed) {
+		err = errors.Join(err, cerr)
+	}
+	if err != nil {
+		return fmt.Errorf("close: %w", err)
+	}
+	return nil
+}
+
+// Metrics exposes the registry for /metrics and for embedders.
+func (e *Engine) Metrics() *prometheus.Registry { return e.metrics.reg }
+
+// lookup returns the license registered under key (an id or an ownerItemKey alias).
+func (e *Engine) lookup(key string) *license {
+	if c := e.table.Get(key); c != nil {
+		return c.Value().(*license)
+	}
+	return nil
+}
+
+// Health reports why the engine cannot take writes, or nil.
+func (e *Engine) Health() error {
+	if err := e.log.Err(); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return e.apply.health()
+}

@@ -1,0 +1,60 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Errors callers branch on. The HTTP layer maps them to statuses in one place (httpStatus).
+var (
+	// ErrInvalid: the request is malformed or fails validation; nothing changed.
+	ErrInvalid = errors.New("invalid request")
+	// ErrNotFound: an unknown owner, item, license, product or session.
+	ErrNotFound = errors.New("not found")
+	// ErrSessionNotOpen: a checkin for a session that is not open.
+	ErrSessionNotOpen = errors.New("session not open")
+	// ErrIdempotencyMismatch: an Idempotency-Key reused with a different body.
+	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different body")
+	// ErrConflict: a provisioning externalId reused with a different body, or a product
+	// change that existing licenses forbid.
+	ErrConflict = errors.New("conflict")
+	// ErrUnavailable: the write-ahead log cannot persist; nothing was granted.
+	ErrUnavailable = errors.New("write-ahead log unavailable")
+	// ErrClosed: the engine is shutting down.
+	ErrClosed = errors.New("engine closed")
+)
+
+// invalidf wraps ErrInvalid with a message for the caller.
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+func conflictf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrConflict, fmt.Sprintf(format, args...))
+}
+
+func notFoundf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrNotFound, fmt.Sprintf(format, args...))
+}
+
+// httpStatus maps an engine error to its HTTP status and JSON error code.
+func httpStatus(err error) (int, string) {
+	switch {
+	case errors.Is(err, ErrInvalid):
+		return http.StatusBadRequest, "invalid_request"
+	case errors.Is(err, ErrSessionNotOpen):
+		return http.StatusNotFound, "session_not_open"
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, ErrIdempotencyMismatch):
+		return http.StatusUnprocessableEntity, "idempotency_key_reused"
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict, "conflict"
+	case errors.Is(err, ErrUnavailable):
+		return http.StatusServiceUnavailable, "wal_unavailable"
+	case errors.Is(err, ErrClosed):
+		return http.StatusServiceUnavailable, "shutting_down"
+	}
+	return http.StatusInternalServerError, "internal"
+}

@@ -1,0 +1,262 @@
+package core_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meterd/meterd/core"
+)
+
+// agent is an Engine served over real HTTP on 127.0.0.1, on a data directory that outlives
+// restarts within one test.
+type agent struct {
+	t     *testing.T
+	cfg   core.Config
+	opts  core.Options
+	eng   *core.Engine
+	srv   *core.Server
+	base  string
+	token string
+	hc    *http.Client
+}
+
+const testToken = "test-admin-token"
+
+func newTestConfig(t *testing.T) core.Config {
+	cfg := core.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.Listen = "127.0.0.1:0"
+	return cfg
+}
+
+// startAgent opens an engine on cfg and serves it; the agent stops when the test ends.
+func startAgent(t *testing.T, cfg core.Config, opts core.Options) *agent {
+	t.Helper()
+	a := &agent{t: t, cfg: cfg, opts: opts, token: testToken,
+		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}}
+	a.start()
+	t.Cleanup(a.stop)
+	return a
+}
+
+func (a *agent) start() {
+	a.t.Helper()
+	eng, err := core.Open(a.cfg, a.opts)
+	if err != nil {
+		a.t.Fatalf("open engine: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	a.eng, a.srv = eng, core.NewServer(eng, a.token, nil)
+	a.base = "http://" + ln.Addr().String()
+	go a.srv.Serve(ln)
+}
+
+// stop shuts the agent down the way meterd does: HTTP first, then the engine.
+func (a *agent) stop() {
+	if a.eng == nil {
+		return
+	}
+	a.hc.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.srv.Shutdown(ctx); err != nil {
+		a.t.Errorf("http shutdown: %v", err)
+	}
+	if err := a.eng.Close(); err != nil {
+		a.t.Errorf("engine close: %v", err)
+	}
+	a.eng = nil
+}
+
+func (a *agent) restart() {
+	a.t.Helper()
+	a.stop()
+	a.start()
+}
+
+// call sends a request and decodes the JSON answer into out (if non-nil).
+type call struct {
+	method, path string
+	body         string
+	admin        bool
+	header       map[string]string
+	contentType  string // default application/json
+}
+
+func (a *agent) do(c call, out any) int {
+	a.t.Helper()
+	status, body := a.raw(c)
+	if !json.Valid(body) {
+		a.t.Fatalf("%s %s: %d with a body that is not JSON: %q", c.method, c.path, status, body)
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			a.t.Fatalf("%s %s: decode %q: %v", c.method, c.path, body, err)
+		}
+	}
+	return status
+}
+
+func (a *agent) raw(c call) (int, []byte) {
+	a.t.Helper()
+	var body io.Reader
+	if c.body != "" {
+		body = strings.NewReader(c.body)
+	}
+	req, err := http.NewRequest(c.method, a.base+c.path, body)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if c.body != "" {
+		ct := c.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
+	}
+	if c.admin {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
+	for k, v := range c.header {
+		req.Header.Set(k, v)
+	}
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", c.method, c.path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") && resp.StatusCode != 200 {
+		a.t.Fatalf("%s %s: %d with Content-Type %q", c.method, c.path, resp.StatusCode, ct)
+	}
+	return resp.StatusCode, b
+}
+
+// Shapes of the answers the tests read.
+type answer struct {
+	Granted   bool   `json:"granted"`
+	License   string `json:"license"`
+	Units     int64  `json:"units"`
+	Remaining int64  `json:"remaining"`
+	Seq       uint64 `json:"seq"`
+	Reason    string `json:"reason"`
+	Error     string `json:"error"`
+	Message   string `json:"message"`
+}
+
+type creditView struct {
+	ID                       string  `json:"id"`
+	ValidFrom                *string `json:"validFrom"`
+	ValidUntil               *string `json:"validUntil"`
+	Active                   bool    `json:"active"`
+	LicenseID                string  `json:"licenseId"`
+	LicenseTransactionItemID string  `json:"licenseTransactionItemId"`
+	UseCount                 int64   `json:"useCount"`
+	CountUsed                int64   `json:"countUsed"`
+}
+
+type licenseView struct {
+	ID               string       `json:"id"`
+	ValidFrom        *string      `json:"validFrom"`
+	ValidUntil       *string      `json:"validUntil"`
+	Active           bool         `json:"active"`
+	LicensedItem     string       `json:"licensedItem"`
+	UseCountConsumed int64        `json:"useCountConsumed"`
+	UseCountTotal    int64        `json:"useCountTotal"`
+	UseCountCredits  []creditView `json:"useCountCredits"`
+}
+
+type txView struct {
+	Transaction struct {
+		ID         string `json:"id"`
+		Type       string `json:"type"`
+		ExternalID string `json:"externalId"`
+		Processed  string `json:"processed"`
+		Items      []struct {
+			ID         string        `json:"id"`
+			ExternalID string        `json:"externalId"`
+			ProductID  string        `json:"productId"`
+			Quantity   int64         `json:"quantity"`
+			Licenses   []licenseView `json:"licenses"`
+		} `json:"items"`
+	} `json:"transaction"`
+	Error string `json:"error"`
+}
+
+// putProduct creates a product; mode is "sessions" or "count".
+func (a *agent) putProduct(id, item, mode string, creditAmount int64) {
+	a.t.Helper()
+	tm := "TRACK_BY_CALLER_CONSUMPTION_COUNT"
+	if mode == "sessions" {
+		tm = "TRACK_BY_LICENSE_SESSIONS_OPENED"
+	}
+	body := fmt.Sprintf(`{"name":%q,"licensedItem":%q,"trackingMode":%q,"creditAmount":%d}`, item, item, tm, creditAmount)
+	if st := a.do(call{method: "PUT", path: "/products/" + id, body: body, admin: true}, nil); st != 200 {
+		a.t.Fatalf("put product %s: status %d", id, st)
+	}
+}
+
+// order provisions quantity of product to owner ("organizations/x") in [from, until).
+func (a *agent) order(owner, externalID, productID string, quantity int64, from, until time.Time) txView {
+	a.t.Helper()
+	body := orderBody(externalID, productID, quantity, from, until)
+	var tx txView
+	if st := a.do(call{method: "POST", path: "/" + owner + "/license-transactions", body: body, admin: true}, &tx); st != 200 {
+		a.t.Fatalf("order %s: status %d (%s)", externalID, st, tx.Error)
+	}
+	return tx
+}
+
+func orderBody(externalID, productID string, quantity int64, from, until time.Time) string {
+	return fmt.Sprintf(`{"transaction":{"type":"Order","externalId":%q,"items":[{"externalId":"item-%s","productId":%q,"quantity":%d,"licenseValidFrom":%q,"licenseValidUntil":%q}]}}`,
+		externalID, externalID, productID, quantity, from.UTC().Format(time.RFC3339Nano), until.UTC().Format(time.RFC3339Nano))
+}
+
+func (a *agent) consume(body string, header map[string]string) (int, answer) {
+	a.t.Helper()
+	var ans answer
+	st := a.do(call{method: "POST", path: "/v1/consume", body: body, header: header}, &ans)
+	return st, ans
+}
+
+func (a *agent) license(id string) licenseView {
+	a.t.Helper()
+	var l licenseView
+	if st := a.do(call{method: "GET", path: "/v1/licenses/" + id}, &l); st != 200 {
+		a.t.Fatalf("get license %s: status %d", id, st)
+	}
+	return l
+}
+
+// jsonEqual compares two JSON documents by value.
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return bytes.Equal(xa, ya)
+}
+
+func testNow() time.Time { return time.Now() }
+
+func noOpts() core.Options { return core.Options{} }
+
+func usageDBPath(cfg core.Config) string { return filepath.Join(cfg.DataDir, "usage.db") }

@@ -1,0 +1,52 @@
+package core
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/valyala/fasthttp"
+)
+
+// product serves GET and PUT /products/{id}.
+func (s *Server) product(ctx *fasthttp.RequestCtx) {
+	id := string(ctx.Path()[len("/products/"):])
+	var (
+		p   Product
+		err error
+	)
+	if ctx.IsPut() {
+		p, err = s.e.PutProduct(id, ctx.PostBody())
+	} else {
+		p, err = s.e.Product(id)
+	}
+	if err != nil {
+		s.fail(ctx, err)
+		return
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		s.fail(ctx, err)
+		return
+	}
+	writeJSON(ctx, http.StatusOK, body)
+}
+
+// transaction serves POST /{organizations|users}/{id}/license-transactions.
+func (s *Server) transaction(ctx *fasthttp.RequestCtx, owner string) {
+	body, err := s.e.Provision(owner, ctx.PostBody())
+	if err != nil {
+		s.fail(ctx, err)
+		return
+	}
+	writeJSON(ctx, http.StatusOK, body)
+}
+
+// ownerLicenses serves GET /{organizations|users}/{id}/licenses.
+func (s *Server) ownerLicenses(ctx *fasthttp.RequestCtx, owner string) {
+	body, err := s.e.OwnerLicenses(owner)
+	if err != nil {
+		s.fail(ctx, err)
+		return
+	}
+	writeJSON(ctx, http.StatusOK, body)
+}

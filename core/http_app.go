@@ -1,0 +1,95 @@
+package core
+
+import (
+	"net/http"
+	"net/netip"
+	"strconv"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Fields each application endpoint takes; anything else is a 400, so a typo never silently
+// becomes a default.
+var (
+	consumeFields = [numFields]bool{true, true, true, true, true, true, true, true}
+	checkinFields = [numFields]bool{true, true, true, true, true, true, true, true}
+)
+
+// consume serves POST /v1/consume: 200 grant, 409 denial, errors as JSON.
+func (s *Server) consume(ctx *fasthttp.RequestCtx) {
+	var fb flatBody
+	if err := parseFlatBody(ctx.PostBody(), &fb, &consumeFields); err != nil {
+		s.fail(ctx, err)
+		return
+	}
+	req := ConsumeRequest{Owner: fb.str[fieldOwner], Item: fb.str[fieldItem], License: fb.str[fieldLicense],
+		Units: fb.units, Session: fb.str[fieldSession], User: fb.str[fieldUser], Host: fb.str[fieldHost],
+		IP: fb.str[fieldIP], Peer: peerAddr(ctx),
+		IdempotencyKey: bytesString(ctx.Request.Header.Peek("Idempotency-Key"))}
+	var ans Answer
+	if err := s.e.Consume(&req, &ans); err != nil {
+		s.fail(ctx, err)
+		return
+	}
+	status := http.StatusOK
+	if !ans.Granted {
+		status = http.StatusConflict
+	}
+	bp := s.e.getBuf()
+	*bp = appendAnswer((*bp)[:0], &ans)
+	writeJSON(ctx, status, *bp)
+	s.e.putBuf(bp)
+}
+
+// checkin serves POST /v1/checkin.
+func (s *Server) checkin(ctx *fasthttp.RequestCtx) {
+	var fb flatBody
+	if err := parseFlatBody(ctx.PostBody(), &fb, &checkinFields); err != nil {
+		s.fail(ctx, err)
+		return
+	}
+	req := CheckinRequest{Owner: fb.str[fieldOwner], Item: fb.str[fieldItem], License: fb.str[fieldLicense],
+		Session: fb.str[fieldSession], User: fb.str[fieldUser], Host: fb.str[fieldHost], IP: fb.str[fieldIP],
+		Peer: peerAddr(ctx)}
+	var ans CheckinAnswer
+	if err := s.e.Checkin(&req, &ans); err != nil {
+		s.fail(ctx, err)
+		return
+	}
+	b := append([]byte(`{"checkedIn":true,"license":`), nil...)
+	b = appendJSONString(b, ans.License)
+	b = appendJSONString(append(b, `,"session":`...), ans.Session)
+	b = strconv.AppendInt(append(b, `,"remaining":`...), ans.Remaining, 10)
+	b = strconv.AppendUint(append(b, `,"seq":`...), ans.Seq, 10)
+	writeJSON(ctx, http.StatusOK, append(b, '}'))
+}
+
+// license serves GET /v1/licenses/{id}.
+func (s *Server) license(ctx *fasthttp.RequestCtx) {
+	id := string(ctx.Path()[len("/v1/licenses/"):])
+	body, err := s.e.License(id)
+	if err != nil {
+		s.fail(ctx, err)
+		return
+	}
+	writeJSON(ctx, http.StatusOK, body)
+}
+
+// healthz serves GET /healthz: 200 when the WAL and the usage database take writes.
+func (s *Server) healthz(ctx *fasthttp.RequestCtx) {
+	if err := s.e.Health(); err != nil {
+		status, code := httpStatus(err)
+		if status != http.StatusServiceUnavailable {
+			code = "unhealthy"
+		}
+		writeError(ctx, http.StatusServiceUnavailable, code, err.Error())
+		return
+	}
+	writeJSON(ctx, http.StatusOK, []byte(`{"status":"ok"}`))
+}
+
+// peerAddr is the connection's remote address, without allocating.
+func peerAddr(ctx *fasthttp.RequestCtx) netip.Addr {
+	a, _ := netip.AddrFromSlice(ctx.RemoteIP())
+	return a.Unmap()
+}

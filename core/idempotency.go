@@ -1,0 +1,184 @@
+package core
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"sync"
+
+	"github.com/meterd/meterd/shard"
+)
+
+// Answer is the outcome of one consume request, as the client sees it.
+type Answer struct {
+	Granted   bool
+	License   string
+	Units     int64 // granted units (0 for a call in an open session)
+	Remaining int64
+	Seq       uint64        // WAL sequence number of a grant
+	Outcome   shard.Outcome // why a denial was denied
+}
+
+// idemEntry is the remembered answer of one Idempotency-Key. The first request with the key
+// creates it pending; duplicates wait on done and then return the same answer.
+type idemEntry struct {
+	hash    [16]byte // of the request, to tell "same body" from "different body"
+	created int64
+	seq     uint64 // WAL seq of the record holding the answer
+	ans     Answer
+	done    chan struct{}
+	failed  bool // the first request failed before it decided (WAL down): forget the key
+}
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func idemFromDecision(seq uint64, r *decision) *idemEntry {
+	ans := Answer{Granted: r.Kind != decDeny, License: r.License, Remaining: r.Remaining, Outcome: r.Outcome}
+	if ans.Granted {
+		ans.Units, ans.Seq = r.Units, seq
+	}
+	return &idemEntry{hash: r.IdemHash, created: r.Time, seq: seq, ans: ans, done: closedChan}
+}
+
+func (e *idemEntry) isDone() bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (e *idemEntry) appendTo(b []byte) []byte {
+	b = append(append(b, stateVersion), e.hash[:]...)
+	b = binary.AppendUvarint(binary.AppendVarint(b, e.created), e.seq)
+	b = appendStr(appendBool(b, e.ans.Granted), e.ans.License)
+	b = binary.AppendVarint(binary.AppendVarint(b, e.ans.Units), e.ans.Remaining)
+	return append(binary.AppendUvarint(b, e.ans.Seq), byte(e.ans.Outcome))
+}
+
+func (r *reader) idemValue() *idemEntry {
+	r.version()
+	e := &idemEntry{done: closedChan}
+	r.fixed(e.hash[:])
+	e.created, e.seq = r.varint(), r.uvarint()
+	e.ans = Answer{Granted: r.bool(), License: r.str(), Units: r.varint(), Remaining: r.varint(),
+		Seq: r.uvarint(), Outcome: shard.Outcome(r.byte())}
+	return e
+}
+
+// idemTable is the live table of Idempotency-Keys, scoped per owner.
+type idemTable struct {
+	seed   maphash.Seed
+	ttl    int64
+	shards [64]idemShard
+}
+
+type idemShard struct {
+	mu sync.Mutex
+	m  map[string]*idemEntry
+	_  [40]byte // keep neighbouring shards' mutexes off one cache line
+}
+
+func newIdemTable(ttl int64) *idemTable {
+	t := &idemTable{seed: maphash.MakeSeed(), ttl: ttl}
+	for i := range t.shards {
+		t.shards[i].m = make(map[string]*idemEntry)
+	}
+	return t
+}
+
+func (t *idemTable) shard(key string) *idemShard {
+	return &t.shards[maphash.String(t.seed, key)%uint64(len(t.shards))]
+}
+
+// claim returns the entry of key. mine is true when the caller created it and must finish it
+// with complete or abandon; otherwise the entry is done and holds the first answer. A key
+// whose first request is still in flight makes the caller wait for it.
+func (t *idemTable) claim(key string, hash [16]byte, now int64) (e *idemEntry, mine bool, err error) {
+	sh := t.shard(key)
+	for {
+		sh.mu.Lock()
+		e = sh.m[key]
+		if e != nil && e.created+t.ttl <= now && e.isDone() {
+			delete(sh.m, key) // expired: the key is new again
+			e = nil
+		}
+		if e == nil {
+			e = &idemEntry{hash: hash, created: now, done: make(chan struct{})}
+			sh.m[key] = e
+			sh.mu.Unlock()
+			return e, true, nil
+		}
+		sh.mu.Unlock()
+		if e.hash != hash {
+			return nil, false, ErrIdempotencyMismatch
+		}
+		<-e.done
+		if !e.failed {
+			return e, false, nil
+		}
+	}
+}
+
+// complete publishes the answer of a claimed entry.
+func (t *idemTable) complete(e *idemEntry, seq uint64, ans Answer) {
+	e.seq, e.ans = seq, ans
+	close(e.done)
+}
+
+// abandon forgets a claimed key whose request failed before deciding; waiters retry.
+func (t *idemTable) abandon(key string, e *idemEntry) {
+	sh := t.shard(key)
+	sh.mu.Lock()
+	if sh.m[key] == e {
+		delete(sh.m, key)
+	}
+	sh.mu.Unlock()
+	e.failed = true
+	close(e.done)
+}
+
+// put installs a finished entry (recovery).
+func (t *idemTable) put(key string, e *idemEntry) {
+	sh := t.shard(key)
+	sh.mu.Lock()
+	sh.m[key] = e
+	sh.mu.Unlock()
+}
+
+// expire forgets answers older than the TTL and returns how many it dropped.
+func (t *idemTable) expire(now int64) int {
+	n := 0
+	for i := range t.shards {
+		sh := &t.shards[i]
+		sh.mu.Lock()
+		for k, e := range sh.m {
+			if e.created+t.ttl <= now && e.isDone() {
+				delete(sh.m, k)
+				n++
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// txEntry is the first answer of a provisioning transaction, by externalId.
+type txEntry struct {
+	Owner    string
+	Hash     [32]byte
+	Response []byte
+}
+
+func (e *txEntry) appendTo(b []byte) []byte {
+	b = appendStr(append(b, stateVersion), e.Owner)
+	return appendStr(append(b, e.Hash[:]...), string(e.Response))
+}
+
+func (r *reader) txValue() *txEntry {
+	r.version()
+	e := &txEntry{Owner: r.str()}
+	r.fixed(e.Hash[:])
+	e.Response = append([]byte(nil), r.bytes()...)
+	return e
+}

@@ -1,0 +1,98 @@
+package core_test
+
+import (
+	"sync"
+	"testing"
+)
+
+func TestIdempotencyKey(t *testing.T) {
+	a := startAgent(t, newTestConfig(t), noOpts())
+	lic := provisionPdfPro(t, a)
+	key := func(k string) map[string]string { return map[string]string{"Idempotency-Key": k} }
+	body := `{"owner":"` + orgOwner + `","item":"PdfPro","units":5,"user":"alice"}`
+
+	st1, first := a.consume(body, key("k-1"))
+	st2, second := a.consume(body, key("k-1"))
+	if st1 != 200 || st2 != 200 || first != second {
+		t.Fatalf("repeat: %d %+v then %d %+v", st1, first, st2, second)
+	}
+	if got := a.license(lic.ID).UseCountConsumed; got != 5 {
+		t.Fatalf("a repeated key took units again: consumed %d, want 5", got)
+	}
+	t.Run("same JSON, other spacing and order, is the same body", func(t *testing.T) {
+		other := `{ "user": "alice", "units": 5, "item": "PdfPro", "owner": "` + orgOwner + `" }`
+		if st, ans := a.consume(other, key("k-1")); st != 200 || ans != first {
+			t.Fatalf("got %d %+v, want %+v", st, ans, first)
+		}
+	})
+	t.Run("different body is 422 and takes nothing", func(t *testing.T) {
+		var e answer
+		st := a.do(call{method: "POST", path: "/v1/consume", body: `{"owner":"` + orgOwner + `","item":"PdfPro","units":6}`, header: key("k-1")}, &e)
+		if st != 422 || e.Error != "idempotency_key_reused" {
+			t.Fatalf("got %d %+v", st, e)
+		}
+		if got := a.license(lic.ID).UseCountConsumed; got != 5 {
+			t.Fatalf("consumed %d, want 5", got)
+		}
+	})
+	t.Run("keys are scoped per owner", func(t *testing.T) {
+		a.putProduct("other", "Other", "count", 1)
+		tx := a.order("users/bob", "bob-1", "other", 10, testNow().Add(-1), testNow().AddDate(0, 0, 1))
+		if st, ans := a.consume(`{"owner":"users/bob","item":"Other","units":1}`, key("k-1")); st != 200 || ans.License != tx.Transaction.Items[0].Licenses[0].ID {
+			t.Fatalf("another owner's k-1: %d %+v", st, ans)
+		}
+	})
+	t.Run("a denial is remembered", func(t *testing.T) {
+		big := `{"owner":"` + orgOwner + `","item":"PdfPro","units":20000}`
+		st1, d1 := a.consume(big, key("deny"))
+		st2, d2 := a.consume(big, key("deny"))
+		if st1 != 409 || st2 != 409 || d1 != d2 || d1.Reason != "exhausted" {
+			t.Fatalf("got %d %+v then %d %+v", st1, d1, st2, d2)
+		}
+	})
+	t.Run("duplicates arriving together take once", func(t *testing.T) {
+		before := a.license(lic.ID).UseCountConsumed
+		var wg sync.WaitGroup
+		answers := make([]answer, 32)
+		for i := range answers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				st, ans := a.consume(`{"license":"`+lic.ID+`","units":7}`, key("together"))
+				if st != 200 {
+					t.Errorf("duplicate %d: status %d", i, st)
+				}
+				answers[i] = ans
+			}()
+		}
+		wg.Wait()
+		for i, ans := range answers {
+			if ans != answers[0] {
+				t.Fatalf("answer %d %+v differs from %+v", i, ans, answers[0])
+			}
+		}
+		if got := a.license(lic.ID).UseCountConsumed - before; got != 7 {
+			t.Fatalf("32 duplicates took %d units, want 7", got)
+		}
+	})
+	t.Run("remembered across a restart", func(t *testing.T) {
+		a.restart()
+		if st, ans := a.consume(body, key("k-1")); st != 200 || ans != first {
+			t.Fatalf("after restart: %d %+v, want %+v", st, ans, first)
+		}
+		if st, _ := a.consume(`{"owner":"`+orgOwner+`","item":"PdfPro","units":6}`, key("k-1")); st != 422 {
+			t.Fatalf("different body after restart: %d, want 422", st)
+		}
+		if got := a.license(lic.ID).UseCountConsumed; got != 12 {
+			t.Fatalf("consumed %d after restart, want 12", got)
+		}
+	})
+	t.Run("a request that fails validation is not remembered", func(t *testing.T) {
+		if st, _ := a.consume(`{"license":"`+lic.ID+`","units":0}`, key("fresh")); st != 400 {
+			t.Fatalf("got %d, want 400", st)
+		}
+		if st, ans := a.consume(`{"license":"`+lic.ID+`","units":2}`, key("fresh")); st != 200 || ans.Units != 2 {
+			t.Fatalf("the key was remembered from a rejected request: %d %+v", st, ans)
+		}
+	})
+}

@@ -1,0 +1,364 @@
+package core
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+
+	"github.com/meterd/meterd/shard"
+)
+
+// The WAL stores opaque bytes; these are core's records. Every record starts with a version
+// byte and a kind byte, then the kind's fields in a fixed order:
+//
+//	varint   signed, zig-zag (encoding/binary.AppendVarint)
+//	uvarint  unsigned (encoding/binary.AppendUvarint)
+//	str      uvarint length ‖ bytes
+//
+//	product   : time varint ‖ id str ‖ name str ‖ item str ‖ mode byte ‖ creditAmount varint
+//	provision : time ‖ txID str ‖ externalID str ‖ type str ‖ owner str ‖ hash [32]
+//	            ‖ n uvarint ‖ n × item ‖ response str
+//	  item    : id str ‖ externalID str ‖ productID str ‖ quantity varint ‖ from varint
+//	            ‖ until varint ‖ licenseID str ‖ newLicense byte ‖ licensedItem str
+//	            ‖ creditID str ‖ useCount varint
+//	decision  : time ‖ kind byte ‖ license str ‖ units varint ‖ n uvarint
+//	            ‖ n × (credit uvarint ‖ units varint) ‖ remaining varint ‖ outcome byte
+//	            ‖ session str ‖ user str ‖ host str ‖ ip str ‖ idemKey str ‖ [hash [16] if idemKey]
+//	checkin   : time ‖ license str ‖ session str ‖ user str ‖ host str ‖ ip str ‖ timeout byte
+//
+// Times are unix nanoseconds. A record that does not decode completely and exactly stops
+// recovery (ErrBadRecord): guessing would be free units or lost ones.
+const recordVersion = 1
+
+type recordKind uint8
+
+const (
+	recProduct recordKind = iota + 1
+	recProvision
+	recDecision
+	recCheckin
+)
+
+// decisionKind says what a decision record did.
+type decisionKind uint8
+
+const (
+	decConsume    decisionKind = iota + 1 // caller-count grant
+	decCheckout                           // first call of a session: took the credit amount
+	decSessionUse                         // call in an open session: took nothing
+	decDeny                               // a denial, recorded only when it carries an idempotency key
+)
+
+// ErrBadRecord marks a WAL record that does not decode.
+var ErrBadRecord = errors.New("record does not decode")
+
+// decision is one consume answer as the log keeps it.
+type decision struct {
+	Kind      decisionKind
+	Time      int64
+	License   string
+	Units     int64 // granted units; for decDeny the units asked for
+	Parts     []shard.Part
+	Remaining int64
+	Outcome   shard.Outcome
+	Session   string
+	User      string
+	Host      string
+	IP        string
+	IdemKey   string // the client's key, without the owner scope
+	IdemHash  [16]byte
+	peer      netip.Addr // written as IP when IP is empty; never decoded back
+}
+
+type checkinRec struct {
+	Time    int64
+	License string
+	Session string
+	User    string
+	Host    string
+	IP      string
+	Timeout bool // checked in by SESSION_TIMEOUT, not by the client
+}
+
+type productRec struct {
+	Time    int64
+	Product Product
+}
+
+type provisionRec struct {
+	Time       int64
+	TxID       string
+	ExternalID string
+	Type       string
+	Owner      string
+	Hash       [32]byte
+	Items      []provisionItem
+	Response   []byte // the first answer, returned again for the same externalId
+}
+
+type provisionItem struct {
+	ID           string
+	ExternalID   string
+	ProductID    string
+	Quantity     int64
+	From, Until  int64
+	LicenseID    string
+	NewLicense   bool
+	LicensedItem string
+	CreditID     string
+	UseCount     int64
+}
+
+func appendHeader(b []byte, k recordKind, t int64) []byte {
+	return binary.AppendVarint(append(b, recordVersion, byte(k)), t)
+}
+
+func appendStr(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+func (d *decision) appendTo(b []byte) []byte {
+	b = appendHeader(b, recDecision, d.Time)
+	b = append(b, byte(d.Kind))
+	b = appendStr(b, d.License)
+	b = binary.AppendVarint(b, d.Units)
+	b = binary.AppendUvarint(b, uint64(len(d.Parts)))
+	for _, p := range d.Parts {
+		b = binary.AppendUvarint(b, uint64(p.Credit))
+		b = binary.AppendVarint(b, p.Units)
+	}
+	b = binary.AppendVarint(b, d.Remaining)
+	b = append(b, byte(d.Outcome))
+	b = appendStr(appendStr(appendStr(b, d.Session), d.User), d.Host)
+	if d.IP == "" && d.peer.IsValid() {
+		var ab [64]byte
+		ip := d.peer.AppendTo(ab[:0])
+		b = append(binary.AppendUvarint(b, uint64(len(ip))), ip...)
+	} else {
+		b = appendStr(b, d.IP)
+	}
+	b = appendStr(b, d.IdemKey)
+	if d.IdemKey != "" {
+		b = append(b, d.IdemHash[:]...)
+	}
+	return b
+}
+
+func (c *checkinRec) appendTo(b []byte) []byte {
+	b = appendHeader(b, recCheckin, c.Time)
+	b = appendStr(appendStr(b, c.License), c.Session)
+	b = appendStr(appendStr(appendStr(b, c.User), c.Host), c.IP)
+	return appendBool(b, c.Timeout)
+}
+
+func (p *productRec) appendTo(b []byte) []byte {
+	b = appendHeader(b, recProduct, p.Time)
+	b = appendStr(appendStr(appendStr(b, p.Product.ID), p.Product.Name), p.Product.LicensedItem)
+	b = append(b, byte(p.Product.Mode))
+	return binary.AppendVarint(b, p.Product.CreditAmount)
+}
+
+func (p *provisionRec) appendTo(b []byte) []byte {
+	b = appendHeader(b, recProvision, p.Time)
+	b = appendStr(appendStr(appendStr(appendStr(b, p.TxID), p.ExternalID), p.Type), p.Owner)
+	b = append(b, p.Hash[:]...)
+	b = binary.AppendUvarint(b, uint64(len(p.Items)))
+	for i := range p.Items {
+		b = p.Items[i].appendTo(b)
+	}
+	return appendStr(b, string(p.Response))
+}
+
+func (it *provisionItem) appendTo(b []byte) []byte {
+	b = appendStr(appendStr(appendStr(b, it.ID), it.ExternalID), it.ProductID)
+	b = binary.AppendVarint(b, it.Quantity)
+	b = binary.AppendVarint(binary.AppendVarint(b, it.From), it.Until)
+	b = appendBool(appendStr(b, it.LicenseID), it.NewLicense)
+	b = appendStr(appendStr(b, it.LicensedItem), it.CreditID)
+	return binary.AppendVarint(b, it.UseCount)
+}
+
+// record is a decoded WAL record: exactly one of the pointers is set.
+type record struct {
+	Decision  *decision
+	Checkin   *checkinRec
+	Product   *productRec
+	Provision *provisionRec
+}
+
+// decodeRecord decodes one WAL record. It never panics on arbitrary bytes.
+func decodeRecord(b []byte) (record, error) {
+	r := reader{b: b}
+	if v := r.byte(); v != recordVersion {
+		return record{}, fmt.Errorf("%w: version %d", ErrBadRecord, v)
+	}
+	kind, t := recordKind(r.byte()), r.varint()
+	var rec record
+	switch kind {
+	case recDecision:
+		rec.Decision = r.decision(t)
+	case recCheckin:
+		rec.Checkin = r.checkin(t)
+	case recProduct:
+		rec.Product = r.product(t)
+	case recProvision:
+		rec.Provision = r.provision(t)
+	default:
+		return record{}, fmt.Errorf("%w: kind %d", ErrBadRecord, kind)
+	}
+	if r.err == nil && r.off != len(r.b) {
+		r.fail("trailing bytes")
+	}
+	if r.err != nil {
+		return record{}, r.err
+	}
+	return rec, nil
+}
+
+// reader decodes fields in order; the first problem sticks and later reads return zeros.
+type reader struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (r *reader) fail(what string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: %s at byte %d", ErrBadRecord, what, r.off)
+	}
+}
+
+func (r *reader) byte() byte {
+	if r.err != nil || r.off >= len(r.b) {
+		r.fail("short")
+		return 0
+	}
+	r.off++
+	return r.b[r.off-1]
+}
+
+func (r *reader) bool() bool {
+	switch r.byte() {
+	case 0:
+		return false
+	case 1:
+		return true
+	}
+	r.fail("bad bool")
+	return false
+}
+
+func (r *reader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b[r.off:])
+	if n <= 0 {
+		r.fail("bad varint")
+		return 0
+	}
+	r.off += n
+	return v
+}
+
+func (r *reader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b[r.off:])
+	if n <= 0 {
+		r.fail("bad uvarint")
+		return 0
+	}
+	r.off += n
+	return v
+}
+
+// count reads a length that must fit in what is left, each element taking at least min bytes.
+func (r *reader) count(min int) int {
+	n := r.uvarint()
+	if r.err == nil && n > uint64((len(r.b)-r.off)/min) {
+		r.fail("count beyond the record")
+		return 0
+	}
+	return int(n)
+}
+
+func (r *reader) str() string {
+	return string(r.bytes())
+}
+
+func (r *reader) bytes() []byte {
+	n := r.count(1)
+	if r.err != nil {
+		return nil
+	}
+	r.off += n
+	return r.b[r.off-n : r.off]
+}
+
+func (r *reader) fixed(dst []byte) {
+	if r.err != nil || len(r.b)-r.off < len(dst) {
+		r.fail("short")
+		return
+	}
+	r.off += copy(dst, r.b[r.off:])
+}
+
+func (r *reader) decision(t int64) *decision {
+	d := &decision{Time: t, Kind: decisionKind(r.byte()), License: r.str(), Units: r.varint()}
+	if d.Kind < decConsume || d.Kind > decDeny {
+		r.fail("bad decision kind")
+	}
+	n := r.count(2)
+	if n > 0 {
+		d.Parts = make([]shard.Part, n)
+	}
+	for i := range d.Parts {
+		c := r.uvarint()
+		if c > math.MaxInt32 {
+			r.fail("credit index out of range")
+		}
+		d.Parts[i] = shard.Part{Credit: int32(c), Units: r.varint()}
+	}
+	d.Remaining, d.Outcome = r.varint(), shard.Outcome(r.byte())
+	d.Session, d.User, d.Host, d.IP = r.str(), r.str(), r.str(), r.str()
+	if d.IdemKey = r.str(); d.IdemKey != "" {
+		r.fixed(d.IdemHash[:])
+	}
+	return d
+}
+
+func (r *reader) checkin(t int64) *checkinRec {
+	return &checkinRec{Time: t, License: r.str(), Session: r.str(), User: r.str(),
+		Host: r.str(), IP: r.str(), Timeout: r.bool()}
+}
+
+func (r *reader) product(t int64) *productRec {
+	p := &productRec{Time: t}
+	p.Product.ID, p.Product.Name, p.Product.LicensedItem = r.str(), r.str(), r.str()
+	p.Product.Mode, p.Product.CreditAmount = TrackingMode(r.byte()), r.varint()
+	return p
+}
+
+func (r *reader) provision(t int64) *provisionRec {
+	p := &provisionRec{Time: t, TxID: r.str(), ExternalID: r.str(), Type: r.str(), Owner: r.str()}
+	r.fixed(p.Hash[:])
+	p.Items = make([]provisionItem, r.count(12))
+	for i := range p.Items {
+		p.Items[i] = provisionItem{ID: r.str(), ExternalID: r.str(), ProductID: r.str(),
+			Quantity: r.varint(), From: r.varint(), Until: r.varint(), LicenseID: r.str(),
+			NewLicense: r.bool(), LicensedItem: r.str(), CreditID: r.str(), UseCount: r.varint()}
+	}
+	p.Response = append([]byte(nil), r.bytes()...) // rec is only valid during the WAL callback
+	return p
+}

@@ -1,0 +1,211 @@
+package core
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/meterd/meterd/export"
+	"github.com/meterd/meterd/wal"
+)
+
+// keyExported remembers, in the state store, how far the usage database had got at the last
+// checkpoint, so that a usage database replaced by an older copy (or deleted) is noticed.
+var keyExported = []byte("m/exported")
+
+// recover opens the log, loads the last checkpoint, replays the tail into the durable state,
+// exports what the usage database lacks, and builds the live engine from the result.
+func (e *Engine) recover(fs vfs.FS) error {
+	if fs == nil {
+		if err := os.MkdirAll(e.cfg.DataDir, 0o700); err != nil {
+			return fmt.Errorf("data dir: %w", err)
+		}
+	}
+	log, err := wal.Open(e.walDir, wal.Options{FS: fs, Durability: walDurability(e.cfg.Durability),
+		OnCommit: e.observeCommit, Logger: e.walLogger})
+	if err != nil {
+		return fmt.Errorf("open %s: %w", e.walDir, err)
+	}
+	e.log = log
+	if err := log.Sync(); err != nil { // what an earlier run left unsynced is exported below
+		return fmt.Errorf("%s: %w", e.walDir, err)
+	}
+	a := &applier{e: e, interval: e.cfg.UsageWriteInterval, done: make(chan struct{})}
+	d, stored, err := e.loadState()
+	if err != nil {
+		return err
+	}
+	a.d, a.cpSeq, a.truncated, a.storedExported = d, log.CheckpointSeq(), log.FirstSeq()-1, stored
+	if err := e.openUsage(a, stored); err != nil {
+		return err
+	}
+	if err := e.replay(a); err != nil {
+		return err
+	}
+	if err := e.buildLive(d); err != nil {
+		return err
+	}
+	e.apply = a
+	return a.pass(true, false)
+}
+
+// loadState reads the checkpoint. Answers and transactions go straight to the live tables.
+func (e *Engine) loadState() (d *durable, exported uint64, err error) {
+	d = newDurable(int64(e.cfg.IdempotencyTTL))
+	now := e.nowNS()
+	d.onIdem = func(key string, ent *idemEntry) {
+		if ent.created+int64(e.cfg.IdempotencyTTL) > now {
+			e.idem.put(key, ent)
+		}
+	}
+	d.onTx = func(ext string, ent *txEntry) { e.txs[ext] = ent }
+	err = e.log.State(func(k, v []byte) error {
+		if string(k) == string(keyExported) {
+			exported, err = strconv.ParseUint(string(v), 10, 64)
+			return err
+		}
+		return d.load(k, v)
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: checkpoint: %w", e.walDir, err)
+	}
+	slices.SortStableFunc(d.idemFIFO, func(a, b idemStamp) int { return cmp.Compare(a.created, b.created) })
+	d.applied = e.log.CheckpointSeq()
+	if d.agentID == "" {
+		d.agentID, d.agentNew = newID(), true
+	}
+	return d, exported, nil
+}
+
+// openUsage opens the usage database and checks that it fits the log: it may not hold
+// records the log never had, nor lack records the log already let go of.
+func (e *Engine) openUsage(a *applier, stored uint64) error {
+	path := e.cfg.UsageDatabasePath()
+	if path == "" {
+		return nil
+	}
+	key, err := loadOrCreateKey(e.cfg.UsageKeyPath())
+	if err != nil {
+		return err
+	}
+	if _, statErr := os.Stat(path); errors.Is(statErr, os.ErrNotExist) && stored > 0 {
+		return fmt.Errorf("usage database %s is missing, but this agent already wrote records through WAL seq %d to it", path, stored)
+	}
+	db, err := export.Open(export.Options{Path: path, Key: key, Level: e.cfg.UsageLevel, AgentID: a.d.agentID})
+	if err != nil {
+		return fmt.Errorf("usage database %s: %w", path, err)
+	}
+	a.db, a.batcher = db, export.NewBatcher(db, e.cfg.UsageWriteInterval, export.BatcherHooks{OnWrite: e.observeWrite})
+	got, last := db.ExportedSeq(), e.log.LastSeq()
+	switch {
+	case got > last:
+		err = fmt.Errorf("usage database %s is ahead of the write-ahead log: it holds records through WAL seq %d, but %s ends at seq %d", path, got, e.walDir, last)
+	case got < stored:
+		err = fmt.Errorf("usage database %s holds records through WAL seq %d, but this agent already wrote through seq %d to it: was it replaced by an older copy?", path, got, stored)
+	}
+	if err != nil {
+		db.Close()
+		return err
+	}
+	return nil
+}
+
+// replay applies the records after the checkpoint and exports those after the usage
+// database's head, which may start before the checkpoint.
+func (e *Engine) replay(a *applier) error {
+	from := a.d.applied + 1
+	if a.batcher != nil {
+		from = max(min(from, a.batcher.ExportedSeq()+1), e.log.FirstSeq())
+	}
+	return e.log.Records(from, e.log.LastSeq(), func(seq uint64, b []byte) error {
+		rec, err := decodeRecord(b)
+		if err != nil {
+			return fmt.Errorf("%s: record %d: %w", e.walDir, seq, err)
+		}
+		if seq > a.d.applied {
+			err = a.d.apply(seq, rec, a.emit)
+		} else {
+			err = a.d.actions(seq, rec, a.emit)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", e.walDir, err)
+		}
+		if a.batcher != nil {
+			a.batcher.Advance(seq)
+		}
+		return nil
+	})
+}
+
+// buildLive makes the live engine what the durable state says.
+func (e *Engine) buildLive(d *durable) error {
+	for _, p := range d.products {
+		e.installProduct(p)
+	}
+	ls := make([]*dLicense, 0, len(d.licenses))
+	for _, l := range d.licenses {
+		ls = append(ls, l)
+	}
+	slices.SortFunc(ls, func(a, b *dLicense) int {
+		return cmp.Or(cmp.Compare(a.Created, b.Created), strings.Compare(a.ID, b.ID))
+	})
+	for _, dl := range ls {
+		ref := e.products[dl.ProductID]
+		if ref == nil {
+			return fmt.Errorf("%s: license %s names unknown product %s", e.walDir, dl.ID, dl.ProductID)
+		}
+		l := e.installLicense(dl.ID, dl.Owner, dl.Item, dl.Created, ref)
+		for _, c := range dl.Credits {
+			l.addCredit(creditMeta{c.ID, c.TxItemID}, c.From, c.Until, c.UseCount, c.Used)
+		}
+	}
+	for k, s := range d.sessions {
+		live := &session{user: s.User, host: s.Host, ip: s.IP}
+		live.lastActive.Store(s.LastActive)
+		e.sessions.put(k, live)
+	}
+	d.onIdem, d.onTx = nil, nil
+	return nil
+}
+
+func walDurability(d Durability) wal.Durability {
+	if d == DurabilityAsync {
+		return wal.Async
+	}
+	return wal.Sync
+}
+
+func (e *Engine) observeCommit(records int, d time.Duration) {
+	e.metrics.walSync.Observe(d.Seconds())
+	e.metrics.walGroup.Observe(float64(records))
+}
+
+func (e *Engine) observeWrite(rows, actions int, _ time.Duration) {
+	e.metrics.usageRows.Add(float64(rows))
+	e.metrics.usageActions.Add(float64(actions))
+}
+
+func (e *Engine) walLogger(format string, args ...any) {
+	e.logger.Info(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+// loadOrCreateKey reads the usage key, creating it (0600) on the first start.
+func loadOrCreateKey(path string) ([]byte, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if _, err := export.GenerateKey(path); err != nil {
+			return nil, fmt.Errorf("usage key: %w", err)
+		}
+	}
+	key, err := export.LoadKey(path)
+	if err != nil {
+		return nil, fmt.Errorf("usage key: %w", err)
+	}
+	return key, nil
+}

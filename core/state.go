@@ -1,0 +1,271 @@
+package core
+
+import (
+	"fmt"
+
+	"github.com/meterd/meterd/export"
+	"github.com/meterd/meterd/shard"
+)
+
+// durable is the state that the log's records add up to through seq `applied`: what a
+// checkpoint stores and what start-up rebuilds the live engine from. One goroutine owns it:
+// recovery first, then the applier. It never looks at the live counters, which run ahead.
+type durable struct {
+	applied  uint64
+	agentID  string
+	agentNew bool // made at this start: the next checkpoint stores it
+	products map[string]Product
+	licenses map[string]*dLicense
+	byItem   map[string]string // ownerItemKey → license id
+	sessions map[string]dSession
+	idemTTL  int64
+	idemFIFO []idemStamp        // creation order, for expiry
+	idemSeq  map[string]uint64 // key → seq of the answer stored now
+	dirty    dirtySet
+
+	// Hooks for what only the live engine keeps in memory (set during recovery only).
+	onIdem func(key string, e *idemEntry)
+	onTx   func(externalID string, e *txEntry)
+}
+
+type dLicense struct {
+	ID, Owner, Item, ProductID string
+	Created                    int64
+	Credits                    []dCredit
+}
+
+type dCredit struct {
+	ID, TxItemID           string
+	From, Until, UseCount  int64
+	Used                   int64
+}
+
+// dSession is an open session; who opened it is kept so that a timeout checkin can say so.
+type dSession struct {
+	LastActive      int64
+	User, Host, IP  string
+}
+
+type idemStamp struct {
+	created int64
+	seq     uint64
+	key     string
+}
+
+// dirtySet is what changed since the last checkpoint.
+type dirtySet struct {
+	products map[string]struct{}
+	licenses map[string]struct{}
+	sessions map[string]struct{} // present in durable.sessions → put, else delete
+	ops      []kv                // write-once entries (answers, transactions) in order
+}
+
+// kv is a state write; a nil value deletes the key.
+type kv struct{ key, value []byte }
+
+func newDurable(idemTTL int64) *durable {
+	d := &durable{
+		products: make(map[string]Product),
+		licenses: make(map[string]*dLicense),
+		byItem:   make(map[string]string),
+		sessions: make(map[string]dSession),
+		idemTTL:  idemTTL,
+		idemSeq:  make(map[string]uint64),
+	}
+	d.dirty.reset()
+	return d
+}
+
+func (s *dirtySet) reset() {
+	s.products = make(map[string]struct{})
+	s.licenses = make(map[string]struct{})
+	s.sessions = make(map[string]struct{})
+	s.ops = nil
+}
+
+func (s *dirtySet) empty() bool {
+	return len(s.products)+len(s.licenses)+len(s.sessions)+len(s.ops) == 0
+}
+
+// apply adds record seq to the state and emits the pay-per-use actions it holds.
+func (d *durable) apply(seq uint64, rec record, emit func(export.Action)) error {
+	if seq != d.applied+1 {
+		panic(fmt.Sprintf("BUG: durable state at %d given record %d", d.applied, seq))
+	}
+	var err error
+	switch {
+	case rec.Product != nil:
+		d.applyProduct(rec.Product)
+	case rec.Provision != nil:
+		err = d.applyProvision(rec.Provision)
+	case rec.Decision != nil:
+		err = d.applyDecision(seq, rec.Decision)
+	case rec.Checkin != nil:
+		err = d.applyCheckin(rec.Checkin)
+	}
+	if err == nil {
+		err = d.actions(seq, rec, emit)
+	}
+	if err != nil {
+		return fmt.Errorf("record %d: %w", seq, err)
+	}
+	d.applied = seq
+	return nil
+}
+
+// actions emits the pay-per-use actions of a record the state already holds. Start-up also
+// calls it alone, for records that are checkpointed but not yet in the usage database.
+func (d *durable) actions(seq uint64, rec record, emit func(export.Action)) error {
+	switch {
+	case rec.Provision != nil:
+		p := rec.Provision
+		for _, it := range p.Items {
+			l, err := d.license(it.LicenseID)
+			if err != nil {
+				return err
+			}
+			emit(export.Action{WALSeq: seq, Time: unixTime(p.Time), Kind: export.Provision,
+				Owner: l.Owner, Item: l.Item, LicenseID: l.ID, Units: it.UseCount})
+		}
+	case rec.Decision != nil && (rec.Decision.Kind == decConsume || rec.Decision.Kind == decCheckout):
+		r := rec.Decision
+		l, err := d.license(r.License)
+		if err != nil {
+			return err
+		}
+		k := export.Consume
+		if r.Kind == decCheckout {
+			k = export.Checkout
+		}
+		emit(export.Action{WALSeq: seq, Time: unixTime(r.Time), Kind: k, Owner: l.Owner,
+			Item: l.Item, LicenseID: l.ID, Units: r.Units, Session: r.Session,
+			Username: r.User, Hostname: r.Host, IPAddress: r.IP})
+	case rec.Checkin != nil:
+		c := rec.Checkin
+		l, err := d.license(c.License)
+		if err != nil {
+			return err
+		}
+		emit(export.Action{WALSeq: seq, Time: unixTime(c.Time), Kind: export.Checkin,
+			Owner: l.Owner, Item: l.Item, LicenseID: l.ID, Session: c.Session,
+			Username: c.User, Hostname: c.Host, IPAddress: c.IP})
+	}
+	return nil
+}
+
+func (d *durable) license(id string) (*dLicense, error) {
+	if l := d.licenses[id]; l != nil {
+		return l, nil
+	}
+	return nil, fmt.Errorf("%w: unknown license %s", ErrBadRecord, id)
+}
+
+func (d *durable) applyProduct(p *productRec) {
+	d.products[p.Product.ID] = p.Product
+	d.dirty.products[p.Product.ID] = struct{}{}
+}
+
+func (d *durable) applyProvision(p *provisionRec) error {
+	for i := range p.Items {
+		it := &p.Items[i]
+		l := d.licenses[it.LicenseID]
+		switch {
+		case it.NewLicense && l != nil:
+			return fmt.Errorf("%w: license %s created twice", ErrBadRecord, it.LicenseID)
+		case it.NewLicense:
+			l = &dLicense{ID: it.LicenseID, Owner: p.Owner, Item: it.LicensedItem,
+				ProductID: it.ProductID, Created: p.Time}
+			d.licenses[l.ID] = l
+			d.byItem[ownerItemKey(p.Owner, it.LicensedItem)] = l.ID
+		case l == nil:
+			return fmt.Errorf("%w: credit for unknown license %s", ErrBadRecord, it.LicenseID)
+		}
+		l.Credits = append(l.Credits, dCredit{ID: it.CreditID, TxItemID: it.ID,
+			From: it.From, Until: it.Until, UseCount: it.UseCount})
+		d.dirty.licenses[l.ID] = struct{}{}
+	}
+	e := &txEntry{Owner: p.Owner, Hash: p.Hash, Response: p.Response}
+	d.dirty.ops = append(d.dirty.ops, kv{txStateKey(p.ExternalID), e.appendTo(nil)})
+	if d.onTx != nil {
+		d.onTx(p.ExternalID, e)
+	}
+	return nil
+}
+
+func (d *durable) applyDecision(seq uint64, r *decision) error {
+	l, err := d.license(r.License)
+	if err != nil {
+		return err
+	}
+	if err := l.take(r.Parts); err != nil {
+		return err
+	}
+	d.dirty.licenses[l.ID] = struct{}{}
+	if r.IdemKey != "" {
+		d.rememberAnswer(seq, l.Owner, r)
+	}
+	sk := sessionKey(l.ID, r.Session)
+	switch r.Kind {
+	case decCheckout:
+		d.sessions[sk] = dSession{LastActive: r.Time, User: r.User, Host: r.Host, IP: r.IP}
+		d.dirty.sessions[sk] = struct{}{}
+	case decSessionUse:
+		s := d.sessions[sk]
+		s.LastActive = r.Time
+		d.sessions[sk] = s
+		d.dirty.sessions[sk] = struct{}{}
+	}
+	return nil
+}
+
+// take adds the units of a granted decision to the credits' used counts.
+func (l *dLicense) take(parts []shard.Part) error {
+	for _, p := range parts {
+		if p.Credit < 0 || int(p.Credit) >= len(l.Credits) {
+			return fmt.Errorf("%w: license %s has no credit %d", ErrBadRecord, l.ID, p.Credit)
+		}
+		c := &l.Credits[p.Credit]
+		if p.Units < 0 || c.Used+p.Units > c.UseCount {
+			return fmt.Errorf("%w: credit %s would hold %d of %d used", ErrBadRecord, c.ID, c.Used+p.Units, c.UseCount)
+		}
+		c.Used += p.Units
+	}
+	return nil
+}
+
+func (d *durable) rememberAnswer(seq uint64, owner string, r *decision) {
+	key := idemMapKey(owner, r.IdemKey)
+	e := idemFromDecision(seq, r)
+	d.dirty.ops = append(d.dirty.ops, kv{idemStateKey(key), e.appendTo(nil)})
+	d.idemFIFO = append(d.idemFIFO, idemStamp{r.Time, seq, key})
+	d.idemSeq[key] = seq
+	if d.onIdem != nil {
+		d.onIdem(key, e)
+	}
+}
+
+func (d *durable) applyCheckin(c *checkinRec) error {
+	l, err := d.license(c.License)
+	if err != nil {
+		return err
+	}
+	sk := sessionKey(l.ID, c.Session)
+	delete(d.sessions, sk)
+	d.dirty.sessions[sk] = struct{}{}
+	return nil
+}
+
+// expireIdem drops remembered answers older than the TTL from the stored state; the live
+// table forgets them on its own clock. A key reused after it expired has a newer seq, and its
+// new answer must survive the old one's expiry.
+func (d *durable) expireIdem(now int64) {
+	n := 0
+	for ; n < len(d.idemFIFO) && d.idemFIFO[n].created+d.idemTTL <= now; n++ {
+		st := d.idemFIFO[n]
+		if d.idemSeq[st.key] == st.seq {
+			delete(d.idemSeq, st.key)
+			d.dirty.ops = append(d.dirty.ops, kv{idemStateKey(st.key), nil})
+		}
+	}
+	d.idemFIFO = d.idemFIFO[n:]
+}

@@ -1,0 +1,138 @@
+// Package export writes the signed SQLite usage database that a customer's
+// agent sends to the software vendor, and verifies, ledgers and totals it on
+// the vendor's side.
+//
+// # Lifecycle
+//
+// Agent side: Open the database (it is created with its schema and meta on
+// first use; later opens check that it belongs to this agent, key and usage
+// level and that its head is intact), feed a Batcher the pay-per-use
+// actions in WAL order (Add each action, then Advance once the record is
+// done, for records without actions too), and Close it at shutdown after a
+// final Flush. Every USAGE_WRITE_INTERVAL actions, at the end of the WAL
+// record that reaches the interval (the actions of one record, such as a
+// provision of several items, share its WAL seq and are written together),
+// the Batcher calls DB.Write, which appends the rows, the new chain head and
+// the WAL watermark (wal_seq) in one transaction with synchronous=FULL, so
+// a committed write survives a power cut before the
+// agent lets go of the WAL records behind it. Write skips actions at or
+// below wal_seq: a crash between the write and the caller's next step never
+// writes a row twice. Close checkpoints and switches the file back to the
+// DELETE journal, so what the customer sends is one self-contained file the
+// stock sqlite3 shell opens read-only.
+//
+// Vendor side: Verify checks a file, a Ledger remembers per agent the last
+// accepted head, and Report totals billable use per owner, item and period
+// after verifying every file.
+//
+// # Concurrency
+//
+// DB methods are safe for concurrent use (Write from the export goroutine,
+// Writable from /healthz); the DB holds one SQLite connection and a mutex.
+// Batcher and Ledger are not safe for concurrent use.
+//
+// # File format (schema_version 1)
+//
+//	meta(key TEXT PRIMARY KEY, value TEXT)       all values text
+//	  schema_version  "1"
+//	  agent_id        random id of the agent's data directory
+//	  key_id          first 16 hex digits of SHA-256(key)
+//	  usage_level     "standard" | "detailed"
+//	  created         RFC 3339 UTC, when the file was made
+//	  head_seq        seq of the last row, "0" when empty
+//	  head_mac        hex MAC of the last row (the chain start when empty)
+//	  wal_seq         highest agent WAL seq exported (the watermark)
+//	  meta_mac        hex HMAC over every other meta row (below)
+//
+//	usage(seq INTEGER PRIMARY KEY, batch INTEGER, time TEXT, action TEXT,
+//	      owner TEXT, item TEXT, license_id TEXT, units INTEGER,
+//	      events INTEGER, session TEXT, username TEXT, hostname TEXT,
+//	      ipaddress TEXT, mac BLOB NOT NULL)
+//
+//	  seq    1, 2, 3, ... without gaps
+//	  batch  number of the write that made the row: 1, 2, ...
+//	  time   RFC 3339 UTC (fraction trimmed, "Z")
+//	  action provision | consume | checkout | checkin
+//	  units  provision: use count granted; consume, checkout: units taken
+//
+// Standard level writes one row per batch, license, action and UTC day:
+// events is the number of actions, units their sum, time the first one's,
+// and session, username, hostname and ipaddress are NULL, so the file holds
+// no user data. The day in the key keeps `meterctl report -by day` exact
+// when a batch crosses midnight. Detailed level writes one row per action,
+// events = 1, with the user columns (NULL where the action had none).
+//
+// # The MAC chain
+//
+//	start   = HMAC-SHA256(key, agent_id)
+//	mac[1]  = HMAC-SHA256(key, start    ‖ canon(row 1))
+//	mac[n]  = HMAC-SHA256(key, mac[n-1] ‖ canon(row n))
+//	head_mac = hex(mac[head_seq])
+//
+//	          ┌───────────────┐      ┌───────────────┐      ┌───────────────┐
+//	start ──▶ │ seq 1 … mac 1 │ ──▶  │ seq 2 … mac 2 │ ──▶  │ seq 3 … mac 3 │ ◀── meta head_seq,
+//	          └───────────────┘      └───────────────┘      └───────────────┘     head_mac (under meta_mac)
+//
+// canon(row) is every column but mac, in table order, each as a type tag
+// (SQLite's storage class numbers) and its value:
+//
+//	1 INTEGER  tag, 8 bytes big-endian two's complement
+//	2 REAL     tag, 8 bytes big-endian IEEE 754 bits
+//	3 TEXT     tag, 4-byte big-endian length, the bytes
+//	4 BLOB     tag, 4-byte big-endian length, the bytes
+//	5 NULL     tag
+//
+// The encoding is unambiguous (it decodes back, see FuzzCanon), and the tag
+// means that changing a value's type, NULL included, breaks the MAC even
+// where SQLite would show the same text.
+//
+//	meta_mac = HMAC-SHA256(key, "meterd usage meta v1\x00" ‖
+//	             for each meta row but meta_mac, sorted by key:
+//	             encode(TEXT key) ‖ encode(value as stored))
+//
+// Because meta_mac covers every other meta row, an added, removed or
+// changed meta row is caught; because head_seq and head_mac sit under it, so
+// is a tail cut off the usage table. Changing, deleting, inserting,
+// reordering or renumbering a row breaks the chain at that row; rows
+// spliced in from another agent's file break it too, since chains start at
+// the agent's own MAC.
+//
+// # Verification
+//
+// Verify opens the file read-only (immutable when it is in WAL mode with no
+// WAL beside it) and reports the first problem:
+//
+//   - no SQLite header, SQLite's "not a database", no meta or usage table,
+//     or an unknown schema_version: ErrNotUsageDB (meterctl exits 2, as for
+//     I/O errors);
+//   - an added, altered or missing schema object (index, trigger, view,
+//     column): a *VerifyError naming the schema;
+//   - meta: meta_mac (reported as "signed by key X, not Y" when key_id
+//     differs), then the fields;
+//   - rows in seq order: seq == previous + 1 from 1, mac is a 32-byte blob,
+//     the MAC chain, then the values (action, RFC 3339 UTC time, types,
+//     units >= 0, events >= 1, no user data at standard level);
+//   - head_seq and head_mac against the last row.
+//
+// A file with a valid SQLite header that SQLite reports as corrupt (a page
+// overwritten, the file truncated) is damage or tampering: a *VerifyError.
+// PRAGMA integrity_check runs first; when it fails the logical checks still
+// run to name the row or meta, and the integrity message is added to the
+// reason; when they find nothing, the damage is reported alone.
+//
+// # What the chain cannot stop
+//
+// The key sits on the customer's machine: whoever extracts it can forge a
+// whole file. And an old valid file, or a data directory restored from
+// backup, verifies on its own. The vendor Ledger closes the last two: it
+// accepts an export only if its chain passes through the agent's last
+// accepted head ("replayed" or "fork at seq N" otherwise).
+//
+// # Designs rejected
+//
+// One MAC over the whole file: every write would rehash the file, and the
+// vendor could not name the first bad row. STRICT tables: sqlite3 shells
+// before 3.37 cannot open them; the type tags in canon do their job.
+// Signing rows without chaining: a deleted or reordered row would go
+// unnoticed.
+package export

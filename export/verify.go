@@ -1,0 +1,275 @@
+package export
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"zombiezen.com/go/sqlite"
+	"zombiezen.com/go/sqlite/sqlitex"
+)
+
+// Summary describes a usage database that verified.
+type Summary struct {
+	Path, AgentID, KeyID, Level string
+	Rows                        int64
+	FirstSeq, LastSeq           int64 // 0 when there are no rows
+	Units                       int64 // consume and checkout units: what reports total
+	HeadMAC                     string
+	Created                     string
+}
+
+// Verify checks the whole file at path against key, read-only, and reports
+// the first problem: a *VerifyError for tampering or damage (meterctl exits
+// 1), an error wrapping ErrNotUsageDB for a file that is no usage database,
+// or the I/O error (meterctl exits 2).
+func Verify(path string, key []byte) (*Summary, error) {
+	return verify(path, key, nil)
+}
+
+// rowFunc sees each row that passed every check, in seq order. A later
+// problem in the file can still fail it, so callers keep what they learn
+// until verify returns nil.
+type rowFunc func(s *Summary, r *row)
+
+type verifier struct {
+	path  string
+	conn  *sqlite.Conn
+	sign  *signer
+	keyID string
+	visit rowFunc
+}
+
+func verify(path string, key []byte, visit rowFunc) (*Summary, error) {
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("export: verify %s: key has %d bytes, want %d", path, len(key), KeySize)
+	}
+	conn, err := openReadOnly(path)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	v := &verifier{path: path, conn: conn, sign: newSigner(key), keyID: KeyID(key), visit: visit}
+	return v.run()
+}
+
+// run checks the schema, then SQLite's own integrity check, then meta and
+// every row. When the integrity check fails, the logical checks still run
+// to say where (a row, or meta); only if they find nothing is the damage
+// reported alone, naming no row.
+func (v *verifier) run() (*Summary, error) {
+	objs, err := readSchema(v.conn)
+	if err != nil {
+		return nil, classify(v.path, err)
+	}
+	if !hasTables(objs) {
+		return nil, fmt.Errorf("%w: %s: no meta or usage table", ErrNotUsageDB, v.path)
+	}
+	if p := schemaProblem(objs); p != "" {
+		return nil, &VerifyError{Path: v.path, Reason: p}
+	}
+	damage, err := v.integrity()
+	if err != nil {
+		return nil, err
+	}
+	s, err := v.logical()
+	if damage == "" {
+		return s, err
+	}
+	var ve *VerifyError
+	if errors.As(err, &ve) {
+		ve.Reason += " (integrity_check: " + damage + ")"
+		return nil, err
+	}
+	if err == nil {
+		err = &VerifyError{Path: v.path, Meta: strings.Contains(damage, "meta"), Reason: "database corrupt: " + damage}
+	}
+	return nil, err
+}
+
+// integrity returns SQLite's first complaint about the file, or "".
+func (v *verifier) integrity() (string, error) {
+	var first string
+	err := sqlitex.ExecuteTransient(v.conn, "PRAGMA integrity_check(1)", &sqlitex.ExecOptions{
+		ResultFunc: func(stmt *sqlite.Stmt) error { first = stmt.ColumnText(0); return nil },
+	})
+	switch {
+	case err != nil && sqlite.ErrCode(err).ToPrimary() == sqlite.ResultCorrupt:
+		return sqliteMessage(err), nil
+	case err != nil:
+		return "", classify(v.path, err)
+	case first == "ok":
+		return "", nil
+	}
+	return strings.ReplaceAll(strings.TrimSpace(first), "\n", "; "), nil
+}
+
+func (v *verifier) logical() (*Summary, error) {
+	entries, reason, err := readMeta(v.conn)
+	if err != nil {
+		return nil, classify(v.path, err)
+	}
+	if reason != "" {
+		return nil, &VerifyError{Path: v.path, Meta: true, Reason: reason}
+	}
+	m, err := checkMeta(v.path, entries, v.sign, v.keyID)
+	if err != nil {
+		return nil, err
+	}
+	s := &Summary{Path: v.path, AgentID: m.agentID, KeyID: m.keyID, Level: m.level.String(), Created: m.created}
+	head, err := v.rows(m, s)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.head(m, s, head); err != nil {
+		return nil, err
+	}
+	s.HeadMAC = hex.EncodeToString(head[:])
+	return s, nil
+}
+
+// rows walks the chain in seq order and returns the MAC of the last row.
+func (v *verifier) rows(m *metaInfo, s *Summary) (mac, error) {
+	prev := v.sign.start(m.agentID)
+	stmt, err := v.conn.Prepare(selectRows + " ORDER BY seq")
+	if err != nil {
+		return prev, classify(v.path, err)
+	}
+	defer stmt.Reset()
+	c := rowChecker{level: m.level}
+	var r row
+	for seq := int64(1); ; seq++ {
+		ok, err := stmt.Step()
+		if err != nil {
+			return prev, v.rowErr(seq, err)
+		}
+		if !ok {
+			return prev, nil
+		}
+		got, macOK := readRow(stmt, &r)
+		if reason := v.checkLink(seq, &r, &prev, got, macOK); reason != "" {
+			return prev, &VerifyError{Path: v.path, Seq: seq, Reason: reason}
+		}
+		if reason := c.check(&r, s); reason != "" {
+			return prev, &VerifyError{Path: v.path, Seq: seq, Reason: reason}
+		}
+		if v.visit != nil {
+			v.visit(s, &r)
+		}
+		prev = got
+	}
+}
+
+func (v *verifier) rowErr(seq int64, err error) error {
+	if sqlite.ErrCode(err).ToPrimary() == sqlite.ResultCorrupt {
+		return &VerifyError{Path: v.path, Seq: seq, Reason: "unreadable: " + sqliteMessage(err)}
+	}
+	return classify(v.path, err)
+}
+
+// checkLink checks that r is row seq and that its MAC chains from prev.
+func (v *verifier) checkLink(seq int64, r *row, prev *mac, got mac, macOK bool) string {
+	switch n := r[colSeq].i; {
+	case n > seq:
+		return fmt.Sprintf("row missing (next row is seq %d)", n)
+	case n < seq:
+		return fmt.Sprintf("row numbered %d", n)
+	case !macOK:
+		return "mac is not a 32-byte blob"
+	}
+	if want := v.sign.row(prev, r); !macEqual(got[:], want[:]) {
+		return "mac mismatch"
+	}
+	return ""
+}
+
+func (v *verifier) head(m *metaInfo, s *Summary, head mac) error {
+	bad := func(format string, args ...any) error {
+		return &VerifyError{Path: v.path, Meta: true, Reason: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case m.headSeq != s.LastSeq:
+		return bad("head_seq %d but last row is %d", m.headSeq, s.LastSeq)
+	case head != m.headMAC && s.LastSeq == 0:
+		return bad("head_mac is not the chain start")
+	case head != m.headMAC:
+		return bad("head_mac does not match row %d", s.LastSeq)
+	}
+	return nil
+}
+
+// rowChecker holds what checking a row needs from the rows before it.
+// Once the MAC holds, these checks only fail for a file written with the key
+// by something other than this package; they keep reports from trusting
+// such rows.
+type rowChecker struct {
+	level Level
+	batch int64
+}
+
+func (c *rowChecker) check(r *row, s *Summary) string {
+	if reason := c.checkValues(r); reason != "" {
+		return reason
+	}
+	c.batch = r[colBatch].i
+	kind, _ := parseKind(r[colAction].s)
+	if kind.billable() {
+		if r[colUnits].i > math.MaxInt64-s.Units {
+			return "units total overflows"
+		}
+		s.Units += r[colUnits].i
+	}
+	s.Rows++
+	s.LastSeq = r[colSeq].i
+	if s.FirstSeq == 0 {
+		s.FirstSeq = s.LastSeq
+	}
+	return ""
+}
+
+func (c *rowChecker) checkValues(r *row) string {
+	for _, col := range [...]int{colBatch, colUnits, colEvents} {
+		if r[col].tag != tagInteger {
+			return fmt.Sprintf("%s is not an integer", colNames[col])
+		}
+	}
+	for _, col := range [...]int{colTime, colAction, colOwner, colItem, colLicenseID} {
+		if r[col].tag != tagText {
+			return fmt.Sprintf("%s is not text", colNames[col])
+		}
+	}
+	batch, units, events := r[colBatch].i, r[colUnits].i, r[colEvents].i
+	_, kindOK := parseKind(r[colAction].s)
+	switch {
+	case batch != c.batch && batch != c.batch+1:
+		return fmt.Sprintf("batch %d after batch %d", batch, c.batch)
+	case !validTime(r[colTime].s):
+		return fmt.Sprintf("time %q is not RFC 3339 UTC", r[colTime].s)
+	case !kindOK:
+		return fmt.Sprintf("unknown action %q", r[colAction].s)
+	case units < 0:
+		return fmt.Sprintf("units %d", units)
+	case events < 1 || c.level == Detailed && events != 1:
+		return fmt.Sprintf("events %d at %s level", events, c.level)
+	}
+	return c.checkUserData(r)
+}
+
+func (c *rowChecker) checkUserData(r *row) string {
+	for col := colSession; col <= colIPAddress; col++ {
+		switch t := r[col].tag; {
+		case c.level == Standard && t != tagNull:
+			return fmt.Sprintf("%s holds user data at standard level", colNames[col])
+		case t != tagNull && t != tagText:
+			return fmt.Sprintf("%s is not text", colNames[col])
+		}
+	}
+	return ""
+}
+
+var colNames = [numCols]string{
+	"seq", "batch", "time", "action", "owner", "item", "license_id",
+	"units", "events", "session", "username", "hostname", "ipaddress",
+}

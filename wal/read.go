@@ -1,0 +1,111 @@
+package wal
+
+import (
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Records calls fn for each record with from <= seq <= to, in order; to is
+// clamped to LastSeq() at the time of the call, so math.MaxUint64 reads
+// everything written so far. rec is only valid during the call. A range that
+// reaches below FirstSeq() fails with an error wrapping ErrTruncated; damage
+// found on the way is a *CorruptError. Records returns fn's first error. fn
+// must not call Close.
+func (l *Log) Records(from, to uint64, fn func(seq uint64, rec []byte) error) error {
+	if err := l.readLock(); err != nil {
+		return err
+	}
+	defer l.dbMu.RUnlock()
+	from = max(from, 1)
+	to = min(to, l.LastSeq())
+	if from > to {
+		return nil
+	}
+	if first := l.FirstSeq(); from < first {
+		return fmt.Errorf("%w: record %d (first stored is %d)", ErrTruncated, from, first)
+	}
+	var lower, upper [recordKeyLen]byte
+	putRecordKey(lower[:], from)
+	putRecordKey(upper[:], to+1)
+	iter, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lower[:], UpperBound: upper[:]})
+	if err != nil {
+		return fmt.Errorf("wal: read: %w", err)
+	}
+	defer iter.Close()
+	next, err := l.readRecords(iter, from, fn)
+	if err != nil {
+		return err
+	}
+	if next <= to {
+		return l.missing(next, "missing")
+	}
+	return nil
+}
+
+// readRecords feeds fn from iter, expecting seqs from want on; it returns the
+// seq after the last one read.
+func (l *Log) readRecords(iter *pebble.Iterator, want uint64, fn func(uint64, []byte) error) (uint64, error) {
+	for ok := iter.First(); ok; ok = iter.Next() {
+		seq, ok := parseRecordKey(iter.Key())
+		if !ok || seq != want {
+			return want, l.missing(want, fmt.Sprintf("missing (next stored key is %x)", iter.Key()))
+		}
+		v, err := iter.ValueAndErr()
+		if err != nil {
+			return want, fmt.Errorf("wal: read record %d: %w", seq, err)
+		}
+		rec, err := decodeFrame(v)
+		if err != nil {
+			return want, &CorruptError{Dir: l.dir, Seq: seq, Reason: err.Error()}
+		}
+		if err := fn(seq, rec); err != nil {
+			return want, err
+		}
+		want++
+	}
+	if err := iter.Error(); err != nil {
+		return want, fmt.Errorf("wal: read record %d: %w", want, err)
+	}
+	return want, nil
+}
+
+// missing explains why seq was not found: a Truncate that ran meanwhile, or
+// damage.
+func (l *Log) missing(seq uint64, reason string) error {
+	if first := l.FirstSeq(); seq < first {
+		return fmt.Errorf("%w: record %d (first stored is %d)", ErrTruncated, seq, first)
+	}
+	return &CorruptError{Dir: l.dir, Seq: seq, Reason: reason}
+}
+
+// State calls fn for every state key, as of the last committed checkpoint, in
+// key order. key and value are only valid during the call. fn must not call
+// Close.
+func (l *Log) State(fn func(key, value []byte) error) error {
+	if err := l.readLock(); err != nil {
+		return err
+	}
+	defer l.dbMu.RUnlock()
+	iter, err := l.db.NewIter(&pebble.IterOptions{
+		LowerBound: []byte{statePrefix},
+		UpperBound: []byte{statePrefix + 1},
+	})
+	if err != nil {
+		return fmt.Errorf("wal: read state: %w", err)
+	}
+	defer iter.Close()
+	for ok := iter.First(); ok; ok = iter.Next() {
+		v, err := iter.ValueAndErr()
+		if err != nil {
+			return fmt.Errorf("wal: read state: %w", err)
+		}
+		if err := fn(iter.Key()[1:], v); err != nil {
+			return err
+		}
+	}
+	if err := iter.Error(); err != nil {
+		return fmt.Errorf("wal: read state: %w", err)
+	}
+	return nil
+}
