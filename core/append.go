@@ -22,6 +22,9 @@ func (e *Engine) appendRecord(rec []byte) (uint64, error) {
 	if err != nil {
 		return 0, e.walFailed(err)
 	}
+	if hook := e.hookAfterAppend.Load(); hook != nil {
+		(*hook)()
+	}
 	return seq, nil
 }
 

@@ -32,8 +32,8 @@ type applier struct {
 	truncated uint64
 	// storedExported is the usage database head the state store remembers (keyExported).
 	storedExported uint64
-	err       atomic.Pointer[error] // why the last pass failed, for /healthz
-	done      chan struct{}
+	err            atomic.Pointer[error] // why the last pass failed, for /healthz
+	done           chan struct{}
 }
 
 // exported is the highest WAL seq the usage database holds (everything applied when off).
@@ -128,6 +128,9 @@ func (a *applier) checkpoint(final bool) error {
 	if (a.d.applied > a.cpSeq || metaDirty || !a.d.dirty.empty()) && (due || final) {
 		if err := a.commitCheckpoint(); err != nil {
 			return err
+		}
+		if hook := a.e.hookAfterCheckpoint.Load(); hook != nil {
+			(*hook)()
 		}
 	}
 	through := min(a.cpSeq, a.exported())

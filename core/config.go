@@ -137,7 +137,10 @@ var configKeys = []configKey{
 		func(c *Config) string { return c.UsageDatabase },
 		noCheck},
 	{"USAGE_LEVEL", "standard (aggregated, no user data) or detailed (one row per action)",
-		func(c *Config, v string) (err error) { c.UsageLevel, err = export.ParseLevel(strings.ToLower(v)); return err },
+		func(c *Config, v string) (err error) {
+			c.UsageLevel, err = export.ParseLevel(strings.ToLower(v))
+			return err
+		},
 		func(c *Config) string { return c.UsageLevel.String() },
 		noCheck},
 	{"USAGE_WRITE_INTERVAL", "pay-per-use actions between writes to the usage database",

@@ -16,7 +16,7 @@ type ConsumeRequest struct {
 	Owner   string // "organizations/<id>" or "users/<id>"; with Item, instead of License
 	Item    string
 	License string
-	Units   int64 // 0: not given (sessions mode takes the product's credit amount)
+	Units   int64 // 0: not given (sessions mode takes the product's credit amount); < 0: invalid
 	Session string
 	User    string
 	Host    string
@@ -33,6 +33,10 @@ func (e *Engine) Consume(req *ConsumeRequest, ans *Answer) error {
 		return ErrClosed
 	}
 	defer e.exit()
+	return e.consume(req, ans)
+}
+
+func (e *Engine) consume(req *ConsumeRequest, ans *Answer) error {
 	l, err := e.resolve(req.Owner, req.Item, req.License)
 	if err != nil {
 		return err

@@ -42,16 +42,21 @@ type Engine struct {
 	byOwner  map[string][]*license
 	txs      map[string]*txEntry
 
-	bufs    sync.Pool // *[]byte record buffers
-	gate    atomic.Int64
-	drained chan struct{} // closed when the gate is shut and the last call has left
+	bufs      sync.Pool // *[]byte record buffers
+	gate      atomic.Int64
+	drained   chan struct{} // closed when the gate is shut and the last call has left
 	drainOnce sync.Once
-	closing chan struct{}
-	bg      sync.WaitGroup
-	apply   *applier
-	walLog  throttle
-	closed  sync.Once
-	closeErr error
+	closing   chan struct{}
+	bg        sync.WaitGroup
+	apply     *applier
+	walLog    throttle
+	closed    sync.Once
+	closeErr  error
+
+	// Failpoints for tests (nil in production): after a record is durable and before its
+	// answer, and after a checkpoint commits and before the truncation that follows it.
+	hookAfterAppend     atomic.Pointer[func()]
+	hookAfterCheckpoint atomic.Pointer[func()]
 }
 
 // gateClosed is set in Engine.gate once Close has begun; the low bits count calls in flight.

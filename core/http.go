@@ -98,6 +98,8 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx) int {
 	switch string(path) {
 	case "/v1/consume":
 		return s.serve(ctx, routeConsume, "POST", false, s.consume)
+	case "/v1/consume:batch":
+		return s.serve(ctx, routeConsumeBatch, "POST", false, s.consumeBatch)
 	case "/v1/checkin":
 		return s.serve(ctx, routeCheckin, "POST", false, s.checkin)
 	case "/metrics":

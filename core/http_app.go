@@ -11,8 +11,9 @@ import (
 // Fields each application endpoint takes; anything else is a 400, so a typo never silently
 // becomes a default.
 var (
-	consumeFields = [numFields]bool{true, true, true, true, true, true, true, true}
-	checkinFields = [numFields]bool{true, true, true, true, true, true, true, true}
+	consumeFields = [numFields]bool{true, true, true, true, true, true, true, true, false}
+	checkinFields = [numFields]bool{true, true, true, true, true, true, true, true, false}
+	batchFields   = [numFields]bool{true, true, true, true, true, true, true, true, true}
 )
 
 // consume serves POST /v1/consume: 200 grant, 409 denial, errors as JSON.

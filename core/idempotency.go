@@ -120,6 +120,32 @@ func (t *idemTable) claim(key string, hash [16]byte, now int64) (e *idemEntry, m
 	}
 }
 
+// tryClaim is claim for a caller that holds other locks and so must not wait: busy reports a
+// key whose first request is still in flight (the caller decides it later, alone).
+func (t *idemTable) tryClaim(key string, hash [16]byte, now int64) (e *idemEntry, mine, busy bool, err error) {
+	sh := t.shard(key)
+	sh.mu.Lock()
+	e = sh.m[key]
+	if e != nil && e.created+t.ttl <= now && e.isDone() {
+		delete(sh.m, key)
+		e = nil
+	}
+	if e == nil {
+		e = &idemEntry{hash: hash, created: now, done: make(chan struct{})}
+		sh.m[key] = e
+		sh.mu.Unlock()
+		return e, true, false, nil
+	}
+	sh.mu.Unlock()
+	switch {
+	case e.hash != hash:
+		return nil, false, false, ErrIdempotencyMismatch
+	case !e.isDone() || e.failed:
+		return nil, false, true, nil
+	}
+	return e, false, false, nil
+}
+
 // complete publishes the answer of a claimed entry.
 func (t *idemTable) complete(e *idemEntry, seq uint64, ans Answer) {
 	e.seq, e.ans = seq, ans

@@ -23,10 +23,11 @@ const (
 	fieldUser
 	fieldHost
 	fieldIP
+	fieldIdemKey // batch items carry their Idempotency-Key in the body
 	numFields
 )
 
-var fieldNames = [numFields]string{"owner", "item", "license", "units", "session", "user", "host", "ip"}
+var fieldNames = [numFields]string{"owner", "item", "license", "units", "session", "user", "host", "ip", "idempotencyKey"}
 
 // flatBody holds the fields of one body; unset fields are empty strings and units 0.
 type flatBody struct {
@@ -39,12 +40,20 @@ type flatBody struct {
 func parseFlatBody(body []byte, fb *flatBody, allowed *[numFields]bool) error {
 	s := scanner{b: body}
 	s.ws()
+	if err := s.object(fb, allowed); err != nil {
+		return err
+	}
+	return s.end()
+}
+
+// object scans one flat object at s.pos.
+func (s *scanner) object(fb *flatBody, allowed *[numFields]bool) error {
 	if !s.eat('{') {
-		return invalidf("body must be a JSON object")
+		return invalidf("body: want a JSON object at byte %d", s.pos)
 	}
 	s.ws()
 	if s.eat('}') {
-		return s.end()
+		return nil
 	}
 	for {
 		if err := s.member(fb, allowed); err != nil {
@@ -52,10 +61,68 @@ func parseFlatBody(body []byte, fb *flatBody, allowed *[numFields]bool) error {
 		}
 		s.ws()
 		if s.eat('}') {
-			return s.end()
+			return nil
 		}
 		if !s.eat(',') {
 			return s.syntax("',' or '}'")
+		}
+		s.ws()
+	}
+}
+
+// parseBatchBody scans {"requests": [object, ...]} and calls item for each object, at most
+// max of them.
+func parseBatchBody(body []byte, max int, item func(fb *flatBody) error) error {
+	s := scanner{b: body}
+	s.ws()
+	if !s.eat('{') {
+		return invalidf("body must be a JSON object")
+	}
+	s.ws()
+	if key, err := s.str(); err != nil || key != "requests" {
+		return invalidf(`body: want {"requests": [...]}`)
+	}
+	s.ws()
+	if !s.eat(':') {
+		return s.syntax("':'")
+	}
+	s.ws()
+	if !s.eat('[') {
+		return invalidf(`body: "requests" must be an array`)
+	}
+	if err := s.elements(max, item); err != nil {
+		return err
+	}
+	s.ws()
+	if !s.eat('}') {
+		return s.syntax("'}'")
+	}
+	return s.end()
+}
+
+// elements scans the objects of an array whose '[' was eaten, through its ']'.
+func (s *scanner) elements(max int, item func(fb *flatBody) error) error {
+	s.ws()
+	if s.eat(']') {
+		return nil
+	}
+	for n := 1; ; n++ {
+		if n > max {
+			return invalidf("a batch takes at most %d requests", max)
+		}
+		var fb flatBody
+		if err := s.object(&fb, &batchFields); err != nil {
+			return err
+		}
+		if err := item(&fb); err != nil {
+			return err
+		}
+		s.ws()
+		if s.eat(']') {
+			return nil
+		}
+		if !s.eat(',') {
+			return s.syntax("',' or ']'")
 		}
 		s.ws()
 	}
@@ -150,7 +217,11 @@ func (s *scanner) null() bool {
 	return false
 }
 
-// units scans a JSON number that must be a whole number from 1 to maxUnits.
+// badUnits marks a units value that is a number but not a whole number from 1 to maxUnits;
+// checkConsume turns it into a 400 for its request alone (a batch answers the others).
+const badUnits = -1
+
+// units scans a JSON number; anything but a whole number from 1 to maxUnits is badUnits.
 func (s *scanner) units() (int64, error) {
 	start := s.pos
 	neg := s.eat('-')
@@ -168,13 +239,43 @@ func (s *scanner) units() (int64, error) {
 	if digits > 1 && s.b[start+b2i(neg)] == '0' {
 		return 0, invalidf("body: invalid JSON number (leading zero)")
 	}
-	if s.pos < len(s.b) && (s.b[s.pos] == '.' || s.b[s.pos] == 'e' || s.b[s.pos] == 'E') {
-		return 0, invalidf("units must be a whole number from 1 to %d", maxUnits)
+	whole, err := s.fraction()
+	if err != nil {
+		return 0, err
 	}
-	if neg || n < 1 || n > maxUnits {
-		return 0, invalidf("units must be a whole number from 1 to %d", maxUnits)
+	if !whole || neg || n < 1 || n > maxUnits {
+		return badUnits, nil
 	}
 	return n, nil
+}
+
+// fraction scans a number's optional fraction and exponent and reports whether there was none.
+func (s *scanner) fraction() (bool, error) {
+	whole := true
+	if s.eat('.') {
+		whole = false
+		if !s.digits() {
+			return false, s.syntax("a digit")
+		}
+	}
+	if s.eat('e') || s.eat('E') {
+		whole = false
+		if !s.eat('+') {
+			s.eat('-')
+		}
+		if !s.digits() {
+			return false, s.syntax("a digit")
+		}
+	}
+	return whole, nil
+}
+
+func (s *scanner) digits() bool {
+	start := s.pos
+	for s.pos < len(s.b) && s.b[s.pos] >= '0' && s.b[s.pos] <= '9' {
+		s.pos++
+	}
+	return s.pos > start
 }
 
 func b2i(b bool) int {

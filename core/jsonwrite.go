@@ -50,19 +50,22 @@ func appendEscaped(b []byte, c byte) []byte {
 
 // appendAnswer writes a consume answer in the shape DESIGN.md gives.
 func appendAnswer(b []byte, a *Answer) []byte {
+	return append(appendAnswerFields(append(b, '{'), a), '}')
+}
+
+// appendAnswerFields writes the answer's members without braces, for batch results too.
+func appendAnswerFields(b []byte, a *Answer) []byte {
 	if a.Granted {
-		b = append(b, `{"granted":true,"license":`...)
+		b = append(b, `"granted":true,"license":`...)
 		b = appendJSONString(b, a.License)
 		b = strconv.AppendInt(append(b, `,"units":`...), a.Units, 10)
 		b = strconv.AppendInt(append(b, `,"remaining":`...), a.Remaining, 10)
-		b = strconv.AppendUint(append(b, `,"seq":`...), a.Seq, 10)
-		return append(b, '}')
+		return strconv.AppendUint(append(b, `,"seq":`...), a.Seq, 10)
 	}
-	b = append(b, `{"granted":false,"reason":`...)
+	b = append(b, `"granted":false,"reason":`...)
 	b = appendJSONString(b, a.Outcome.String())
 	b = appendJSONString(append(b, `,"license":`...), a.License)
-	b = strconv.AppendInt(append(b, `,"remaining":`...), a.Remaining, 10)
-	return append(b, '}')
+	return strconv.AppendInt(append(b, `,"remaining":`...), a.Remaining, 10)
 }
 
 // appendError writes {"error": code, "message": msg}.

@@ -27,6 +27,10 @@ import (
 //	            ‖ n × (credit uvarint ‖ units varint) ‖ remaining varint ‖ outcome byte
 //	            ‖ session str ‖ user str ‖ host str ‖ ip str ‖ idemKey str ‖ [hash [16] if idemKey]
 //	checkin   : time ‖ license str ‖ session str ‖ user str ‖ host str ‖ ip str ‖ timeout byte
+//	batch     : time ‖ n uvarint ‖ n × (time varint ‖ the decision's fields after its time)
+//
+// A batch record holds the decisions of one POST /v1/consume:batch that needed logging: one
+// key, one frame and one apply for up to 1,000 decisions, which all answer with its seq.
 //
 // Times are unix nanoseconds. A record that does not decode completely and exactly stops
 // recovery (ErrBadRecord): guessing would be free units or lost ones.
@@ -39,6 +43,7 @@ const (
 	recProvision
 	recDecision
 	recCheckin
+	recBatch
 )
 
 // decisionKind says what a decision record did.
@@ -127,7 +132,20 @@ func appendBool(b []byte, v bool) []byte {
 }
 
 func (d *decision) appendTo(b []byte) []byte {
-	b = appendHeader(b, recDecision, d.Time)
+	return d.appendBody(appendHeader(b, recDecision, d.Time))
+}
+
+// appendBatch writes the decisions of one batch as one record.
+func appendBatch(b []byte, t int64, ds []decision) []byte {
+	b = binary.AppendUvarint(appendHeader(b, recBatch, t), uint64(len(ds)))
+	for i := range ds {
+		b = ds[i].appendBody(binary.AppendVarint(b, ds[i].Time))
+	}
+	return b
+}
+
+// appendBody writes the fields after the time.
+func (d *decision) appendBody(b []byte) []byte {
 	b = append(b, byte(d.Kind))
 	b = appendStr(b, d.License)
 	b = binary.AppendVarint(b, d.Units)
@@ -187,12 +205,13 @@ func (it *provisionItem) appendTo(b []byte) []byte {
 	return binary.AppendVarint(b, it.UseCount)
 }
 
-// record is a decoded WAL record: exactly one of the pointers is set.
+// record is a decoded WAL record: exactly one of the fields is set.
 type record struct {
 	Decision  *decision
 	Checkin   *checkinRec
 	Product   *productRec
 	Provision *provisionRec
+	Batch     []*decision
 }
 
 // decodeRecord decodes one WAL record. It never panics on arbitrary bytes.
@@ -212,6 +231,8 @@ func decodeRecord(b []byte) (record, error) {
 		rec.Product = r.product(t)
 	case recProvision:
 		rec.Provision = r.provision(t)
+	case recBatch:
+		rec.Batch = r.batch()
 	default:
 		return record{}, fmt.Errorf("%w: kind %d", ErrBadRecord, kind)
 	}
@@ -336,6 +357,14 @@ func (r *reader) decision(t int64) *decision {
 		r.fixed(d.IdemHash[:])
 	}
 	return d
+}
+
+func (r *reader) batch() []*decision {
+	ds := make([]*decision, r.count(8))
+	for i := range ds {
+		ds[i] = r.decision(r.varint())
+	}
+	return ds
 }
 
 func (r *reader) checkin(t int64) *checkinRec {

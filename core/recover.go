@@ -193,7 +193,7 @@ func (e *Engine) observeWrite(rows, actions int, _ time.Duration) {
 }
 
 func (e *Engine) walLogger(format string, args ...any) {
-	e.logger.Info(fmt.Sprintf(format, args...), "component", "pebble")
+	e.logger.Debug(fmt.Sprintf(format, args...), "component", "pebble")
 }
 
 // loadOrCreateKey reads the usage key, creating it (0600) on the first start.

@@ -19,7 +19,7 @@ type durable struct {
 	byItem   map[string]string // ownerItemKey → license id
 	sessions map[string]dSession
 	idemTTL  int64
-	idemFIFO []idemStamp        // creation order, for expiry
+	idemFIFO []idemStamp       // creation order, for expiry
 	idemSeq  map[string]uint64 // key → seq of the answer stored now
 	dirty    dirtySet
 
@@ -35,15 +35,15 @@ type dLicense struct {
 }
 
 type dCredit struct {
-	ID, TxItemID           string
-	From, Until, UseCount  int64
-	Used                   int64
+	ID, TxItemID          string
+	From, Until, UseCount int64
+	Used                  int64
 }
 
 // dSession is an open session; who opened it is kept so that a timeout checkin can say so.
 type dSession struct {
-	LastActive      int64
-	User, Host, IP  string
+	LastActive     int64
+	User, Host, IP string
 }
 
 type idemStamp struct {
@@ -102,6 +102,12 @@ func (d *durable) apply(seq uint64, rec record, emit func(export.Action)) error 
 		err = d.applyDecision(seq, rec.Decision)
 	case rec.Checkin != nil:
 		err = d.applyCheckin(rec.Checkin)
+	case rec.Batch != nil:
+		for _, r := range rec.Batch {
+			if err = d.applyDecision(seq, r); err != nil {
+				break
+			}
+		}
 	}
 	if err == nil {
 		err = d.actions(seq, rec, emit)
@@ -127,19 +133,14 @@ func (d *durable) actions(seq uint64, rec record, emit func(export.Action)) erro
 			emit(export.Action{WALSeq: seq, Time: unixTime(p.Time), Kind: export.Provision,
 				Owner: l.Owner, Item: l.Item, LicenseID: l.ID, Units: it.UseCount})
 		}
-	case rec.Decision != nil && (rec.Decision.Kind == decConsume || rec.Decision.Kind == decCheckout):
-		r := rec.Decision
-		l, err := d.license(r.License)
-		if err != nil {
-			return err
+	case rec.Decision != nil:
+		return d.decisionActions(seq, rec.Decision, emit)
+	case rec.Batch != nil:
+		for _, r := range rec.Batch {
+			if err := d.decisionActions(seq, r, emit); err != nil {
+				return err
+			}
 		}
-		k := export.Consume
-		if r.Kind == decCheckout {
-			k = export.Checkout
-		}
-		emit(export.Action{WALSeq: seq, Time: unixTime(r.Time), Kind: k, Owner: l.Owner,
-			Item: l.Item, LicenseID: l.ID, Units: r.Units, Session: r.Session,
-			Username: r.User, Hostname: r.Host, IPAddress: r.IP})
 	case rec.Checkin != nil:
 		c := rec.Checkin
 		l, err := d.license(c.License)
@@ -150,6 +151,26 @@ func (d *durable) actions(seq uint64, rec record, emit func(export.Action)) erro
 			Owner: l.Owner, Item: l.Item, LicenseID: l.ID, Session: c.Session,
 			Username: c.User, Hostname: c.Host, IPAddress: c.IP})
 	}
+	return nil
+}
+
+// decisionActions emits the consume or checkout a decision holds; other decisions hold none.
+func (d *durable) decisionActions(seq uint64, r *decision, emit func(export.Action)) error {
+	k := export.Consume
+	switch r.Kind {
+	case decConsume:
+	case decCheckout:
+		k = export.Checkout
+	default:
+		return nil
+	}
+	l, err := d.license(r.License)
+	if err != nil {
+		return err
+	}
+	emit(export.Action{WALSeq: seq, Time: unixTime(r.Time), Kind: k, Owner: l.Owner,
+		Item: l.Item, LicenseID: l.ID, Units: r.Units, Session: r.Session,
+		Username: r.User, Hostname: r.Host, IPAddress: r.IP})
 	return nil
 }
 

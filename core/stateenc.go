@@ -33,7 +33,7 @@ func stateKey(prefix []byte, id string) []byte {
 }
 
 func idemStateKey(key string) []byte { return stateKey(prefixIdem, key) }
-func txStateKey(ext string) []byte  { return stateKey(prefixTx, ext) }
+func txStateKey(ext string) []byte   { return stateKey(prefixTx, ext) }
 
 func ownerItemKey(owner, item string) string { return owner + "\x00" + item }
 func sessionKey(license, session string) string {

@@ -36,7 +36,8 @@ import (
 //	settle   Sync mode: the leader waits in batch.SyncWait (Pebble wakes it
 //	         directly), moves DurableSeq and wakes its followers.
 //	         Async mode: the group is answered right after apply and a syncer
-//	         goroutine does SyncWait and moves DurableSeq.
+//	         goroutine does SyncWait and moves DurableSeq (see maxAsyncSyncs
+//	         for a backlog).
 //
 // While group k's leader waits for its fsync, group k+1's leader applies the
 // next group and group k+2 fills; Pebble's flusher folds their sync requests
@@ -81,10 +82,14 @@ import (
 //     Asking for a sync and letting WALMinSyncInterval delay it makes Pebble
 //     write to the OS at once and fsync at most once per interval.
 
-// syncQueueLen bounds the Async groups waiting for their fsync. Pebble itself
-// bounds outstanding sync requests (4095); a full queue makes the applier
-// wait, which leaves more time for the next group to fill.
-const syncQueueLen = 1024
+// maxAsyncSyncs bounds the Async groups that carry a sync request and wait in
+// syncQ for their fsync, which WALMinSyncInterval may delay by a whole
+// SyncInterval. Past it, groups are applied without a sync request (their
+// data reaches the OS when Pebble's 32 KiB block fills or with the next
+// fsync) instead of blocking the appender, and the syncer covers them with
+// one tail sync once its queue drains. Pebble itself allows 4095 outstanding
+// sync requests.
+const maxAsyncSyncs = 512
 
 type group struct {
 	b     *pebble.Batch
@@ -237,7 +242,11 @@ func (l *Log) applyGroupLocked(g *group) {
 	if l.opts.OnCommit != nil {
 		g.start = time.Now()
 	}
-	err := l.applyLocked(g.b)
+	syncReq := l.opts.Durability == Sync || l.asyncSyncs.Load() < maxAsyncSyncs
+	if syncReq && l.opts.Durability == Async {
+		l.asyncSyncs.Add(1) // before lastSeq moves: see syncLoop
+	}
+	err := l.applyLocked(g.b, syncReq)
 	g.applied, g.applyErr = true, err
 	l.unapplied.Done()
 	if err == nil {
@@ -246,13 +255,17 @@ func (l *Log) applyGroupLocked(g *group) {
 	if l.opts.Durability == Sync {
 		return
 	}
-	if err != nil {
-		l.answer(g, err)
+	if err == nil {
+		l.observe(g)
+	}
+	l.answer(g, err)
+	if err != nil || !syncReq {
+		if syncReq {
+			l.asyncSyncs.Add(-1)
+		}
 		l.finish(g)
 		return
 	}
-	l.observe(g)
-	l.answer(g, nil)
 	l.syncQ <- g
 }
 
@@ -270,7 +283,9 @@ func (l *Log) settle(g *group, err error) {
 	l.finish(g)
 }
 
-// syncLoop settles Async groups in seq order.
+// syncLoop settles Async groups in seq order. Once no group with a sync
+// request is outstanding, records applied without one may still be
+// unsynced; a tail sync covers them.
 func (l *Log) syncLoop() {
 	defer close(l.stopped)
 	for g := range l.syncQ {
@@ -280,7 +295,38 @@ func (l *Log) syncLoop() {
 			l.advanceDurable(g.last())
 		}
 		l.finish(g)
+		if l.asyncSyncs.Add(-1) == 0 && l.lastSeq.Load() > l.durableSeq.Load() {
+			l.syncTail()
+		}
 	}
+}
+
+// syncTail makes everything applied so far durable with an empty Pebble
+// record that asks for a sync. It is skipped while Close runs: closing Pebble
+// syncs anyway.
+func (l *Log) syncTail() {
+	if !l.dbMu.TryRLock() {
+		return
+	}
+	defer l.dbMu.RUnlock()
+	if l.closed.Load() {
+		return
+	}
+	b := l.db.NewBatch()
+	_ = b.LogData(nil, nil)
+	l.applyMu.Lock()
+	target := l.lastSeq.Load()
+	err := l.applyLocked(b, true)
+	l.applyMu.Unlock()
+	if err != nil {
+		return
+	}
+	if err := b.SyncWait(); err != nil {
+		l.fail(err)
+		return
+	}
+	l.advanceDurable(target)
+	_ = b.Close()
 }
 
 // advanceDurable raises DurableSeq to seq. Leaders of different groups settle
@@ -347,12 +393,12 @@ func (l *Log) release(g *group) {
 func (l *Log) apply(b *pebble.Batch) error {
 	l.applyMu.Lock()
 	defer l.applyMu.Unlock()
-	return l.applyLocked(b)
+	return l.applyLocked(b, true)
 }
 
-// applyLocked is apply with applyMu held. Every write of ours into Pebble
-// goes through here.
-func (l *Log) applyLocked(b *pebble.Batch) (err error) {
+// applyLocked is apply with applyMu held, with or without a sync request.
+// Every write of ours into Pebble goes through here.
+func (l *Log) applyLocked(b *pebble.Batch, syncReq bool) (err error) {
 	if err := l.Err(); err != nil {
 		return err
 	}
@@ -361,7 +407,12 @@ func (l *Log) applyLocked(b *pebble.Batch) (err error) {
 			err = l.fail(pebblePanic(r))
 		}
 	}()
-	if err := l.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
+	if syncReq {
+		err = l.db.ApplyNoSyncWait(b, pebble.Sync)
+	} else {
+		err = l.db.Apply(b, pebble.NoSync)
+	}
+	if err != nil {
 		return l.fail(err)
 	}
 	return nil

@@ -27,11 +27,12 @@ type Log struct {
 
 	// Groups opened and not yet applied / not yet settled; Close waits for
 	// both.
-	unapplied sync.WaitGroup
-	inflight  sync.WaitGroup
-	syncQ     chan *group   // Async mode: applied groups awaiting their fsync, in seq order
-	stopped   chan struct{} // closed when the syncer has drained syncQ
-	durable   chan struct{} // cap 1: DurableSeq advanced
+	unapplied  sync.WaitGroup
+	inflight   sync.WaitGroup
+	syncQ      chan *group   // Async mode: applied groups awaiting their fsync, in seq order
+	asyncSyncs atomic.Int32  // Async groups with a sync request not yet settled
+	stopped    chan struct{} // closed when the syncer has drained syncQ
+	durable    chan struct{} // cap 1: DurableSeq advanced
 
 	// applyMu serialises every write into Pebble (groups, checkpoints,
 	// truncations) with the check of the sticky failure; see commit.go.

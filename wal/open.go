@@ -19,7 +19,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	l := &Log{
 		dir:     dir,
 		opts:    opts,
-		syncQ:   make(chan *group, syncQueueLen),
+		syncQ:   make(chan *group, maxAsyncSyncs),
 		stopped: make(chan struct{}),
 		durable: make(chan struct{}, 1),
 	}

@@ -266,3 +266,26 @@ func TestAppendAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestAsyncBacklog appends faster than the delayed fsyncs drain: Appends must
+// not wait for an fsync, and the records past the cap on outstanding sync
+// requests still become durable.
+func TestAsyncBacklog(t *testing.T) {
+	t.Run("LongInterval", func(t *testing.T) {
+		fs := vfs.NewMem()
+		l := mustOpen(t, fs, wal.Options{Durability: wal.Async, SyncInterval: time.Hour})
+		last := appendN(t, l, 3000) // would block for an hour if Appends waited for fsyncs
+		mustClose(t, l)             // closing Pebble fsyncs
+		l = mustOpen(t, fs, wal.Options{})
+		defer mustClose(t, l)
+		if l.LastSeq() != last {
+			t.Fatalf("LastSeq after reopen: got %d, want %d", l.LastSeq(), last)
+		}
+	})
+	t.Run("TailBecomesDurable", func(t *testing.T) {
+		l := mustOpen(t, vfs.NewMem(), wal.Options{Durability: wal.Async, SyncInterval: 200 * time.Millisecond})
+		defer mustClose(t, l)
+		last := appendN(t, l, 3000)
+		waitDurable(t, l, last)
+	})
+}

@@ -207,7 +207,7 @@ func (c *client) exercise() (map[string]int64, error) {
 func order(ext, product string, quantity int, now time.Time) map[string]any {
 	return map[string]any{"transaction": map[string]any{"type": "Order", "externalId": ext,
 		"items": []map[string]any{{"externalId": ext + "-1", "productId": product, "quantity": quantity,
-			"licenseValidFrom": now.Add(-time.Minute).Format(time.RFC3339),
+			"licenseValidFrom":  now.Add(-time.Minute).Format(time.RFC3339),
 			"licenseValidUntil": now.AddDate(1, 0, 0).Format(time.RFC3339)}}}}
 }
 

@@ -1,0 +1,59 @@
+package core_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/meterd/meterd/core"
+)
+
+// fakeClock is a clock the test moves.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// A session idle for SESSION_TIMEOUT is checked in: its next call is a new checkout. A session
+// in use is not.
+func TestSessionTimeout(t *testing.T) {
+	clock := &fakeClock{now: time.Now()}
+	cfg := newTestConfig(t)
+	cfg.SessionTimeout = time.Hour
+	a := startAgent(t, cfg, core.Options{Clock: clock.Now})
+	a.putProduct("viewer", "Viewer", "sessions", 2)
+	a.order("users/u", "o", "viewer", 10, clock.Now().Add(-time.Hour), clock.Now().Add(24*time.Hour))
+	body := func(s string) string { return `{"owner":"users/u","item":"Viewer","session":"` + s + `"}` }
+	for _, s := range []string{"idle", "busy"} {
+		if st, ans := a.consume(body(s), nil); st != 200 || ans.Units != 2 {
+			t.Fatalf("checkout %s: %d %+v", s, st, ans)
+		}
+	}
+	clock.Add(40 * time.Minute)
+	if _, ans := a.consume(body("busy"), nil); ans.Units != 0 {
+		t.Fatalf("busy session: %+v, want 0 units in the open session", ans)
+	}
+	clock.Add(30 * time.Minute) // idle: 70 min; busy: 30 min
+	core.ReapSessions(a.eng)
+	if _, ans := a.consume(body("busy"), nil); ans.Units != 0 {
+		t.Fatalf("busy session was checked in: %+v", ans)
+	}
+	if st := a.do(call{method: "POST", path: "/v1/checkin", body: body("idle")}, nil); st != 404 {
+		t.Fatalf("idle session still open: checkin got %d, want 404", st)
+	}
+	if _, ans := a.consume(body("idle"), nil); ans.Units != 2 {
+		t.Fatalf("idle session after timeout: %+v, want a new checkout of 2", ans)
+	}
+}
