@@ -27,6 +27,23 @@ test: ## go vet, then every test with the race detector
 demo: build ## the whole job end to end in a temporary directory
 	$(GO) run ./bench/demo -bin $(BIN)
 
+.PHONY: bench
+bench: build ## side-by-side benchmarks against baselines; appends to bench/RESULTS.md
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./shard ./core
+	$(GO) run ./bench/load -scenario compare -append bench/RESULTS.md
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; done
+
+SOAK ?= 10m
+.PHONY: soak
+soak: build ## mixed traffic for SOAK (default 10m) against bin/meterd, sampling /metrics
+	$(GO) run ./bench/soak -bin $(BIN) -duration $(SOAK)
+
 .PHONY: clean
 clean: ## remove build output and the default data directory
 	rm -rf $(BIN) meterd-data

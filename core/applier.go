@@ -34,6 +34,7 @@ type applier struct {
 	storedExported uint64
 	err            atomic.Pointer[error] // why the last pass failed, for /healthz
 	done           chan struct{}
+	dec            decoder
 }
 
 // exported is the highest WAL seq the usage database holds (everything applied when off).
@@ -89,7 +90,7 @@ func (a *applier) applyDurable() error {
 		return nil
 	}
 	return a.e.log.Records(a.d.applied+1, to, func(seq uint64, b []byte) error {
-		rec, err := decodeRecord(b)
+		rec, err := a.dec.decode(b)
 		if err != nil {
 			return fmt.Errorf("%s: record %d: %w", a.e.walDir, seq, err)
 		}

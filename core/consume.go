@@ -82,18 +82,19 @@ func (e *Engine) decide(l *license, p *Product, req *ConsumeRequest, hash *[16]b
 	if hash != nil {
 		d.IdemKey, d.IdemHash = req.IdempotencyKey, *hash
 	}
+	// The parts live in this frame, beside d, so that neither escapes to the heap.
+	var parts [4]shard.Part
 	if p.Mode == TrackSessions {
-		return e.consumeSession(l, p, &d, ans)
+		return e.consumeSession(l, p, &d, ans, parts[:0])
 	}
 	d.Units = req.Units
-	return e.take(l, &d, decConsume, ans)
+	return e.take(l, &d, decConsume, ans, parts[:0])
 }
 
 // take decides d.Units for l and logs the decision; on a failed append it gives the units back.
-func (e *Engine) take(l *license, d *decision, kind decisionKind, ans *Answer) error {
-	var buf [4]shard.Part
+func (e *Engine) take(l *license, d *decision, kind decisionKind, ans *Answer, parts []shard.Part) error {
 	d.Time = e.nowNS()
-	res := l.ctr.Take(d.Units, d.Time, buf[:0])
+	res := l.ctr.Take(d.Units, d.Time, parts)
 	d.Kind, d.Parts, d.Remaining, d.Outcome = kind, res.Parts, res.Remaining, res.Outcome
 	if res.Outcome != shard.Granted {
 		d.Kind, d.Parts = decDeny, nil
@@ -116,7 +117,7 @@ func (e *Engine) take(l *license, d *decision, kind decisionKind, ans *Answer) e
 }
 
 // consumeSession checks a session out on its first call and grants 0 units while it is open.
-func (e *Engine) consumeSession(l *license, p *Product, d *decision, ans *Answer) error {
+func (e *Engine) consumeSession(l *license, p *Product, d *decision, ans *Answer, parts []shard.Part) error {
 	kb := e.getBuf()
 	defer e.putBuf(kb)
 	*kb = append(append(append((*kb)[:0], l.id...), 0), d.Session...)
@@ -124,7 +125,7 @@ func (e *Engine) consumeSession(l *license, p *Product, d *decision, ans *Answer
 	defer e.sessions.release(*kb, s)
 	if !s.open {
 		d.Units = p.CreditAmount
-		if err := e.take(l, d, decCheckout, ans); err != nil || !ans.Granted {
+		if err := e.take(l, d, decCheckout, ans, parts); err != nil || !ans.Granted {
 			return err
 		}
 		e.sessions.markOpen(s, d.Time, strings.Clone(d.User), strings.Clone(d.Host), strings.Clone(d.IP))

@@ -31,8 +31,10 @@ type idemEntry struct {
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-func idemFromDecision(seq uint64, r *decision) *idemEntry {
-	ans := Answer{Granted: r.Kind != decDeny, License: r.License, Remaining: r.Remaining, Outcome: r.Outcome}
+// idemFromDecision rebuilds the answer a logged decision gave; license is the durable copy of
+// its id (r's strings may alias the log's buffer).
+func idemFromDecision(seq uint64, license string, r *decision) *idemEntry {
+	ans := Answer{Granted: r.Kind != decDeny, License: license, Remaining: r.Remaining, Outcome: r.Outcome}
 	if ans.Granted {
 		ans.Units, ans.Seq = r.Units, seq
 	}

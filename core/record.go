@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 
 	"github.com/meterd/meterd/shard"
 )
@@ -246,10 +247,12 @@ func decodeRecord(b []byte) (record, error) {
 }
 
 // reader decodes fields in order; the first problem sticks and later reads return zeros.
+// With alias set, strings alias b instead of copying it.
 type reader struct {
-	b   []byte
-	off int
-	err error
+	b     []byte
+	off   int
+	err   error
+	alias bool
 }
 
 func (r *reader) fail(what string) {
@@ -315,6 +318,9 @@ func (r *reader) count(min int) int {
 }
 
 func (r *reader) str() string {
+	if r.alias {
+		return bytesString(r.bytes())
+	}
 	return string(r.bytes())
 }
 
@@ -336,13 +342,20 @@ func (r *reader) fixed(dst []byte) {
 }
 
 func (r *reader) decision(t int64) *decision {
-	d := &decision{Time: t, Kind: decisionKind(r.byte()), License: r.str(), Units: r.varint()}
+	d := new(decision)
+	r.decisionInto(d, t, nil)
+	return d
+}
+
+// decisionInto decodes a decision's fields into d, its parts appended to parts[:0].
+func (r *reader) decisionInto(d *decision, t int64, parts []shard.Part) {
+	*d = decision{Time: t, Kind: decisionKind(r.byte()), License: r.str(), Units: r.varint()}
 	if d.Kind < decConsume || d.Kind > decDeny {
 		r.fail("bad decision kind")
 	}
 	n := r.count(2)
 	if n > 0 {
-		d.Parts = make([]shard.Part, n)
+		d.Parts = slices.Grow(parts[:0], n)[:n]
 	}
 	for i := range d.Parts {
 		c := r.uvarint()
@@ -356,7 +369,33 @@ func (r *reader) decision(t int64) *decision {
 	if d.IdemKey = r.str(); d.IdemKey != "" {
 		r.fixed(d.IdemHash[:])
 	}
-	return d
+}
+
+// decoder decodes the records the applier sees most, single decisions, without allocating:
+// the decision struct and its parts are reused and its strings alias the record, so they are
+// valid only until the next decode and only while the WAL callback runs. What the durable state
+// keeps, it copies.
+type decoder struct {
+	d     decision
+	parts []shard.Part
+}
+
+func (dc *decoder) decode(b []byte) (record, error) {
+	if len(b) < 2 || b[0] != recordVersion || recordKind(b[1]) != recDecision {
+		return decodeRecord(b)
+	}
+	r := reader{b: b, off: 2, alias: true}
+	r.decisionInto(&dc.d, r.varint(), dc.parts)
+	if cap(dc.d.Parts) > cap(dc.parts) {
+		dc.parts = dc.d.Parts
+	}
+	if r.err == nil && r.off != len(r.b) {
+		r.fail("trailing bytes")
+	}
+	if r.err != nil {
+		return record{}, r.err
+	}
+	return record{Decision: &dc.d}, nil
 }
 
 func (r *reader) batch() []*decision {

@@ -58,7 +58,7 @@ func (e *Engine) recover(fs vfs.FS) error {
 
 // loadState reads the checkpoint. Answers and transactions go straight to the live tables.
 func (e *Engine) loadState() (d *durable, exported uint64, err error) {
-	d = newDurable(int64(e.cfg.IdempotencyTTL))
+	d = newDurable(int64(e.cfg.IdempotencyTTL), e.cfg.UsageLevel)
 	now := e.nowNS()
 	d.onIdem = func(key string, ent *idemEntry) {
 		if ent.created+int64(e.cfg.IdempotencyTTL) > now {
@@ -125,7 +125,7 @@ func (e *Engine) replay(a *applier) error {
 		from = max(min(from, a.batcher.ExportedSeq()+1), e.log.FirstSeq())
 	}
 	return e.log.Records(from, e.log.LastSeq(), func(seq uint64, b []byte) error {
-		rec, err := decodeRecord(b)
+		rec, err := a.dec.decode(b)
 		if err != nil {
 			return fmt.Errorf("%s: record %d: %w", e.walDir, seq, err)
 		}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/meterd/meterd/export"
 	"github.com/meterd/meterd/shard"
@@ -12,6 +13,7 @@ import (
 // recovery first, then the applier. It never looks at the live counters, which run ahead.
 type durable struct {
 	applied  uint64
+	level    export.Level // of the usage database: what actions carry
 	agentID  string
 	agentNew bool // made at this start: the next checkpoint stores it
 	products map[string]Product
@@ -63,8 +65,9 @@ type dirtySet struct {
 // kv is a state write; a nil value deletes the key.
 type kv struct{ key, value []byte }
 
-func newDurable(idemTTL int64) *durable {
+func newDurable(idemTTL int64, level export.Level) *durable {
 	d := &durable{
+		level:    level,
 		products: make(map[string]Product),
 		licenses: make(map[string]*dLicense),
 		byItem:   make(map[string]string),
@@ -147,9 +150,10 @@ func (d *durable) actions(seq uint64, rec record, emit func(export.Action)) erro
 		if err != nil {
 			return err
 		}
-		emit(export.Action{WALSeq: seq, Time: unixTime(c.Time), Kind: export.Checkin,
-			Owner: l.Owner, Item: l.Item, LicenseID: l.ID, Session: c.Session,
-			Username: c.User, Hostname: c.Host, IPAddress: c.IP})
+		a := export.Action{WALSeq: seq, Time: unixTime(c.Time), Kind: export.Checkin,
+			Owner: l.Owner, Item: l.Item, LicenseID: l.ID}
+		d.who(&a, c.Session, c.User, c.Host, c.IP)
+		emit(a)
 	}
 	return nil
 }
@@ -168,10 +172,21 @@ func (d *durable) decisionActions(seq uint64, r *decision, emit func(export.Acti
 	if err != nil {
 		return err
 	}
-	emit(export.Action{WALSeq: seq, Time: unixTime(r.Time), Kind: k, Owner: l.Owner,
-		Item: l.Item, LicenseID: l.ID, Units: r.Units, Session: r.Session,
-		Username: r.User, Hostname: r.Host, IPAddress: r.IP})
+	a := export.Action{WALSeq: seq, Time: unixTime(r.Time), Kind: k, Owner: l.Owner,
+		Item: l.Item, LicenseID: l.ID, Units: r.Units}
+	d.who(&a, r.Session, r.User, r.Host, r.IP)
+	emit(a)
 	return nil
+}
+
+// who fills the user columns of an action: copies, because the record's strings may alias
+// the log's buffer, and only at the detailed level, which is the only one that writes them.
+func (d *durable) who(a *export.Action, session, user, host, ip string) {
+	if d.level != export.Detailed {
+		return
+	}
+	a.Session, a.Username = strings.Clone(session), strings.Clone(user)
+	a.Hostname, a.IPAddress = strings.Clone(host), strings.Clone(ip)
 }
 
 func (d *durable) license(id string) (*dLicense, error) {
@@ -223,14 +238,16 @@ func (d *durable) applyDecision(seq uint64, r *decision) error {
 	}
 	d.dirty.licenses[l.ID] = struct{}{}
 	if r.IdemKey != "" {
-		d.rememberAnswer(seq, l.Owner, r)
+		d.rememberAnswer(seq, l, r)
 	}
-	sk := sessionKey(l.ID, r.Session)
 	switch r.Kind {
 	case decCheckout:
-		d.sessions[sk] = dSession{LastActive: r.Time, User: r.User, Host: r.Host, IP: r.IP}
+		sk := sessionKey(l.ID, r.Session)
+		d.sessions[sk] = dSession{LastActive: r.Time, User: strings.Clone(r.User),
+			Host: strings.Clone(r.Host), IP: strings.Clone(r.IP)}
 		d.dirty.sessions[sk] = struct{}{}
 	case decSessionUse:
+		sk := sessionKey(l.ID, r.Session)
 		s := d.sessions[sk]
 		s.LastActive = r.Time
 		d.sessions[sk] = s
@@ -254,9 +271,9 @@ func (l *dLicense) take(parts []shard.Part) error {
 	return nil
 }
 
-func (d *durable) rememberAnswer(seq uint64, owner string, r *decision) {
-	key := idemMapKey(owner, r.IdemKey)
-	e := idemFromDecision(seq, r)
+func (d *durable) rememberAnswer(seq uint64, l *dLicense, r *decision) {
+	key := idemMapKey(l.Owner, r.IdemKey)
+	e := idemFromDecision(seq, l.ID, r)
 	d.dirty.ops = append(d.dirty.ops, kv{idemStateKey(key), e.appendTo(nil)})
 	d.idemFIFO = append(d.idemFIFO, idemStamp{r.Time, seq, key})
 	d.idemSeq[key] = seq

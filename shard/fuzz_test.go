@@ -175,3 +175,97 @@ func splitComma(s string) []string {
 		s = s[i+1:]
 	}
 }
+
+// FuzzTableNumbered runs Puts and Gets decoded from the input against a map:
+// numbered ids (fresh from NewID, or made up with small numbers so that
+// they collide), keys one byte away from them, arbitrary keys, and Puts of
+// a key with another key's license.
+func FuzzTableNumbered(f *testing.F) {
+	f.Add([]byte{0, 0, 1, 1, 0, 2, 0, 5, 3, 0, 9, 4, 1, 8, 7, 6})
+	f.Add([]byte{1, 3, 1, 3, 2, 0, 35, 7, 5, 0, 1, 2, 3})
+	f.Add([]byte{4, 'a', 0, 'b', 1, 3, 2, 2, 14, '4', 3, 1, 0, 5, 1})
+	f.Add([]byte{0, 0, 3, 0, 1, 3, 0, 0, 2, 0, 19, 'c', 5, 2, 8, 'x'})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var tb shard.Table
+		want := map[string]*shard.License{}
+		var keys []string
+		next := func() int {
+			if len(data) == 0 {
+				return 0
+			}
+			b := data[0]
+			data = data[1:]
+			return int(b)
+		}
+		pick := func() string {
+			if len(keys) == 0 {
+				return ""
+			}
+			return keys[next()%len(keys)]
+		}
+		put := func(key string, l *shard.License) {
+			tb.Put(key, l)
+			if want[key] == nil {
+				keys = append(keys, key)
+			}
+			want[key] = l
+		}
+		for step := 0; len(data) > 0 && step < 200; step++ {
+			var key string
+			switch next() % 6 {
+			case 0:
+				key = tb.NewID()
+			case 1: // a numbered id made up, numbers 0-7, random bits from the input
+				key = fmt.Sprintf("%08x-%04x-8%03x-%x%03x-%012x", next()%8, next(), next(), 8+next()%4, next(), next())
+			case 2: // an existing key with one byte changed
+				b := []byte(pick())
+				if len(b) == 0 {
+					continue
+				}
+				b[next()%len(b)] = byte(next())
+				key = string(b)
+			case 3: // an existing key, now naming another key's license
+				if key = pick(); key != "" {
+					put(key, want[pick()])
+				}
+				continue
+			case 4:
+				n := next() % 40
+				for range n {
+					key += string(rune('0' + next()%64))
+				}
+			case 5:
+				key = pick()
+				if got := tb.Get(key); got != want[key] {
+					t.Fatalf("step %d: Get(%q) = %p, want %p", step, key, got, want[key])
+				}
+				continue
+			}
+			put(key, shard.NewLicense(key))
+		}
+		for key, l := range want {
+			if got := tb.Get(key); got != l {
+				t.Fatalf("Get(%q) = %p, want %p", key, got, l)
+			}
+			if got := tb.GetBytes([]byte(key)); got != l {
+				t.Fatalf("GetBytes(%q) = %p, want %p", key, got, l)
+			}
+		}
+		if got := tb.Len(); got != len(want) {
+			t.Fatalf("Len = %d, want %d", got, len(want))
+		}
+		// Never Put: a fresh id, and every key with its last byte changed.
+		if id := tb.NewID(); tb.Get(id) != nil {
+			t.Fatalf("Get(%q) of a fresh id found a license", id)
+		}
+		for key := range want {
+			if key == "" {
+				continue
+			}
+			other := key[:len(key)-1] + string(key[len(key)-1]^0x20)
+			if got := tb.Get(other); got != want[other] {
+				t.Fatalf("Get(%q) = %p, want %p", other, got, want[other])
+			}
+		}
+	})
+}

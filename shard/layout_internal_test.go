@@ -19,7 +19,7 @@ func TestLayout(t *testing.T) {
 	f("License", unsafe.Sizeof(License{}), cacheLine)
 	f("paddedCredit", unsafe.Sizeof(paddedCredit{}), cacheLine)
 	f("slot", unsafe.Sizeof(slot{}), 16)
-	f("aliasEntry", unsafe.Sizeof(aliasEntry{}), 64)
+	f("aliasEntry", unsafe.Sizeof(aliasEntry{}), cacheLine)
 }
 
 // keep makes the licenses below escape, so they come from the heap.

@@ -78,9 +78,10 @@ func NewLicense(id string) *License {
 func (l *License) hasID(key string) bool {
 	k, b := idBytes(key)[:], l.idBuf[:]
 	le := binary.LittleEndian
-	return le.Uint64(k)^le.Uint64(b)|le.Uint64(k[8:])^le.Uint64(b[8:])|
-		le.Uint64(k[16:])^le.Uint64(b[16:])|le.Uint64(k[24:])^le.Uint64(b[24:])|
-		le.Uint64(k[28:])^le.Uint64(b[28:]) == 0
+	// | and ^ bind equally tightly in Go, hence the parentheses.
+	return (le.Uint64(k)^le.Uint64(b))|(le.Uint64(k[8:])^le.Uint64(b[8:]))|
+		(le.Uint64(k[16:])^le.Uint64(b[16:]))|(le.Uint64(k[24:])^le.Uint64(b[24:]))|
+		(le.Uint64(k[28:])^le.Uint64(b[28:])) == 0
 }
 
 // ID returns the id given to NewLicense.

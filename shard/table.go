@@ -68,11 +68,14 @@ type entry struct {
 	key string
 }
 
-// aliasEntry keeps a short key in the same 64-byte block as its entry, so
-// that comparing it costs no extra cache miss; longer keys are cloned.
+// aliasEntry keeps a key of up to 104 bytes (an "owner\x00item" alias with
+// a UUID owner and a long item name) in the same 128-byte block as its
+// entry, so that comparing it costs no extra cache miss; longer keys are
+// cloned. A 64-byte block, keeping only keys up to 40 bytes, made every
+// such alias two objects and the lookup one miss longer.
 type aliasEntry struct {
 	entry
-	buf [64 - unsafe.Sizeof(entry{})]byte
+	buf [cacheLine - unsafe.Sizeof(entry{})]byte
 }
 
 const minSlots = 16

@@ -22,23 +22,47 @@ type Result struct {
 // Take takes n (>= 1) units at time now (unix ns) from the credits active at
 // now, earliest until first, ties by creation order; all or nothing. Parts
 // is built as append(buf[:0], ...): a buf with capacity NumCredits() keeps
-// every Take allocation free, capacity 1 the common single-credit one.
+// every Take allocation free, capacity 1 the common single-credit one. A
+// denial's Parts is buf[:0].
 //
 // The common case, the first non-empty active credit covering n, is one
 // compare-and-swap and takes no lock; with a single credit it touches no
 // memory outside the License.
-func (l *License) Take(n, now int64, buf []Part) Result {
+//
+// Take is inlined into its caller, so that the Result is built in the
+// caller's frame; see TakeInto for a cheaper way still.
+func (l *License) Take(n, now int64, buf []Part) (r Result) {
+	r.Parts = buf
+	l.TakeInto(&r, n, now)
+	return r
+}
+
+// TakeInto is Take with the result written to *r and r.Parts as the buffer:
+// the parts are append(r.Parts[:0], ...). Keep one Result per request or
+// goroutine, with Parts set once to a buffer of the capacity Take wants.
+//
+// It exists because a Result (40 bytes) is too large for Go to return in
+// registers to the caller's variables: a caller of a function returning one
+// stores the registers to its stack and copies them with 16-byte moves,
+// and the first of those loads waits for the stores to reach the cache
+// (store-to-load forwarding cannot combine two stores). BenchmarkDecideSteps
+// measures what that costs a decision.
+func (l *License) TakeInto(r *Result, n, now int64) {
 	if n < 1 {
 		panic(fmt.Sprintf("BUG: shard: take of %d units", n))
 	}
 	if c := &l.c0; c.alone.Load() && c.active(now) {
 		for b := c.balance.Load(); b >= n; b = c.balance.Load() {
 			if c.balance.CompareAndSwap(b, b-n) {
-				return Result{Outcome: Granted, Remaining: b - n, Parts: append(buf[:0], Part{Units: n})}
+				r.Outcome, r.Remaining, r.Parts = Granted, b-n, append(r.Parts[:0], Part{Units: n})
+				return
 			}
 		}
 	}
-	return l.take(n, now, buf)
+	buf := r.Parts[:0]
+	if *r = l.take(n, now, buf); r.Outcome != Granted {
+		r.Parts = buf // a denial keeps the buffer for the next call
+	}
 }
 
 // take is the fast path over the whole credit set: find the first non-empty

@@ -83,7 +83,7 @@ func BenchmarkProbe(b *testing.B) {
 				return nil
 			}
 			l := &arena[x]
-			if l.self.key != key {
+			if !l.hasID(key) {
 				return nil
 			}
 			return l
@@ -165,6 +165,22 @@ func BenchmarkProbe(b *testing.B) {
 			var r Result
 			r.Parts = buf
 			takeTo(ls[i], &r, 1, now)
+			if r.Outcome != Granted {
+				return 1
+			}
+			return uint64(r.Remaining)
+		})
+		run("get+take-var", func(i int) uint64 {
+			r := t.Get(at(i)).Take(1, now, buf)
+			if r.Outcome != Granted {
+				return 1
+			}
+			return uint64(r.Remaining)
+		})
+		run("get+takeinto", func(i int) uint64 {
+			var r Result
+			r.Parts = buf
+			t.Get(at(i)).TakeInto(&r, 1, now)
 			if r.Outcome != Granted {
 				return 1
 			}
