@@ -208,7 +208,10 @@ func (tc *tamper) apply(t testing.TB, path string) {
 func shell(t testing.TB, path, sql string, args ...string) string {
 	t.Helper()
 	if _, err := exec.LookPath("sqlite3"); err != nil {
-		t.Skip("sqlite3 shell not installed")
+		if os.Getenv("METERD_REQUIRE_TOOLS") == "1" {
+			t.Fatal("sqlite3 shell not installed (apt-get install sqlite3)")
+		}
+		t.Skip("sqlite3 shell not installed (apt-get install sqlite3); CI requires it")
 	}
 	out, err := exec.Command("sqlite3", append(append(args, path), sql)...).CombinedOutput()
 	if err != nil {

@@ -232,26 +232,140 @@ func uuids(n int) []string {
 	return ids
 }
 
+// BenchmarkDecideSteps takes impl=shard apart, next to impl=cas in the same
+// run: Take alone on licenses resolved beforehand, Get alone, Get+Take,
+// Get+TakeInto, and Get+Take with the key fetched one decision ahead, as a
+// server has a request's key in cache when it decides.
+//
+//	go test ./shard -run '^$' -bench BenchmarkDecideSteps -benchmem -count 10 -cpu 2 | tee /tmp/steps.txt
+//	benchstat -col /step /tmp/steps.txt
+func BenchmarkDecideSteps(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		var t shard.Table
+		ids, ls := make([]string, n), make([]*shard.License, n)
+		for i := range ids {
+			ids[i] = t.NewID()
+			ls[i] = newBenchLicense(ids[i])
+			t.Put(ids[i], ls[i])
+		}
+		keys := keySetOf(ids)
+		steps := []struct {
+			name string
+			run  func(b *testing.B)
+		}{
+			{"cas", func(b *testing.B) { benchCAS(b, keys) }},
+			{"take", func(b *testing.B) { benchTake(b, ls) }},
+			{"get", func(b *testing.B) { benchGet(b, &t, keys) }},
+			{"get+take", func(b *testing.B) { runShard(b, &t, keys) }},
+			{"get+takeinto", func(b *testing.B) { benchGetTakeInto(b, &t, keys) }},
+			{"get+take-keyahead", func(b *testing.B) { benchKeyAhead(b, &t, keys) }},
+		}
+		for _, s := range steps {
+			b.Run(fmt.Sprintf("step=%s/keys=%d", s.name, n), s.run)
+		}
+	}
+}
+
+func benchTake(b *testing.B, ls []*shard.License) {
+	var denied atomic.Int64
+	settle(b)
+	b.RunParallel(func(pb *testing.PB) {
+		w, d := newWalk(len(ls)), int64(0)
+		buf := make([]shard.Part, 0, 1)
+		for pb.Next() {
+			if r := ls[w.next()].Take(1, benchNow, buf); r.Outcome != shard.Granted {
+				d++
+			}
+		}
+		denied.Add(d)
+	})
+	checkNoDenial(b, &denied)
+}
+
+func benchGet(b *testing.B, t *shard.Table, keys keySet) {
+	var denied atomic.Int64
+	settle(b)
+	b.RunParallel(func(pb *testing.PB) {
+		w, d := newWalk(keys.n), int64(0)
+		for pb.Next() {
+			if t.Get(keys.at(w.next())) == nil {
+				d++
+			}
+		}
+		denied.Add(d)
+	})
+	checkNoDenial(b, &denied)
+}
+
+func benchGetTakeInto(b *testing.B, t *shard.Table, keys keySet) {
+	var denied atomic.Int64
+	settle(b)
+	b.RunParallel(func(pb *testing.PB) {
+		w, d := newWalk(keys.n), int64(0)
+		r := shard.Result{Parts: make([]shard.Part, 0, 1)}
+		for pb.Next() {
+			if t.Get(keys.at(w.next())).TakeInto(&r, 1, benchNow); r.Outcome != shard.Granted {
+				d++
+			}
+		}
+		denied.Add(d)
+	})
+	checkNoDenial(b, &denied)
+}
+
+func benchKeyAhead(b *testing.B, t *shard.Table, keys keySet) {
+	var denied atomic.Int64
+	settle(b)
+	b.RunParallel(func(pb *testing.PB) {
+		w, d := newWalk(keys.n), int64(0)
+		buf := make([]shard.Part, 0, 1)
+		key := keys.at(w.next())
+		for pb.Next() {
+			next := keys.at(w.next())
+			if next[0] == 0 || next[len(next)-1] == 0 { // fetch it now; never true
+				d++
+			}
+			if r := t.Get(key).Take(1, benchNow, buf); r.Outcome != shard.Granted {
+				d++
+			}
+			key = next
+		}
+		denied.Add(d)
+	})
+	checkNoDenial(b, &denied)
+}
+
 // BenchmarkTablePut inserts keys one by one into an empty table, as start-up
-// does; ns/op is per key.
+// does; ns/op is per key. ids=numbered are made by NewID (the dense part),
+// ids=random are version 4 UUIDs (the hash table).
 //
 //	go test ./shard -run '^$' -bench BenchmarkTablePut -benchmem -count 10 | benchstat -
 func BenchmarkTablePut(b *testing.B) {
-	for _, n := range []int{1000, 100000} {
-		keys := newKeySet(n)
-		ls := make([]*shard.License, n)
-		for i := range ls {
-			ls[i] = shard.NewLicense(keys.at(i))
-		}
-		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
+	for _, kind := range []string{"numbered", "random"} {
+		for _, n := range []int{1000, 100000} {
+			var ids []string
+			if kind == "random" {
+				ids = uuids(n)
+			} else {
 				var t shard.Table
-				for _, l := range ls {
-					t.Put(l.ID(), l)
+				for range n {
+					ids = append(ids, t.NewID())
 				}
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/key")
-		})
+			ls := make([]*shard.License, n)
+			for i := range ls {
+				ls[i] = shard.NewLicense(ids[i])
+			}
+			b.Run(fmt.Sprintf("ids=%s/keys=%d", kind, n), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					var t shard.Table
+					for _, l := range ls {
+						t.Put(l.ID(), l)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/key")
+			})
+		}
 	}
 }

@@ -12,12 +12,14 @@ import "sync/atomic"
 //
 // A slot holds nil, a License whose own id is the key with that number, or
 // moved: the number's keys are in the hash table. A slot leaves nil once and
-// never returns to it, and the id of the License in it never changes.
+// never returns to it; once it holds a License it holds Licenses of that one
+// id until it is marked moved, and moved stays.
 //
 // 100,000 ids fill 98 chunks, 800 KB, which stay in cache where the 12.8 MB
 // of License blocks they point to do not: a Get by numbered id then waits
 // for one cache miss, the License, where it compares the key with the id
-// bytes next to credit 0, instead of a chain of hash slot, entry and key. A
+// bytes in the same block as credit 0, instead of a chain of hash slot,
+// entry and key. A
 // chunk is made when a number in it is first Put, so gaps in the numbers
 // cost a directory word per 1,024 numbers, not a slot per number.
 const (

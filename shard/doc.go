@@ -12,31 +12,75 @@
 // in creation order names it forever (Part.Credit, License.Credit).
 //
 //	License (128 bytes, one aligned line pair)
-//	  c0: credit 0 inline: balance (atomic), from, until, total, index
-//	  self: Table entry for the id, id bytes inline
-//	  set ──► creditSet (immutable, replaced by AddCredit)
-//	            byIndex: [c0 c1 c2]      creation order
-//	            order:   [c2 c0 c1]      take order, precomputed
-//	                                     c1, c2: paddedCredit, 128 bytes each
+//	  c0     credit 0 inline: balance (atomic), from, until, total   40 B
+//	  self   Table entry for the id, when the id is hashed           24 B
+//	  value  what the caller attached (SetValue)                     16 B
+//	  set    ──► creditSet (immutable, replaced by AddCredit)          8 B
+//	  idBuf  the id's bytes, up to 36: a whole UUID string           36 B
+//
+//	creditSet
+//	  byIndex: [c0 c1 c2]      creation order
+//	  order:   [c2 c0 c1]      take order, precomputed
+//	  lk ──► licenseLock{mu, spills}, one per license, shared by its sets
+//	  c1, c2: paddedCredit, 128 bytes each
 //
 // Each credit's balance is an atomic integer in a 128-byte block of its own,
 // so a CAS on it disturbs no other license or credit. Credit 0 shares its
 // block only with fields of its own license; while it is the only credit, a
-// Take reads nothing but that block.
+// Take reads nothing but that block. What only the slow paths need (the
+// spill lock) hangs off the credit set, to leave room in the block for the
+// id and the value.
 //
 // A Table maps string keys (license ids, and the aliases core registers) to
-// licenses; lookups take no lock and allocate nothing. A lookup by id lands
-// in the License's own block, so Table.Get followed by Take on a
-// single-credit license touches two places in memory: the table slot and the
-// License.
+// licenses; lookups take no lock and allocate nothing. It has two parts:
+//
+//	dense:  [ ][L][L][ ][L] ...   ids made by NewID, by the number they carry
+//	slots:  hash table             every other key: aliases, foreign ids
+//
+// # Numbered ids
+//
+// Table.NewID makes license ids that carry their own location: UUID strings
+// (RFC 9562 version 8) whose first 32 bits are a number the table allocates
+// and whose other 90 free bits are random. Get recognises the shape, parses
+// the number (eight hex digits, no loop), loads the License pointer from a
+// dense array (8 bytes per number: 800 KB for 100,000 licenses, small enough
+// to stay in cache) and compares the whole key with the id bytes in the
+// License block, which it then hands to Take: one cache miss in the table,
+// the License, where a hashed key waits for the hash slot, the entry and the
+// key bytes in turn. Aliases and ids not made by NewID go to the hash table, where a
+// lookup by a license's own id still lands in the License block (self).
+//
+// What numbered ids cost:
+//
+//   - Lookups stay exact: Get compares the whole key, always, and falls back
+//     to the hash table on any mismatch. A numbered id whose number another
+//     id holds already (a foreign id, or one NewID made before all ids from
+//     disk were Put) is hashed: slower, never wrong.
+//   - Uniqueness rests on the random bits, not the number: 90 random bits
+//     make a collision between any two ids as unlikely as between version 4
+//     UUIDs (122 bits) for all practical counts, and keep ids unguessable.
+//   - Ids reveal the order in which they were made and so about how many
+//     licenses the server has issued.
+//   - The table, not the caller, knows the next number. At start-up every id
+//     from disk must be Put before NewID makes new ones; Put raises the next
+//     number above every numbered id it sees, in any order, gaps and all.
+//     NewID after that never reuses a number already Put; an id made but
+//     never Put (a provisioning that failed) leaves a gap, which costs 8
+//     bytes.
+//   - Memory: 8 bytes per number up to the highest Put, in 8 KiB chunks made
+//     on first use, so sparse numbers cost a chunk each. Numbers at or above
+//     2^26 are hashed and not counted, so one stray id cannot blow the array
+//     up; past 2^32 ids NewID's numbers wrap and repeat (hashed, still right).
 //
 // # Lifecycle
 //
 // At start-up core rebuilds each license with NewLicense and AddCredit(from,
-// until, total, used), registers its keys with Table.Put, and from then on
-// answers requests with Table.Get and License.Take. When the write-ahead log
-// cannot persist a granted take, core hands the Result's Parts to Give.
-// Nothing in this package persists anything.
+// until, total, used), attaches its own record with SetValue, registers its
+// keys with Table.Put, and from then on answers requests with Table.Get and
+// License.Take (or TakeInto). A new license gets its id from Table.NewID,
+// after all ids from disk have been Put. When the write-ahead log cannot
+// persist a granted take, core hands the Result's Parts to Give. Nothing in
+// this package persists anything.
 //
 // # Concurrency
 //
@@ -46,8 +90,11 @@
 // takes the license's mutex, which AddCredit shares; the comment above spill
 // in take.go says why. AddCredit copies the credit list on write and
 // publishes it with one atomic store; Table.Put publishes each entry with
-// atomic stores and copies the slot array only to grow it. Readers take no
-// lock and always see a consistent snapshot.
+// atomic stores and copies the slot array or the dense directory only to
+// grow it; NewID takes a number with one atomic add. Readers take no lock
+// and always see a consistent snapshot: each key has one place, dense or
+// hashed, and a Put that moves a key fills its new place before it marks the
+// old one.
 //
 // Sums over several credits (Result.Remaining, License.Remaining, Used) are
 // taken credit by credit and are exact only when nothing runs concurrently.

@@ -63,6 +63,7 @@ func FuzzTake(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l := shard.NewLicense("fuzz")
 		var m model
+		var into shard.Result
 		var grants [][]shard.Part
 		next := func() int64 {
 			if len(data) == 0 {
@@ -73,7 +74,7 @@ func FuzzTake(f *testing.F) {
 			return int64(b)
 		}
 		for step := 0; len(data) > 0 && step < 500; step++ {
-			switch next() % 4 {
+			switch op := next() % 4; op {
 			case 0:
 				if len(m.credits) == 16 {
 					continue
@@ -84,7 +85,15 @@ func FuzzTake(f *testing.F) {
 				m.credits = append(m.credits, modelCredit{from, from + span, total, total - used})
 			case 1, 3:
 				n, now := 1+next()%40, next()%48
-				got, want := l.Take(n, now, nil), m.take(n, now)
+				var got shard.Result
+				if op == 1 {
+					got = l.Take(n, now, nil)
+				} else { // TakeInto, its buffer kept across calls
+					l.TakeInto(&into, n, now)
+					got = into
+					got.Parts = slices.Clone(into.Parts)
+				}
+				want := m.take(n, now)
 				if fmtResult(got) != fmtResult(want) {
 					t.Fatalf("step %d: Take(%d, %d) = %s, model says %s", step, n, now, fmtResult(got), fmtResult(want))
 				}

@@ -5,10 +5,10 @@ import (
 	"unsafe"
 )
 
-// The fast path's cache behaviour rests on these sizes: a License or a
-// paddedCredit fills exactly one 128-byte size class slot, so it is 128-byte
-// aligned and shares its lines with nothing else; a slot and an alias entry
-// keep to 16 and 64 bytes.
+// The fast path's cache behaviour rests on these sizes: a License, a
+// paddedCredit or an aliasEntry fills exactly one 128-byte size class slot,
+// so it is 128-byte aligned and shares its lines with nothing else; a slot
+// keeps to 16 bytes, a dense chunk to 8 KiB.
 func TestLayout(t *testing.T) {
 	f := func(name string, got, want uintptr) {
 		t.Helper()
@@ -20,6 +20,27 @@ func TestLayout(t *testing.T) {
 	f("paddedCredit", unsafe.Sizeof(paddedCredit{}), cacheLine)
 	f("slot", unsafe.Sizeof(slot{}), 16)
 	f("aliasEntry", unsafe.Sizeof(aliasEntry{}), cacheLine)
+	f("denseChunk", unsafe.Sizeof(denseChunk{}), 8<<10)
+}
+
+// A Get by numbered id and a Take of a single-credit license read only the
+// License block: its id bytes, credit 0 and the value must all be in it.
+func TestHotFieldsInBlock(t *testing.T) {
+	var tb Table
+	id := tb.NewID()
+	l := NewLicense(id)
+	l.SetValue(&tb)
+	base := uintptr(unsafe.Pointer(l))
+	in := func(name string, p unsafe.Pointer, n uintptr) {
+		t.Helper()
+		if a := uintptr(p); a < base || a+n > base+cacheLine {
+			t.Errorf("%s at block offset %d..%d, outside the %d-byte block", name, a-base, a-base+n, cacheLine)
+		}
+	}
+	in("id bytes", unsafe.Pointer(unsafe.StringData(l.ID())), uintptr(len(id)))
+	in("credit 0", unsafe.Pointer(&l.c0), unsafe.Sizeof(l.c0))
+	in("value", unsafe.Pointer(&l.value), unsafe.Sizeof(l.value))
+	in("self", unsafe.Pointer(&l.self), unsafe.Sizeof(l.self))
 }
 
 // keep makes the licenses below escape, so they come from the heap.

@@ -16,8 +16,8 @@ type Table struct {
 	// Two parts, and every key lives in exactly one of them:
 	//
 	//  - dense (dense.go): ids made by NewID, indexed by the number they
-	//    carry. A numbered id goes here unless another id already has its
-	//    slot; slots are never emptied and a slot's key never changes.
+	//    carry, pointing straight at the License of that id. A numbered id
+	//    goes here unless its number is taken.
 	//  - slots: every other key, in an open-addressing hash table with
 	//    linear probing whose slots are written in place under mu and read
 	//    without any lock:
@@ -28,8 +28,7 @@ type Table struct {
 	//	                  entry{lic, key ──► inline bytes}  (immutable)
 	//
 	// So Get tries the dense slot of anything shaped like a numbered id,
-	// and on any mismatch asks the hash table: a numbered id whose slot was
-	// taken is there, and an empty slot means no key of that number is.
+	// and on any mismatch asks the hash table.
 	//
 	// A hash slot goes from empty to full once and stays full (there is no
 	// Delete); replacing a key's license swaps in a new immutable entry. Put

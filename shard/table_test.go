@@ -137,3 +137,26 @@ func TestTableConcurrent(t *testing.T) {
 		t.Fatalf("Len = %d, want %d", got, keys)
 	}
 }
+
+// What SetValue attached before Put comes back with every Get, whichever
+// key found the license.
+func TestTableValue(t *testing.T) {
+	var tb shard.Table
+	type record struct{ name string }
+	f := func(id string) {
+		t.Helper()
+		rec := &record{id}
+		l := shard.NewLicense(id)
+		l.SetValue(rec)
+		tb.Put(id, l)
+		tb.Put("users/u\x00"+id, l)
+		for _, key := range []string{id, "users/u\x00" + id} {
+			if got, ok := tb.Get(key).Value().(*record); !ok || got != rec {
+				t.Errorf("Get(%q).Value() = %v, want %v", key, got, rec)
+			}
+		}
+	}
+	f(tb.NewID())
+	f("6f1c2b7e-0d3a-4c55-9a8e-2b9d41f0c3aa")
+	f("short")
+}

@@ -51,10 +51,9 @@ func (c *Checkpoint) Commit() error {
 	}
 	c.done = true
 	l := c.l
-	if err := l.readLock(); err != nil {
+	if err := l.closedErr(); err != nil {
 		return err
 	}
-	defer l.dbMu.RUnlock()
 	l.metaMu.Lock()
 	defer l.metaMu.Unlock()
 	if lo, hi := l.CheckpointSeq(), l.DurableSeq(); c.seq < lo || c.seq > hi {
@@ -72,10 +71,9 @@ func (c *Checkpoint) Commit() error {
 // CheckpointSeq(), in one fsynced batch with the new truncation mark.
 // Truncating what is already gone is a no-op.
 func (l *Log) Truncate(through uint64) error {
-	if err := l.readLock(); err != nil {
+	if err := l.closedErr(); err != nil {
 		return err
 	}
-	defer l.dbMu.RUnlock()
 	l.metaMu.Lock()
 	defer l.metaMu.Unlock()
 	if ck := l.CheckpointSeq(); through > ck {

@@ -308,8 +308,8 @@ func (l *Log) syncTail() {
 	if !l.dbMu.TryRLock() {
 		return
 	}
-	defer l.dbMu.RUnlock()
 	if l.closed.Load() {
+		l.dbMu.RUnlock()
 		return
 	}
 	b := l.db.NewBatch()
@@ -318,15 +318,11 @@ func (l *Log) syncTail() {
 	target := l.lastSeq.Load()
 	err := l.applyLocked(b, true)
 	l.applyMu.Unlock()
-	if err != nil {
-		return
+	l.dbMu.RUnlock()
+	if err == nil && l.syncWait(b) == nil {
+		l.advanceDurable(target)
+		_ = b.Close()
 	}
-	if err := b.SyncWait(); err != nil {
-		l.fail(err)
-		return
-	}
-	l.advanceDurable(target)
-	_ = b.Close()
 }
 
 // advanceDurable raises DurableSeq to seq. Leaders of different groups settle
@@ -418,11 +414,23 @@ func (l *Log) applyLocked(b *pebble.Batch, syncReq bool) (err error) {
 	return nil
 }
 
-// applySync applies b and waits for its fsync.
+// applySync applies b and waits for its fsync. It holds dbMu for reading only
+// while handing b to Pebble: the fsync may wait for WALMinSyncInterval, and
+// Close, which needs dbMu, is what ends that wait by closing Pebble.
 func (l *Log) applySync(b *pebble.Batch) error {
-	if err := l.apply(b); err != nil {
+	if err := l.readLock(); err != nil {
 		return err
 	}
+	err := l.apply(b)
+	l.dbMu.RUnlock()
+	if err != nil {
+		return err
+	}
+	return l.syncWait(b)
+}
+
+// syncWait waits for the fsync of an applied batch.
+func (l *Log) syncWait(b *pebble.Batch) error {
 	if err := b.SyncWait(); err != nil {
 		return l.fail(err)
 	}

@@ -47,7 +47,8 @@ type Log struct {
 	// metaMu serialises Checkpoint.Commit and Truncate, which read and move
 	// checkpointSeq and firstSeq together.
 	metaMu sync.Mutex
-	// dbMu keeps Close from closing Pebble under a reader or a meta write.
+	// dbMu keeps Close from closing Pebble under a reader or while a batch is
+	// handed to Pebble (not during its fsync: see applySync).
 	dbMu   sync.RWMutex
 	closed atomic.Bool
 }
@@ -118,6 +119,14 @@ func (l *Log) Close() error {
 	}
 	if err != nil {
 		return fmt.Errorf("wal: close %s: %w", l.dir, err)
+	}
+	return nil
+}
+
+// closedErr returns ErrClosed once Close has closed Pebble.
+func (l *Log) closedErr() error {
+	if l.closed.Load() {
+		return ErrClosed
 	}
 	return nil
 }

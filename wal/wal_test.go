@@ -275,7 +275,16 @@ func TestAsyncBacklog(t *testing.T) {
 		fs := vfs.NewMem()
 		l := mustOpen(t, fs, wal.Options{Durability: wal.Async, SyncInterval: time.Hour})
 		last := appendN(t, l, 3000) // would block for an hour if Appends waited for fsyncs
-		mustClose(t, l)             // closing Pebble fsyncs
+		// A checkpoint waiting an hour for its fsync must not hold up Close,
+		// which ends that wait by closing Pebble.
+		committed := make(chan error, 1)
+		go func() { committed <- l.NewCheckpoint(0).Commit() }()
+		if err := closeWithin(t, l, 10*time.Second); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if err := <-committed; err != nil && !errors.Is(err, wal.ErrClosed) {
+			t.Fatalf("Checkpoint.Commit during Close: %v", err)
+		}
 		l = mustOpen(t, fs, wal.Options{})
 		defer mustClose(t, l)
 		if l.LastSeq() != last {

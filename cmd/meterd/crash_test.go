@@ -1,11 +1,15 @@
 package main_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -121,6 +125,42 @@ func crashLoop(t *testing.T, durability string, cycles int) {
 		t.Fatalf("after resending: consumed %d > acknowledged %d + re-granted %d", got, l.acked, regranted)
 	}
 	p.stop()
+	checkUsageDatabase(t, data, got)
+}
+
+// checkUsageDatabase verifies what the agent wrote after all the kills: the file is intact
+// for the stock sqlite3 shell and for meterctl, and bills exactly the units consumed.
+func checkUsageDatabase(t *testing.T, data string, consumed int64) {
+	t.Helper()
+	db, key := filepath.Join(data, "usage.db"), filepath.Join(data, "usage.key")
+	if out, err := exec.Command(meterctlBin, "verify", "-key", key, db).CombinedOutput(); err != nil {
+		t.Fatalf("meterctl verify: %v\n%s", err, out)
+	}
+	if sqlite3, err := exec.LookPath("sqlite3"); err == nil {
+		out, err := exec.Command(sqlite3, "-readonly", db, "PRAGMA integrity_check;").CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "ok" {
+			t.Fatalf("sqlite3 integrity_check: %v %q", err, out)
+		}
+	} else if os.Getenv("METERD_REQUIRE_TOOLS") == "1" {
+		t.Fatal("sqlite3 is not installed (apt-get install sqlite3)")
+	}
+	out, err := exec.Command(meterctlBin, "report", "-key", key, "-format", "json", db).Output()
+	if err != nil {
+		t.Fatalf("meterctl report: %v", err)
+	}
+	var rep struct {
+		Totals []struct{ Units int64 } `json:"totals"`
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatal(err)
+	}
+	var billed int64
+	for _, tot := range rep.Totals {
+		billed += tot.Units
+	}
+	if billed != consumed {
+		t.Fatalf("the report bills %d units; the agent consumed %d", billed, consumed)
+	}
 }
 
 // drive sends keyed consumes until stop, recording every answer and every request cut off.

@@ -17,8 +17,8 @@ import (
 )
 
 // meterdBin is the agent built once for every test here, with the race detector when the
-// tests run with it.
-var meterdBin string
+// tests run with it; meterctlBin is the vendor's tool, to check what the agent wrote.
+var meterdBin, meterctlBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "meterd-bin-")
@@ -33,6 +33,11 @@ func TestMain(m *testing.M) {
 	}
 	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build meterd: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	meterctlBin = filepath.Join(dir, "meterctl")
+	if out, err := exec.Command("go", "build", "-o", meterctlBin, "../meterctl").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build meterctl: %v\n%s", err, out)
 		os.Exit(1)
 	}
 	code := m.Run()

@@ -1,0 +1,41 @@
+// Command load is meterd's load generator: it drives the consume API with a keep-alive
+// fasthttp client and measures meterd side by side with the baselines a user would compare it
+// with, in one process, one after the other, on the same machine.
+//
+//	go run ./bench/load -scenario compare                 (make bench appends it to bench/RESULTS.md)
+//	go run ./bench/load -scenario batch -batch 1000
+//	go run ./bench/load -scenario memory
+//	go run ./bench/load -scenario single -url http://127.0.0.1:8787 -token-file meterd-data/admin.token
+//
+// # Scenarios
+//
+// compare runs, each for -duration after -warmup, with -conns connections (or writers):
+//
+//	(a) a bare fasthttp handler answering a grant-sized JSON body: the HTTP ceiling
+//	(b) meterd, DURABILITY = async          (c) meterd, DURABILITY = sync
+//	(d) raw Pebble: 1-key batches committed with pebble.Sync, one per writer
+//	(e) redis-server with appendfsync always running a consume Lua script (GET, compare,
+//	    DECRBY) over EVALSHA; skipped when redis-server is not on PATH
+//	(f) meterd, DURABILITY = sync, USAGE_DATABASE = off
+//	(g) meterd, DURABILITY = sync, Engine.Consume called in-process (no HTTP)
+//
+// and prints requests/s, p50/p99/p999, grant/deny/error counts and the ratios the project
+// targets: (b)/(a) ≥ 0.7, (c)/(a) ≥ 0.6, (c)/(e) ≥ 1.5, (c)/(d) and (g)/(d) ≥ 0.8, (c)/(f)
+// ≥ 0.9. batch drives POST /v1/consume:batch (target ≥ 1,000,000 decisions/s durable).
+// memory runs -decisions decisions through an in-process Engine and samples RSS and the size
+// of DATA_DIR/wal every million (the log must plateau once truncation runs). single drives an
+// agent that is already running at -url.
+//
+// meterd runs in-process: core.Open on a temporary DATA_DIR, core.NewServer on a 127.0.0.1
+// listener, provisioned over HTTP with the admin token with -licenses licenses (items
+// BenchItem0…) of 10^12 units each, so that nothing runs out.
+//
+// # Measuring
+//
+// Each connection is one goroutine sending a request and waiting for its answer; bodies are
+// built into reused buffers, so the loop does not allocate. Latencies go into a log-linear
+// histogram per worker (buckets 1.6 % wide), merged at the end. Only requests that start after
+// the warm-up and before the end of -duration count. Because the machine is shared and
+// noisy, ratios within one run are what to compare; -append writes the command, the machine
+// facts and the table to a file.
+package main

@@ -1,0 +1,48 @@
+package main_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A bad config file stops start-up with exit 2 and a message naming file, line and key.
+func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
+	dir := t.TempDir()
+	f := func(content string, args []string, want string) {
+		t.Helper()
+		path := filepath.Join(dir, "meterd.cfg")
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(meterdBin, append([]string{"-config", path, "-data-dir", filepath.Join(dir, "data")}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), want) {
+			t.Fatalf("%q %v: exit %d (%v), output %q; want exit 2 and %q", content, args, cmd.ProcessState.ExitCode(), err, out, want)
+		}
+		if strings.Contains(string(out), "listening") {
+			t.Fatalf("started despite the error: %s", out)
+		}
+	}
+	cfg := filepath.Join(dir, "meterd.cfg")
+	f("LISTEN = 127.0.0.1:0\nFOO = 1\n", nil, cfg+":2: FOO: unknown key")
+	f("# c\n\nUSAGE_LEVEL = chatty\n", nil, cfg+":3: USAGE_LEVEL:")
+	f("USAGE_WRITE_INTERVAL = many\n", nil, cfg+":1: USAGE_WRITE_INTERVAL:")
+	f("LISTEN = 127.0.0.1:0\n", []string{"-durability", "eventually"}, "flag -durability: DURABILITY:")
+}
+
+// A flag wins over the file.
+func TestFlagWinsOverFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "meterd.cfg")
+	if err := os.WriteFile(path, []byte("LISTEN = 256.0.0.1:99999\nUSAGE_DATABASE = off\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startMeterd(t, filepath.Join(dir, "data"), "-config", path) // startMeterd passes -listen 127.0.0.1:0
+	p.stop()
+	if _, err := os.Stat(filepath.Join(dir, "data", "usage.db")); !os.IsNotExist(err) {
+		t.Fatalf("USAGE_DATABASE = off from the file was ignored: %v", err)
+	}
+}

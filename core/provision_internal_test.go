@@ -1,0 +1,53 @@
+package core
+
+import (
+	"errors"
+	"testing"
+)
+
+func FuzzParseTransaction(f *testing.F) {
+	f.Add([]byte(`{"transaction":{"type":"Order","externalId":"0000004556786","items":[{"externalId":"0005404526916","productId":"7a195f0b-459b-4c60-ba5e-7a3d53133e28","quantity":15000,"licenseValidFrom":"2026-01-01T00:00:00Z","licenseValidUntil":"2027-01-01T00:00:00Z"}]}}`))
+	f.Add([]byte(`{"transaction":{"externalId":"x","items":[{"productId":"p","quantity":1}]}}`))
+	f.Add([]byte(`{"transaction":{"externalId":"x","items":[{"productId":"p","quantity":1.5,"licenseValidFrom":"yesterday"}]}}`))
+	f.Add([]byte(`{"transaction":null}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		o, err := parseTransaction("organizations/o", body)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		if len(o.items) == 0 || o.externalID == "" {
+			t.Fatalf("accepted an order without items or externalId: %+v", o)
+		}
+		for _, it := range o.items {
+			if it.quantity < 1 || it.quantity > maxUnits || (it.hasFrom && it.until <= it.from) {
+				t.Fatalf("accepted an invalid item: %+v", it)
+			}
+		}
+		if again, err := parseTransaction("organizations/o", body); err != nil || again.hash != o.hash {
+			t.Fatalf("the same body hashed differently: %v", err)
+		}
+	})
+}
+
+func TestTransactionHash(t *testing.T) {
+	parse := func(body string) [32]byte {
+		t.Helper()
+		o, err := parseTransaction("organizations/o", []byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.hash
+	}
+	a := parse(`{"transaction":{"externalId":"x","items":[{"productId":"p","quantity":1}]}}`)
+	b := parse(` { "transaction" : { "items" : [ { "quantity" : 1, "productId" : "p" } ], "externalId" : "x", "type": "Order" } } `)
+	c := parse(`{"transaction":{"externalId":"x","items":[{"productId":"p","quantity":2}]}}`)
+	if a != b {
+		t.Fatal("the same order spelled differently hashed differently")
+	}
+	if a == c {
+		t.Fatal("orders of different quantity hashed the same")
+	}
+}
