@@ -46,3 +46,24 @@ func TestFlagWinsOverFile(t *testing.T) {
 		t.Fatalf("USAGE_DATABASE = off from the file was ignored: %v", err)
 	}
 }
+
+// A usage key file that others can read, or a short one, stops start-up naming the file.
+func TestUsageKeyFileChecked(t *testing.T) {
+	dir := t.TempDir()
+	f := func(name, content string, mode os.FileMode, want string) {
+		t.Helper()
+		key := filepath.Join(dir, name)
+		if err := os.WriteFile(key, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(key, mode)
+		_, err := tryStart(t, filepath.Join(dir, "data-"+name), "-usage-key-file", key)
+		if err == nil || !strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%s: got %v, want an error naming %s and saying %q", name, err, key, want)
+		}
+	}
+	hex := strings.Repeat("ab", 32)
+	f("world.key", hex+"\n", 0o644, "readable")
+	f("group.key", hex+"\n", 0o640, "readable")
+	f("short.key", hex[:62]+"\n", 0o600, "64 hex")
+}

@@ -209,3 +209,80 @@ func resend(t *testing.T, p *proc, license string, doubt []inDoubt) int64 {
 	}
 	return regranted.Load()
 }
+
+// TestAsyncLossWindow measures what DURABILITY = async can lose to a kill -9: after each kill
+// and restart it resends every acknowledged request of the cycle with its key. A request whose
+// answer comes back with another seq was lost; the test logs how long before the kill the
+// oldest lost answer was given. It asserts only what async promises without timing: a lost
+// answer is lost whole (a retry is granted afresh), and nothing else changes.
+func TestAsyncLossWindow(t *testing.T) {
+	data := t.TempDir()
+	args := []string{"-durability", "async"}
+	p := startMeterd(t, data, args...)
+	license := p.provision(1_000_000_000)
+	var worst time.Duration
+	lost, total := 0, 0
+	for cycle := range crashCycles(t, 20) / 4 {
+		if cycle > 0 {
+			p = startMeterd(t, data, args...)
+		}
+		acks := make(chan ackAt, 1<<16)
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				driveTimed(p.base, fmt.Sprintf("a%d-w%d", cycle, w), license, acks, stop)
+			}()
+		}
+		time.Sleep(300 * time.Millisecond) // a moment under load; what follows is the measurement
+		killedAt := time.Now()
+		p.kill()
+		close(stop)
+		wg.Wait()
+		close(acks)
+		p = startMeterd(t, data, args...)
+		hc := &http.Client{Timeout: 30 * time.Second}
+		for a := range acks {
+			total++
+			st, out, err := request(hc, "POST", p.base+"/v1/consume", "", a.key, map[string]any{"license": license, "units": 1})
+			if err != nil || st != 200 {
+				t.Fatalf("resend %s: %d %v %v", a.key, st, out, err)
+			}
+			if uint64(out["seq"].(float64)) != a.seq {
+				lost++
+				worst = max(worst, killedAt.Sub(a.at))
+			}
+		}
+		p.kill()
+	}
+	t.Logf("async: %d of %d acknowledged answers lost to kill -9; the oldest was given %v before the kill", lost, total, worst)
+}
+
+type ackAt struct {
+	key string
+	seq uint64
+	at  time.Time
+}
+
+// driveTimed sends keyed 1-unit consumes until stop and reports each grant with its time.
+func driveTimed(base, prefix, license string, acks chan<- ackAt, stop <-chan struct{}) {
+	hc := &http.Client{Timeout: 10 * time.Second}
+	defer hc.CloseIdleConnections()
+	for n := 0; ; n++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		key := fmt.Sprintf("%s-%d", prefix, n)
+		st, out, err := request(hc, "POST", base+"/v1/consume", "", key, map[string]any{"license": license, "units": 1})
+		if err != nil {
+			return
+		}
+		if st == 200 {
+			acks <- ackAt{key, uint64(out["seq"].(float64)), time.Now()}
+		}
+	}
+}
