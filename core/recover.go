@@ -2,8 +2,10 @@ package core
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strconv"
@@ -192,8 +194,15 @@ func (e *Engine) observeWrite(rows, actions int, _ time.Duration) {
 	e.metrics.usageActions.Add(float64(actions))
 }
 
+// walLogger passes on what the log and Pebble say: failures as warnings, the rest (Pebble's
+// chatter about files and compactions) at debug level.
 func (e *Engine) walLogger(format string, args ...any) {
-	e.logger.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+	msg := fmt.Sprintf(format, args...)
+	level := slog.LevelDebug
+	if strings.Contains(msg, "fail") || strings.Contains(msg, "error") || strings.Contains(msg, "corrupt") {
+		level = slog.LevelWarn
+	}
+	e.logger.Log(context.Background(), level, msg, "component", "wal")
 }
 
 // loadOrCreateKey reads the usage key, creating it (0600) on the first start.

@@ -84,12 +84,14 @@ import (
 
 // maxAsyncSyncs bounds the Async groups that carry a sync request and wait in
 // syncQ for their fsync, which WALMinSyncInterval may delay by a whole
-// SyncInterval. Past it, groups are applied without a sync request (their
+// SyncInterval. Such a group, and its batch, is in use until then, so the
+// bound is also the working set of groups a burst needs (64: 6400 groups/s
+// at the default interval). Past it, groups are applied without a sync
+// request instead of blocking the appender, and are recycled at once; their
 // data reaches the OS when Pebble's 32 KiB block fills or with the next
-// fsync) instead of blocking the appender, and the syncer covers them with
-// one tail sync once its queue drains. Pebble itself allows 4095 outstanding
-// sync requests.
-const maxAsyncSyncs = 512
+// fsync, and the syncer covers them with one tail sync once its queue
+// drains. (Pebble itself allows 4095 outstanding sync requests.)
+const maxAsyncSyncs = 64
 
 type group struct {
 	b     *pebble.Batch
@@ -127,24 +129,7 @@ func (g *group) add(seq uint64, rec []byte) {
 // seq and returns once it is durable per Options.Durability. Concurrent
 // Appends are group-committed.
 func (l *Log) Append(rec []byte) (uint64, error) {
-	l.mu.Lock()
-	g, lead, err := l.joinLocked()
-	if err != nil {
-		l.mu.Unlock()
-		return 0, err
-	}
-	seq := l.mu.next
-	l.mu.next++
-	g.add(seq, rec)
-	l.sealIfFullLocked(g)
-	l.mu.Unlock()
-	if lead {
-		l.lead(g)
-	}
-	if err := l.wait(g); err != nil {
-		return 0, err
-	}
-	return seq, nil
+	return l.append(rec, nil)
 }
 
 // AppendBatch appends recs with consecutive seqs in one group, all or
@@ -153,6 +138,12 @@ func (l *Log) AppendBatch(recs [][]byte) (uint64, error) {
 	if len(recs) == 0 {
 		return 0, nil
 	}
+	return l.append(nil, recs)
+}
+
+// append adds one record, or recs if not nil, to the filling group, leads
+// the group if it opened it, and waits for the group's answer.
+func (l *Log) append(rec []byte, recs [][]byte) (uint64, error) {
 	l.mu.Lock()
 	g, lead, err := l.joinLocked()
 	if err != nil {
@@ -160,8 +151,12 @@ func (l *Log) AppendBatch(recs [][]byte) (uint64, error) {
 		return 0, err
 	}
 	first := l.mu.next
-	for _, rec := range recs {
-		g.add(l.mu.next, rec)
+	if recs == nil {
+		g.add(first, rec)
+		l.mu.next++
+	}
+	for _, r := range recs {
+		g.add(l.mu.next, r)
 		l.mu.next++
 	}
 	l.sealIfFullLocked(g)
@@ -298,30 +293,6 @@ func (l *Log) syncLoop() {
 		if l.asyncSyncs.Add(-1) == 0 && l.lastSeq.Load() > l.durableSeq.Load() {
 			l.syncTail()
 		}
-	}
-}
-
-// syncTail makes everything applied so far durable with an empty Pebble
-// record that asks for a sync. It is skipped while Close runs: closing Pebble
-// syncs anyway.
-func (l *Log) syncTail() {
-	if !l.dbMu.TryRLock() {
-		return
-	}
-	if l.closed.Load() {
-		l.dbMu.RUnlock()
-		return
-	}
-	b := l.db.NewBatch()
-	_ = b.LogData(nil, nil)
-	l.applyMu.Lock()
-	target := l.lastSeq.Load()
-	err := l.applyLocked(b, true)
-	l.applyMu.Unlock()
-	l.dbMu.RUnlock()
-	if err == nil && l.syncWait(b) == nil {
-		l.advanceDurable(target)
-		_ = b.Close()
 	}
 }
 

@@ -40,10 +40,11 @@
 // records acknowledged in the last SyncInterval plus one fsync time; a plain
 // process kill loses at most those acknowledged while the flusher was busy
 // with its last fsync (normally well under a millisecond, one slow fsync at
-// worst). Past 512 groups within one SyncInterval (a backlog), further groups
-// are handed over without a sync request rather than making Append wait;
-// Pebble writes them to the OS as its 32 KiB blocks fill, so a process kill
-// can then also lose up to one block, and the next fsync covers them.
+// worst). Past 64 groups waiting for one delayed fsync (a burst), further
+// groups are handed over without a sync request rather than making Append
+// wait; Pebble writes them to the OS as its 32 KiB blocks fill, so a process
+// kill can then lose up to a block or a SyncInterval of them, whichever is
+// less, and the next fsync covers them.
 // DurableSeq and Durable tell which records are safe.
 //
 // In both modes a record is visible to Records (and counted by LastSeq) as

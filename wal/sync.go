@@ -1,29 +1,54 @@
 package wal
 
-import "github.com/cockroachdb/pebble/v2"
-
-// Sync makes every record applied so far durable now, without waiting for Async mode's
-// SyncInterval, and moves DurableSeq over them. The agent calls it at shutdown and at
-// start-up, before it exports records to the usage database (which must never get ahead of
-// what is durable here).
+// Sync makes every record applied so far durable and moves DurableSeq over
+// them. core calls it at start-up and at shutdown, before it exports records
+// to the usage database, which must never get ahead of what is durable here.
+// In Sync mode it returns at once unless groups are still in flight; in Async
+// mode it may wait for the fsync that Pebble's WALMinSyncInterval allows
+// next (at most SyncInterval). Appends are not held up meanwhile.
 func (l *Log) Sync() error {
 	if err := l.readLock(); err != nil {
 		return err
 	}
-	defer l.dbMu.RUnlock()
+	return l.syncApplied()
+}
+
+// syncTail is Sync for the Async syncer: it records a failure instead of
+// returning it, and it gives way to Close (which syncs when it closes
+// Pebble) instead of waiting for dbMu.
+func (l *Log) syncTail() {
+	if !l.dbMu.TryRLock() {
+		return
+	}
+	if l.closed.Load() {
+		l.dbMu.RUnlock()
+		return
+	}
+	_ = l.syncApplied()
+}
+
+// syncApplied hands Pebble an empty record that asks for a sync: Pebble's WAL
+// is ordered, so its fsync covers every batch applied before it. dbMu is held
+// for reading on entry and released before the wait (see applySync).
+func (l *Log) syncApplied() error {
 	l.applyMu.Lock()
-	target := l.LastSeq()
-	if err := l.Err(); err != nil {
+	target := l.lastSeq.Load()
+	if l.DurableSeq() >= target {
 		l.applyMu.Unlock()
+		l.dbMu.RUnlock()
+		return l.Err()
+	}
+	b := l.db.NewBatch()
+	_ = b.LogData(nil, nil)
+	err := l.applyLocked(b, true)
+	l.applyMu.Unlock()
+	l.dbMu.RUnlock()
+	if err != nil {
 		return err
 	}
-	// LogData with Sync queues behind every batch already handed to Pebble and returns once
-	// Pebble's WAL is fsynced through it: every group applied before is durable.
-	err := l.db.LogData(nil, pebble.Sync)
-	l.applyMu.Unlock()
-	if err != nil {
-		return l.fail(err)
+	if err := l.syncWait(b); err != nil {
+		return err
 	}
 	l.advanceDurable(target)
-	return nil
+	return b.Close()
 }
