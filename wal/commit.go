@@ -48,7 +48,7 @@ import (
 //
 // Groups and their batches are recycled: a group counts its references (one
 // per appender, one for whoever settles it) and the last one to let go puts it
-// back in Log.groups with its batch reset, so a steady state allocates nothing
+// back in Log.free with its batch reset, so a steady state allocates nothing
 // per Append.
 //
 // Failure: the group whose write or fsync failed, and every group after it,
@@ -183,7 +183,7 @@ func (l *Log) joinLocked() (g *group, lead bool, err error) {
 		g.refs.Add(1)
 		return g, false, nil
 	}
-	g = l.groups.Get().(*group)
+	g = l.takeFree()
 	g.refs.Store(2) // the leader's and the settler's
 	g.done.Add(1)
 	l.unapplied.Add(1)
@@ -353,7 +353,26 @@ func (l *Log) release(g *group) {
 	g.b.Reset()
 	g.n, g.first, g.err = 0, 0, nil
 	g.applied, g.applyErr = false, nil
-	l.groups.Put(g)
+	l.free.Lock()
+	if len(l.free.groups) < maxFreeGroups {
+		l.free.groups = append(l.free.groups, g)
+	}
+	l.free.Unlock()
+}
+
+// maxFreeGroups bounds the groups kept for reuse (each keeps its batch's buffer).
+const maxFreeGroups = 1024
+
+// takeFree returns a recycled group, or a new one.
+func (l *Log) takeFree() *group {
+	l.free.Lock()
+	defer l.free.Unlock()
+	if n := len(l.free.groups); n > 0 {
+		g := l.free.groups[n-1]
+		l.free.groups = l.free.groups[:n-1]
+		return g
+	}
+	return l.newGroup()
 }
 
 // apply hands b to Pebble with a sync request, without waiting for the fsync.

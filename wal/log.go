@@ -23,7 +23,13 @@ type Log struct {
 		sealed []*group // full groups not yet applied, in seq order
 		closed bool
 	}
-	groups sync.Pool // of *group, each with its own reusable Pebble batch
+	// free holds settled groups for reuse, each with its own Pebble batch. A plain list, not a
+	// sync.Pool: in Async mode a group waits up to SyncInterval for its fsync, so a burst needs
+	// many groups at once, and a pool the GC empties would make them allocate again.
+	free struct {
+		sync.Mutex
+		groups []*group
+	}
 
 	// Groups opened and not yet applied / not yet settled; Close waits for
 	// both.

@@ -33,7 +33,6 @@ func Open(dir string, opts Options) (*Log, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	l.groups.New = func() any { return l.newGroup() }
 	go l.syncLoop()
 	return l, nil
 }
