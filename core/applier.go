@@ -26,7 +26,6 @@ type applier struct {
 	d         *durable
 	db        *export.DB // nil when the usage database is off
 	batcher   *export.Batcher
-	interval  int
 	cpSeq     uint64
 	cpAt      time.Time
 	truncated uint64
@@ -105,16 +104,17 @@ func (a *applier) applyDurable() error {
 }
 
 func (a *applier) emit(act export.Action) {
-	if a.batcher == nil || act.WALSeq <= a.batcher.ExportedSeq() {
-		return
-	}
-	if err := a.batcher.Add(act); err != nil {
-		a.setErr(fmt.Errorf("usage database: %w", err))
+	if a.batcher != nil && act.WALSeq > a.batcher.ExportedSeq() {
+		a.batcher.Add(act) // coalescing: only buffers
 	}
 }
 
+// write honours USAGE_WRITE_INTERVAL: once interval actions are pending, the pass that got
+// them there writes them, all of them, in one transaction. Under load a pass covers many
+// intervals and still costs one fsync of the usage database, so the export keeps up instead
+// of falling one fsync per interval behind.
 func (a *applier) write(final bool) error {
-	if a.batcher == nil || (!final && a.batcher.Pending() < a.interval) {
+	if a.batcher == nil || !(final || a.batcher.Due()) {
 		return nil
 	}
 	if err := a.batcher.Flush(); err != nil {

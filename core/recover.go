@@ -39,7 +39,7 @@ func (e *Engine) recover(fs vfs.FS) error {
 	if err := log.Sync(); err != nil { // what an earlier run left unsynced is exported below
 		return fmt.Errorf("%s: %w", e.walDir, err)
 	}
-	a := &applier{e: e, interval: e.cfg.UsageWriteInterval, done: make(chan struct{})}
+	a := &applier{e: e, done: make(chan struct{})}
 	d, stored, err := e.loadState()
 	if err != nil {
 		return err
@@ -105,6 +105,7 @@ func (e *Engine) openUsage(a *applier, stored uint64) error {
 		return fmt.Errorf("usage database %s: %w", path, err)
 	}
 	a.db, a.batcher = db, export.NewBatcher(db, e.cfg.UsageWriteInterval, export.BatcherHooks{OnWrite: e.observeWrite})
+	a.batcher.Coalesce() // the applier writes once per pass: see applier.write
 	got, last := db.ExportedSeq(), e.log.LastSeq()
 	switch {
 	case got > last:

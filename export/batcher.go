@@ -18,6 +18,7 @@ type Batcher struct {
 	hooks    BatcherHooks
 	buf      []Action
 	through  uint64 // highest WAL seq seen, actions or not
+	coalesce bool   // Add and Advance only buffer; the caller writes when Due
 }
 
 // NewBatcher returns a Batcher writing to db every interval actions; an
@@ -35,7 +36,7 @@ func NewBatcher(db *DB, interval int, hooks BatcherHooks) *Batcher {
 // and the next Add, Advance or Flush tries again.
 func (b *Batcher) Add(a Action) error {
 	var err error
-	if len(b.buf) >= b.interval && a.WALSeq > b.buf[len(b.buf)-1].WALSeq {
+	if !b.coalesce && len(b.buf) >= b.interval && a.WALSeq > b.buf[len(b.buf)-1].WALSeq {
 		err = b.Flush() // before a joins: b.through covers only finished records
 	}
 	b.buf = append(b.buf, a)
@@ -51,10 +52,19 @@ func (b *Batcher) Add(a Action) error {
 // reports it meanwhile.
 func (b *Batcher) Advance(walSeq uint64) {
 	b.through = max(b.through, walSeq)
-	if len(b.buf) >= b.interval {
+	if !b.coalesce && b.Due() {
 		b.Flush()
 	}
 }
+
+// Coalesce makes Add and Advance only buffer; the caller writes with Flush when Due, between
+// records. The agent does so once per pass over the records that became durable, so that
+// under load one transaction (and one fsync) carries every interval's worth of actions that
+// piled up meanwhile, instead of the export falling behind one fsync per interval.
+func (b *Batcher) Coalesce() { b.coalesce = true }
+
+// Due reports whether interval actions are pending.
+func (b *Batcher) Due() bool { return len(b.buf) >= b.interval }
 
 // Pending is the number of actions buffered and not yet written.
 func (b *Batcher) Pending() int { return len(b.buf) }

@@ -103,6 +103,28 @@ func TestBatcherAdvance(t *testing.T) {
 	}
 }
 
+// Coalescing: Add and Advance only buffer, however many intervals pile up, and one Flush
+// writes them all in one transaction.
+func TestBatcherCoalesce(t *testing.T) {
+	db, b, log := newBatcher(t, 2)
+	b.Coalesce()
+	for i, a := range actions(1, 7) {
+		if err := b.Add(a); err != nil {
+			t.Fatal(err)
+		}
+		b.Advance(uint64(i + 1))
+	}
+	if len(log.rows) != 0 || !b.Due() || b.Pending() != 7 {
+		t.Fatalf("coalescing batcher wrote %v, due %v, pending %d", log, b.Due(), b.Pending())
+	}
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if len(log.rows) != 1 || db.ExportedSeq() != 7 || b.Due() {
+		t.Fatalf("one Flush: writes %v, exported %d, due %v", log, db.ExportedSeq(), b.Due())
+	}
+}
+
 func TestBatcherSkipsExported(t *testing.T) {
 	db, _, _ := newBatcher(t, 100)
 	as := actions(1, 6)
