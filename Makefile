@@ -19,9 +19,10 @@ run: build ## run the agent on defaults (127.0.0.1:8787, ./meterd-data)
 	$(BIN)/meterd
 
 .PHONY: test
-test: ## go vet, then every test with the race detector
+test: ## go vet, every test with the race detector, then the allocation tests without it
 	$(GO) vet $(PKGS)
 	$(GO) test -race -timeout 20m $(PKGS)
+	$(GO) test -count=1 -run Allocs $(PKGS)
 
 .PHONY: demo
 demo: build ## the whole job end to end in a temporary directory

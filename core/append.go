@@ -4,14 +4,15 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/meterd/meterd/shard"
 	"github.com/meterd/meterd/wal"
 )
 
-// appendDecision logs d and returns its sequence number once the log's durability mode allows
-// the answer to go out.
-func (e *Engine) appendDecision(d *decision) (uint64, error) {
+// appendDecision logs d, with parts for its Parts, and returns its sequence number once the
+// log's durability mode allows the answer to go out.
+func (e *Engine) appendDecision(d *decision, parts []shard.Part) (uint64, error) {
 	bp := e.getBuf()
-	*bp = d.appendTo((*bp)[:0])
+	*bp = d.appendBody(appendHeader((*bp)[:0], recDecision, d.Time), parts)
 	seq, err := e.appendRecord(*bp)
 	e.putBuf(bp)
 	return seq, err

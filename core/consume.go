@@ -95,18 +95,18 @@ func (e *Engine) decide(l *license, p *Product, req *ConsumeRequest, hash *[16]b
 func (e *Engine) take(l *license, d *decision, kind decisionKind, ans *Answer, parts []shard.Part) error {
 	d.Time = e.nowNS()
 	res := l.ctr.Take(d.Units, d.Time, parts)
-	d.Kind, d.Parts, d.Remaining, d.Outcome = kind, res.Parts, res.Remaining, res.Outcome
+	d.Kind, d.Remaining, d.Outcome = kind, res.Remaining, res.Outcome
 	if res.Outcome != shard.Granted {
-		d.Kind, d.Parts = decDeny, nil
+		d.Kind = decDeny
 		*ans = Answer{License: l.id, Remaining: res.Remaining, Outcome: res.Outcome}
 		e.metrics.decision(res.Outcome, 0)
 		if d.IdemKey == "" {
 			return nil // nothing changed and nothing to remember
 		}
-		_, err := e.appendDecision(d)
+		_, err := e.appendDecision(d, nil)
 		return err
 	}
-	seq, err := e.appendDecision(d)
+	seq, err := e.appendDecision(d, res.Parts)
 	if err != nil {
 		l.ctr.Give(res.Parts)
 		return err
@@ -133,7 +133,7 @@ func (e *Engine) consumeSession(l *license, p *Product, d *decision, ans *Answer
 	}
 	d.Kind, d.Time, d.Outcome = decSessionUse, e.nowNS(), shard.Granted
 	d.Remaining = l.ctr.Remaining(d.Time)
-	seq, err := e.appendDecision(d)
+	seq, err := e.appendDecision(d, nil)
 	if err != nil {
 		return err
 	}

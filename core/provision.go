@@ -210,7 +210,7 @@ func (e *Engine) licenseFor(owner, item string, created map[string]string) (stri
 	if id, ok := created[item]; ok {
 		return id, false
 	}
-	id := newID()
+	id := e.table.NewID() // an id the table resolves without hashing (shard/doc.go)
 	created[item] = id
 	return id, true
 }

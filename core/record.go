@@ -133,25 +133,26 @@ func appendBool(b []byte, v bool) []byte {
 }
 
 func (d *decision) appendTo(b []byte) []byte {
-	return d.appendBody(appendHeader(b, recDecision, d.Time))
+	return d.appendBody(appendHeader(b, recDecision, d.Time), d.Parts)
 }
 
 // appendBatch writes the decisions of one batch as one record.
 func appendBatch(b []byte, t int64, ds []decision) []byte {
 	b = binary.AppendUvarint(appendHeader(b, recBatch, t), uint64(len(ds)))
 	for i := range ds {
-		b = ds[i].appendBody(binary.AppendVarint(b, ds[i].Time))
+		b = ds[i].appendBody(binary.AppendVarint(b, ds[i].Time), ds[i].Parts)
 	}
 	return b
 }
 
-// appendBody writes the fields after the time.
-func (d *decision) appendBody(b []byte) []byte {
+// appendBody writes the fields after the time, with parts for d.Parts: the hot path keeps its
+// parts in a stack buffer that storing in d would move to the heap.
+func (d *decision) appendBody(b []byte, parts []shard.Part) []byte {
 	b = append(b, byte(d.Kind))
 	b = appendStr(b, d.License)
 	b = binary.AppendVarint(b, d.Units)
-	b = binary.AppendUvarint(b, uint64(len(d.Parts)))
-	for _, p := range d.Parts {
+	b = binary.AppendUvarint(b, uint64(len(parts)))
+	for _, p := range parts {
 		b = binary.AppendUvarint(b, uint64(p.Credit))
 		b = binary.AppendVarint(b, p.Units)
 	}

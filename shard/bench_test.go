@@ -29,9 +29,13 @@ import (
 // Keys are 36-character UUIDs (random version 4 ones for the baselines);
 // each goroutine walks them in its own pseudo-random order. parallel=p runs
 // p goroutines per GOMAXPROCS. The impls run back to back at each setting,
-// so that their ratios see the same machine.
+// so that their ratios see the same machine. On a shared machine, run the
+// binary once per round rather than with -count, so that a burst of someone
+// else's load falls on one round of every impl, not on every round of one:
 //
-//	go test ./shard -run '^$' -bench BenchmarkDecide -benchmem -count 10 -cpu 1,2 | tee /tmp/shard.txt
+//	go test -c -o /tmp/shard.test ./shard && cd shard &&
+//	for i in $(seq 10); do /tmp/shard.test -test.run '^$' -test.bench 'BenchmarkDecide$' \
+//		-test.benchmem -test.cpu 2; done | tee /tmp/shard.txt
 //	benchstat -col /impl /tmp/shard.txt
 func BenchmarkDecide(b *testing.B) {
 	impls := []struct {
@@ -237,7 +241,7 @@ func uuids(n int) []string {
 // Get+TakeInto, and Get+Take with the key fetched one decision ahead, as a
 // server has a request's key in cache when it decides.
 //
-//	go test ./shard -run '^$' -bench BenchmarkDecideSteps -benchmem -count 10 -cpu 2 | tee /tmp/steps.txt
+//	go test ./shard -run '^$' -bench 'BenchmarkDecideSteps$' -benchmem -count 10 -cpu 2 | tee /tmp/steps.txt
 //	benchstat -col /step /tmp/steps.txt
 func BenchmarkDecideSteps(b *testing.B) {
 	for _, n := range []int{1000, 100000} {
@@ -265,6 +269,10 @@ func BenchmarkDecideSteps(b *testing.B) {
 		}
 	}
 }
+
+// The loops below are written out one by one, like those of BenchmarkDecide:
+// one shared loop calling a func per decision would add an indirect call to
+// every step it measures.
 
 func benchTake(b *testing.B, ls []*shard.License) {
 	var denied atomic.Int64

@@ -15,7 +15,7 @@ type Result struct {
 	// the take; denials carry it too.
 	Remaining int64
 	// Parts says where the units came from; only for Granted. It aliases the
-	// buffer passed to Take.
+	// buffer passed to Take (r.Parts for TakeInto).
 	Parts []Part
 }
 
@@ -41,12 +41,12 @@ func (l *License) Take(n, now int64, buf []Part) (r Result) {
 // the parts are append(r.Parts[:0], ...). Keep one Result per request or
 // goroutine, with Parts set once to a buffer of the capacity Take wants.
 //
-// It exists because a Result (40 bytes) is too large for Go to return in
-// registers to the caller's variables: a caller of a function returning one
-// stores the registers to its stack and copies them with 16-byte moves,
-// and the first of those loads waits for the stores to reach the cache
-// (store-to-load forwarding cannot combine two stores). BenchmarkDecideSteps
-// measures what that costs a decision.
+// It exists because a Result (40 bytes) is larger than the structs Go keeps
+// in registers (32 bytes): a caller of a function returning one stores the
+// result registers to its stack and copies them with 16-byte moves, and the
+// first of those loads waits for the stores to reach the cache (store-to-load
+// forwarding cannot combine two stores). BenchmarkDecideSteps measures what
+// that costs a decision.
 func (l *License) TakeInto(r *Result, n, now int64) {
 	if n < 1 {
 		panic(fmt.Sprintf("BUG: shard: take of %d units", n))
@@ -54,15 +54,29 @@ func (l *License) TakeInto(r *Result, n, now int64) {
 	if c := &l.c0; c.alone.Load() && c.active(now) {
 		for b := c.balance.Load(); b >= n; b = c.balance.Load() {
 			if c.balance.CompareAndSwap(b, b-n) {
-				r.Outcome, r.Remaining, r.Parts = Granted, b-n, append(r.Parts[:0], Part{Units: n})
+				r.Outcome, r.Remaining = Granted, b-n
+				r.setParts(1)[0] = Part{Units: n}
 				return
 			}
 		}
 	}
-	buf := r.Parts[:0]
-	if *r = l.take(n, now, buf); r.Outcome != Granted {
-		r.Parts = buf // a denial keeps the buffer for the next call
+	// The slow path builds its parts in this frame and copies them into r.Parts: storing
+	// anything derived from r.Parts back through r would make the caller's buffer escape to
+	// the heap, and the caller's stack buffer is the point of passing one.
+	var local [4]Part
+	res := l.take(n, now, local[:0])
+	r.Outcome, r.Remaining = res.Outcome, res.Remaining
+	copy(r.setParts(len(res.Parts)), res.Parts)
+}
+
+// setParts makes r.Parts n long, reusing its buffer when it is large enough, and returns it.
+func (r *Result) setParts(n int) []Part {
+	if cap(r.Parts) >= n {
+		r.Parts = r.Parts[:n]
+	} else {
+		r.Parts = make([]Part, n)
 	}
+	return r.Parts
 }
 
 // take is the fast path over the whole credit set: find the first non-empty
