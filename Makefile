@@ -41,9 +41,10 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 	  done; done
 
 SOAK ?= 10m
+SOAK_FLAGS ?=
 .PHONY: soak
 soak: build ## mixed traffic for SOAK (default 10m) against bin/meterd, sampling /metrics
-	$(GO) run ./bench/soak -bin $(BIN) -duration $(SOAK)
+	$(GO) run ./bench/soak -bin $(BIN) -duration $(SOAK) $(SOAK_FLAGS)
 
 .PHONY: clean
 clean: ## remove build output and the default data directory

@@ -80,7 +80,8 @@ func Open(cfg Config, opts Options) (*Engine, error) {
 	}
 	e.walLog = throttle{every: 5 * time.Second}
 	e.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
-	e.metrics = newMetrics(func() float64 { return float64(e.sessions.open.Load()) })
+	e.metrics = newMetrics(func() float64 { return float64(e.sessions.open.Load()) },
+		func() float64 { return float64(e.idem.count.Load()) })
 	if err := e.recover(opts.FS); err != nil {
 		if e.log != nil {
 			e.log.Close()

@@ -49,11 +49,14 @@ func NewServer(e *Engine, adminToken string, logger *slog.Logger) *Server {
 		Name:                  "meterd",
 		MaxRequestBodySize:    MaxBodySize,
 		NoDefaultServerHeader: true,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           2 * time.Minute,
-		CloseOnShutdown:       true,
-		Logger:                fasthttpLogger{logger},
+		// No ReadTimeout: fasthttp applies it to the first byte of a connection's first
+		// request and answers its expiry with an error response, which a client that opened
+		// a spare connection and left it idle receives unasked (and a request racing it
+		// receives as its answer). Keep-alive connections still close after IdleTimeout.
+		WriteTimeout:    30 * time.Second,
+		IdleTimeout:     2 * time.Minute,
+		CloseOnShutdown: true,
+		Logger:          fasthttpLogger{logger},
 	}
 	return s
 }

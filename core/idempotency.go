@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 
 	"github.com/meterd/meterd/shard"
 )
@@ -72,6 +73,7 @@ func (r *reader) idemValue() *idemEntry {
 type idemTable struct {
 	seed   maphash.Seed
 	ttl    int64
+	count  atomic.Int64 // keys remembered, for meterd_idempotency_keys
 	shards [64]idemShard
 }
 
@@ -103,11 +105,13 @@ func (t *idemTable) claim(key string, hash [16]byte, now int64) (e *idemEntry, m
 		e = sh.m[key]
 		if e != nil && e.created+t.ttl <= now && e.isDone() {
 			delete(sh.m, key) // expired: the key is new again
+			t.count.Add(-1)
 			e = nil
 		}
 		if e == nil {
 			e = &idemEntry{hash: hash, created: now, done: make(chan struct{})}
 			sh.m[key] = e
+			t.count.Add(1)
 			sh.mu.Unlock()
 			return e, true, nil
 		}
@@ -130,11 +134,13 @@ func (t *idemTable) tryClaim(key string, hash [16]byte, now int64) (e *idemEntry
 	e = sh.m[key]
 	if e != nil && e.created+t.ttl <= now && e.isDone() {
 		delete(sh.m, key)
+		t.count.Add(-1)
 		e = nil
 	}
 	if e == nil {
 		e = &idemEntry{hash: hash, created: now, done: make(chan struct{})}
 		sh.m[key] = e
+		t.count.Add(1)
 		sh.mu.Unlock()
 		return e, true, false, nil
 	}
@@ -160,6 +166,7 @@ func (t *idemTable) abandon(key string, e *idemEntry) {
 	sh.mu.Lock()
 	if sh.m[key] == e {
 		delete(sh.m, key)
+		t.count.Add(-1)
 	}
 	sh.mu.Unlock()
 	e.failed = true
@@ -170,6 +177,9 @@ func (t *idemTable) abandon(key string, e *idemEntry) {
 func (t *idemTable) put(key string, e *idemEntry) {
 	sh := t.shard(key)
 	sh.mu.Lock()
+	if sh.m[key] == nil {
+		t.count.Add(1)
+	}
 	sh.m[key] = e
 	sh.mu.Unlock()
 }
@@ -183,6 +193,7 @@ func (t *idemTable) expire(now int64) int {
 		for k, e := range sh.m {
 			if e.created+t.ttl <= now && e.isDone() {
 				delete(sh.m, k)
+				t.count.Add(-1)
 				n++
 			}
 		}

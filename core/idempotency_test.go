@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"strings"
 	"sync"
 	"testing"
 )
@@ -87,6 +88,13 @@ func TestIdempotencyKey(t *testing.T) {
 			t.Fatalf("consumed %d after restart, want 12", got)
 		}
 	})
+	t.Run("the keys are counted in /metrics", func(t *testing.T) {
+		st, body := a.raw(call{method: "GET", path: "/metrics"})
+		// k-1, deny, together, plus the other owner's k-1 (fresh is next).
+		if st != 200 || !strings.Contains(string(body), "\nmeterd_idempotency_keys 4\n") {
+			t.Fatalf("metrics: %d\n%s", st, grepLines(string(body), "meterd_idempotency_keys"))
+		}
+	})
 	t.Run("a request that fails validation is not remembered", func(t *testing.T) {
 		if st, _ := a.consume(`{"license":"`+lic.ID+`","units":0}`, key("fresh")); st != 400 {
 			t.Fatalf("got %d, want 400", st)
@@ -95,4 +103,14 @@ func TestIdempotencyKey(t *testing.T) {
 			t.Fatalf("the key was remembered from a rejected request: %d %+v", st, ans)
 		}
 	})
+}
+
+func grepLines(text, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

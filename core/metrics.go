@@ -35,22 +35,21 @@ var knownCodes = [...]int{200, 400, 401, 404, 405, 409, 413, 415, 422, 500, 503}
 // metrics is the agent's Prometheus registry. Children with labels are resolved at most once,
 // so the hot path only does atomic adds.
 type metrics struct {
-	reg           *prometheus.Registry
-	requests      *prometheus.CounterVec
-	reqSlots      [numRoutes][len(knownCodes)]atomic.Pointer[prometheus.Counter]
-	duration      [numRoutes]prometheus.Observer
-	decisions     [4]prometheus.Counter // by shard.Outcome
-	units         prometheus.Counter
-	walSync       prometheus.Observer
-	walGroup      prometheus.Observer
-	usageRows     prometheus.Counter
-	usageActions  prometheus.Counter
-	exportLag     prometheus.Gauge
-	walErrors     prometheus.Counter
-	idemRemembers prometheus.Gauge
+	reg          *prometheus.Registry
+	requests     *prometheus.CounterVec
+	reqSlots     [numRoutes][len(knownCodes)]atomic.Pointer[prometheus.Counter]
+	duration     [numRoutes]prometheus.Observer
+	decisions    [4]prometheus.Counter // by shard.Outcome
+	units        prometheus.Counter
+	walSync      prometheus.Observer
+	walGroup     prometheus.Observer
+	usageRows    prometheus.Counter
+	usageActions prometheus.Counter
+	exportLag    prometheus.Gauge
+	walErrors    prometheus.Counter
 }
 
-func newMetrics(sessionsOpen func() float64) *metrics {
+func newMetrics(sessionsOpen, idemKeys func() float64) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	f := factory{m.reg}
 	m.requests = f.counterVec("meterd_requests_total", "HTTP requests by route and status code.", "route", "code")
@@ -72,7 +71,8 @@ func newMetrics(sessionsOpen func() float64) *metrics {
 	m.usageActions = f.counter("meterd_usage_actions_written_total", "Pay-per-use actions written to the usage database.")
 	m.exportLag = f.gauge("meterd_usage_export_lag_actions", "Pay-per-use actions durable in the WAL but not yet in the usage database.")
 	m.walErrors = f.counter("meterd_wal_errors_total", "Appends that failed because the WAL could not persist.")
-	m.idemRemembers = f.gauge("meterd_idempotency_keys", "Idempotency keys remembered.")
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "meterd_idempotency_keys",
+		Help: "Idempotency keys remembered (each until IDEMPOTENCY_TTL)."}, idemKeys))
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "meterd_sessions_open",
 		Help: "Sessions checked out and not yet checked in."}, sessionsOpen))
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
