@@ -60,6 +60,19 @@ func (a *agent) start(durability core.Durability, usage bool) error {
 	return nil
 }
 
+// stopNoting stops the agent and notes in res (when there is one) the engine's statistics
+// and how long Close took: Close exports what the usage database still lacks, so a long one
+// means the export could not keep up with the load.
+func (a *agent) stopNoting(res *result) error {
+	stats := engineStats(a.eng)
+	start := time.Now()
+	err := a.stop()
+	if res != nil {
+		res.note = fmt.Sprintf("%s; stop took %v", stats, time.Since(start).Round(time.Millisecond))
+	}
+	return err
+}
+
 // stop shuts the agent down as meterd does, HTTP first, then the engine, and removes its
 // directory.
 func (a *agent) stop() error {

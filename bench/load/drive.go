@@ -63,6 +63,9 @@ type result struct {
 	tally
 	elapsed time.Duration
 	hist    *histogram
+	cpu     time.Duration // CPU time used in the window, client included
+	sched   string        // goroutine scheduling latency in the window
+	note    string        // what the report should say about this row (a server's version)
 }
 
 func (r *result) rate() float64 { return perSecond(r.requests, r.elapsed) }
@@ -80,34 +83,47 @@ func perSecond(n uint64, d time.Duration) float64 {
 // start inside the measured window count; the window is short of the last answers by at
 // most one request per worker, which the rate ignores.
 func drive(l load, conns int, warmup, d time.Duration) (*result, error) {
+	workers, err := newWorkers(l, conns)
+	if err != nil {
+		return nil, err
+	}
+	from := time.Now().Add(warmup)
+	until := from.Add(d)
+	meter := meter(l, from, until)
+	tallies, hists := make([]tally, conns), make([]*histogram, conns)
+	var wg sync.WaitGroup
+	for i, w := range workers {
+		hists[i] = newHistogram()
+		wg.Go(func() {
+			defer w.close()
+			loop(w, &tallies[i], hists[i], from, until)
+		})
+	}
+	wg.Wait()
+	r, err := merge(tallies, hists, d)
+	w := <-meter
+	r.cpu, r.sched = w.cpu, w.sched
+	return r, err
+}
+
+// newWorkers makes conns workers of l, or none.
+func newWorkers(l load, conns int) ([]worker, error) {
 	workers := make([]worker, 0, conns)
-	defer func() {
-		for _, w := range workers {
-			w.close()
-		}
-	}()
 	for i := range conns {
 		w, err := l.worker(i)
 		if err != nil {
+			for _, w := range workers {
+				w.close()
+			}
 			return nil, fmt.Errorf("worker %d: %w", i, err)
 		}
 		workers = append(workers, w)
 	}
-	from := time.Now().Add(warmup)
-	until := from.Add(d)
-	tallies := make([]tally, conns)
-	hists := make([]*histogram, conns)
-	var wg sync.WaitGroup
-	for i, w := range workers {
-		hists[i] = newHistogram()
-		wg.Go(func() { run(w, &tallies[i], hists[i], from, until) })
-	}
-	wg.Wait()
-	return merge(tallies, hists, d)
+	return workers, nil
 }
 
-// run is one worker's loop: unmeasured until from, measured until until.
-func run(w worker, t *tally, h *histogram, from, until time.Time) {
+// loop is one worker's loop: unmeasured until from, measured until until.
+func loop(w worker, t *tally, h *histogram, from, until time.Time) {
 	var warm tally
 	for {
 		start := time.Now()

@@ -21,6 +21,7 @@ type options struct {
 	keys        float64
 	batch       int
 	decisions   int
+	sampleEvery int
 	url         string
 	owner       string
 	items       string
@@ -67,6 +68,7 @@ func parseFlags(args []string) (options, error) {
 	fs.Float64Var(&o.keys, "keys", 0, "fraction of requests carrying a fresh Idempotency-Key (0 to 1)")
 	fs.IntVar(&o.batch, "batch", 0, "items per POST /v1/consume:batch (batch: default 1000; single: >1 uses the batch endpoint)")
 	fs.IntVar(&o.decisions, "decisions", 10_000_000, "memory: decisions to run")
+	fs.IntVar(&o.sampleEvery, "sample-every", 1_000_000, "memory: decisions between samples of RSS and the WAL size")
 	fs.StringVar(&o.url, "url", "http://127.0.0.1:8787", "single: the running agent")
 	fs.StringVar(&o.tokenFile, "token-file", "", "single: admin token file; provisions fresh bench licenses to consume from")
 	fs.StringVar(&o.owner, "owner", "", "single without -token-file: owner to consume from (organizations/ID or users/ID)")
@@ -108,8 +110,8 @@ func (o *options) validate() error {
 		return errors.New("-keys must be a fraction from 0 to 1")
 	case o.batch < 0 || o.batch > 1000:
 		return errors.New("-batch must be 1 to 1000")
-	case o.decisions < 1:
-		return errors.New("-decisions must be positive")
+	case o.decisions < 1 || o.sampleEvery < 1:
+		return errors.New("-decisions and -sample-every must be positive")
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -161,6 +160,8 @@ func newRedisLoad(s *redisServer, m *mix) (*redisLoad, error) {
 	return l, nil
 }
 
+func (l *redisLoad) serverCPU() time.Duration { return pidCPU(l.s.cmd.Process.Pid) }
+
 func (l *redisLoad) worker(id int) (worker, error) {
 	c, err := net.DialTimeout("tcp", l.s.addr, 5*time.Second)
 	if err != nil {
@@ -189,21 +190,23 @@ func (w *redisWorker) do(t *tally) {
 		return
 	}
 	n, err := readInt(w.r)
-	var rerr *RedisError
 	switch {
-	case errors.As(err, &rerr):
-		t.unexpected("%v", err)
-	case err != nil:
-		t.fail(err)
-	case n < 0:
+	case err == nil && n < 0:
 		t.denies++
 		t.decisions++
-	default:
+	case err == nil:
 		t.grants++
 		t.decisions++
+	case isRedisError(err):
+		t.unexpected("%v", err)
+	default:
+		t.fail(err)
 	}
 }
 
-func (w *redisWorker) close() { w.c.Close() }
+func isRedisError(err error) bool {
+	var rerr *RedisError
+	return errors.As(err, &rerr)
+}
 
-var _ = bytes.MinRead
+func (w *redisWorker) close() { w.c.Close() }

@@ -14,9 +14,10 @@ import (
 // ErrProtocol is a reply that is not valid RESP.
 var ErrProtocol = errors.New("resp: protocol error")
 
-// Bounds that keep a corrupt or hostile reply from exhausting memory.
+// Bounds that keep a corrupt reply from exhausting memory; this client reads nothing larger
+// than a script's SHA and INFO's text.
 const (
-	maxBulk     = 64 << 20
+	maxBulk     = 1 << 20
 	maxElements = 1 << 20
 	maxDepth    = 16
 )

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/meterd/meterd/core"
+)
+
+// row is one line of a report: what ran and what it measured, or why it did not run.
+type row struct {
+	id, name string
+	res      *result
+	skipped  string
+	err      error
+}
+
+// A target is a ratio the project has committed to: rows num/den at least min.
+type target struct {
+	num, den string
+	what     string
+	min      float64
+}
+
+var compareTargets = []target{
+	{"b", "a", "meterd async / bare fasthttp", 0.7},
+	{"c", "a", "meterd sync / bare fasthttp", 0.6},
+	{"c", "e", "meterd sync / Redis appendfsync always", 1.5},
+	{"c", "d", "meterd sync over HTTP / raw Pebble Sync", 0.8},
+	{"g", "d", "meterd sync engine (no HTTP) / raw Pebble Sync", 0.8},
+	{"c", "f", "usage database on / off (both sync)", 0.9},
+}
+
+// compare runs rows (a) to (g) back to back with the same connections, duration and mix.
+func compare(o *options) (*report, error) {
+	runs := []struct {
+		id, name string
+		f        func(*options, string) (*result, error)
+	}{
+		{"a", "bare fasthttp", runBare},
+		{"b", "meterd async", agentRow(core.DurabilityAsync, true, false)},
+		{"c", "meterd sync", agentRow(core.DurabilitySync, true, false)},
+		{"d", "raw Pebble Sync", runPebble},
+		{"e", "Redis fsync always", runRedis},
+		{"f", "meterd sync usage=off", agentRow(core.DurabilitySync, false, false)},
+		{"g", "meterd sync engine only", agentRow(core.DurabilitySync, true, true)},
+	}
+	rep := &report{title: "compare", opts: o, targets: compareTargets}
+	run := runID()
+	for _, r := range runs {
+		if !selected(o.only, r.id) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "load: (%s) %s: %v warm-up + %v, %d conns\n", r.id, r.name, o.warmup, o.duration, o.conns)
+		runtime.GC()
+		res, err := r.f(o, run+r.id)
+		rw := &row{id: r.id, name: r.name, res: res, err: err}
+		if errors.Is(err, errNoRedis) {
+			rw.err, rw.skipped = nil, "redis-server not on PATH"
+		}
+		rep.rows = append(rep.rows, rw)
+	}
+	return rep, rep.failed()
+}
+
+func selected(only, id string) bool {
+	return only == "" || strings.Contains(","+only+",", ","+id+",")
+}
+
+func runBare(o *options, run string) (*result, error) {
+	b, err := startBare()
+	if err != nil {
+		return nil, err
+	}
+	items := make([]string, o.licenses)
+	for i := range items {
+		items[i] = fmt.Sprintf("BenchItem%d", i)
+	}
+	res, err := driveHTTP(o, b.base, newMix(o, "organizations/bench-"+run, run, items), 0)
+	return res, errors.Join(err, b.stop())
+}
+
+// agentRow runs meterd in-process with the given durability and usage database, driven over
+// HTTP or, with engineOnly, by calling Engine.Consume.
+func agentRow(d core.Durability, usage, engineOnly bool) func(*options, string) (*result, error) {
+	return func(o *options, run string) (*result, error) {
+		a, err := startAgent(d, usage)
+		if err != nil {
+			return nil, err
+		}
+		res, err := driveAgent(o, a, run, engineOnly, 0)
+		return res, errors.Join(err, a.stopNoting(res))
+	}
+}
+
+// driveAgent provisions a fresh owner on a and drives it.
+func driveAgent(o *options, a *agent, run string, engineOnly bool, batch int) (*result, error) {
+	owner := "organizations/bench-" + run
+	items, err := provision(httpAdmin{base: a.base, token: a.token}, owner, run, o.licenses)
+	if err != nil {
+		return nil, err
+	}
+	m := newMix(o, owner, run, items)
+	if engineOnly {
+		return drive(&engineLoad{e: a.eng, mix: m}, o.conns, o.warmup, o.duration)
+	}
+	return driveHTTP(o, a.base, m, batch)
+}
+
+func driveHTTP(o *options, base string, m *mix, batch int) (*result, error) {
+	l, err := newHTTPLoad(base, o.conns, m, batch)
+	if err != nil {
+		return nil, err
+	}
+	defer l.closeIdle()
+	return drive(l, o.conns, o.warmup, o.duration)
+}
+
+func runPebble(o *options, _ string) (*result, error) {
+	p, err := openPebble()
+	if err != nil {
+		return nil, err
+	}
+	res, err := drive(p, o.conns, o.warmup, o.duration)
+	return res, errors.Join(err, p.close())
+}
+
+func runRedis(o *options, run string) (*result, error) {
+	s, err := startRedis(o.redisServer)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]string, o.licenses)
+	l, err := newRedisLoad(s, newMix(o, "", run, items))
+	var res *result
+	if err == nil {
+		res, err = drive(l, o.conns, o.warmup, o.duration)
+	}
+	if res != nil {
+		res.note = "redis-server " + s.version
+	}
+	return res, errors.Join(err, s.stop())
+}
