@@ -285,13 +285,32 @@ func b2i(b bool) int {
 	return 0
 }
 
+// strStop marks the bytes that end a string's plain run: the quote, an escape, a control
+// character.
+var strStop = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
 // str scans a JSON string at s.pos, decoding escapes in place, and returns it as a string
 // aliasing the buffer.
 func (s *scanner) str() (string, error) {
 	if !s.eat('"') {
 		return "", s.syntax("a string")
 	}
-	start, w := s.pos, s.pos
+	start := s.pos
+	// Most strings hold no escape: find their end without copying byte by byte.
+	for s.pos < len(s.b) && !strStop[s.b[s.pos]] {
+		s.pos++
+	}
+	if s.pos < len(s.b) && s.b[s.pos] == '"' {
+		s.pos++
+		return bytesString(s.b[start : s.pos-1]), nil
+	}
+	w := s.pos
 	for s.pos < len(s.b) {
 		c := s.b[s.pos]
 		switch {

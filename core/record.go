@@ -372,23 +372,35 @@ func (r *reader) decisionInto(d *decision, t int64, parts []shard.Part) {
 	}
 }
 
-// decoder decodes the records the applier sees most, single decisions, without allocating:
-// the decision struct and its parts are reused and its strings alias the record, so they are
-// valid only until the next decode and only while the WAL callback runs. What the durable state
-// keeps, it copies.
+// decoder decodes the records the applier sees most, decisions and batches of them, without
+// allocating: decision structs and their parts are reused and their strings alias the record,
+// so they are valid only until the next decode and only while the WAL callback runs. What the
+// durable state keeps, it copies.
 type decoder struct {
 	d     decision
 	parts []shard.Part
+	batch []decision // items of a batch record, reused like d
+	bpart [][]shard.Part
+	ptrs  []*decision
 }
 
 func (dc *decoder) decode(b []byte) (record, error) {
-	if len(b) < 2 || b[0] != recordVersion || recordKind(b[1]) != recDecision {
+	if len(b) < 2 || b[0] != recordVersion {
 		return decodeRecord(b)
 	}
 	r := reader{b: b, off: 2, alias: true}
-	r.decisionInto(&dc.d, r.varint(), dc.parts)
-	if cap(dc.d.Parts) > cap(dc.parts) {
-		dc.parts = dc.d.Parts
+	var rec record
+	switch recordKind(b[1]) {
+	case recDecision:
+		r.decisionInto(&dc.d, r.varint(), dc.parts)
+		if cap(dc.d.Parts) > cap(dc.parts) {
+			dc.parts = dc.d.Parts
+		}
+		rec.Decision = &dc.d
+	case recBatch:
+		rec.Batch = dc.decodeBatch(&r)
+	default:
+		return decodeRecord(b)
 	}
 	if r.err == nil && r.off != len(r.b) {
 		r.fail("trailing bytes")
@@ -396,7 +408,27 @@ func (dc *decoder) decode(b []byte) (record, error) {
 	if r.err != nil {
 		return record{}, r.err
 	}
-	return record{Decision: &dc.d}, nil
+	return rec, nil
+}
+
+// decodeBatch is reader.batch into dc's reused decisions.
+func (dc *decoder) decodeBatch(r *reader) []*decision {
+	r.varint() // the record's time; each item carries its own
+	n := r.count(8)
+	if n > len(dc.batch) {
+		dc.batch = append(dc.batch, make([]decision, n-len(dc.batch))...)
+		dc.bpart = append(dc.bpart, make([][]shard.Part, n-len(dc.bpart))...)
+		dc.ptrs = append(dc.ptrs, make([]*decision, n-len(dc.ptrs))...)
+	}
+	for i := range n {
+		d := &dc.batch[i]
+		r.decisionInto(d, r.varint(), dc.bpart[i])
+		if cap(d.Parts) > cap(dc.bpart[i]) {
+			dc.bpart[i] = d.Parts
+		}
+		dc.ptrs[i] = d
+	}
+	return dc.ptrs[:n]
 }
 
 func (r *reader) batch() []*decision {
