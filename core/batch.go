@@ -60,6 +60,7 @@ type batchState struct {
 	claims map[string]batchClaim
 	dups   [][2]int // item [0] repeats item [1]
 	rec    []byte
+	enc    batchEncoder
 
 	deferred []int
 }
@@ -164,7 +165,7 @@ func (b *batchState) commit() {
 	var err error
 	var seq uint64
 	if len(b.decs) > 0 {
-		b.rec = appendBatch(b.rec[:0], b.now, b.decs)
+		b.rec = b.enc.append(b.rec[:0], b.now, b.decs)
 		seq, err = b.e.appendRecord(b.rec)
 	}
 	for k, i := range b.logged {

@@ -106,11 +106,12 @@ func (s *scanner) elements(max int, item func(fb *flatBody) error) error {
 	if s.eat(']') {
 		return nil
 	}
+	var fb flatBody // one for the batch: item's func value makes it escape
 	for n := 1; ; n++ {
 		if n > max {
 			return invalidf("a batch takes at most %d requests", max)
 		}
-		var fb flatBody
+		fb = flatBody{}
 		if err := s.object(&fb, &batchFields); err != nil {
 			return err
 		}

@@ -29,6 +29,7 @@ import (
 //	            ‖ session str ‖ user str ‖ host str ‖ ip str ‖ idemKey str ‖ [hash [16] if idemKey]
 //	checkin   : time ‖ license str ‖ session str ‖ user str ‖ host str ‖ ip str ‖ timeout byte
 //	batch     : time ‖ n uvarint ‖ n × (time varint ‖ the decision's fields after its time)
+//	            (read only: batches are now written packed, see record_batch.go)
 //
 // A batch record holds the decisions of one POST /v1/consume:batch that needed logging: one
 // key, one frame and one apply for up to 1,000 decisions, which all answer with its seq.
@@ -44,7 +45,8 @@ const (
 	recProvision
 	recDecision
 	recCheckin
-	recBatch
+	recBatch       // written by earlier builds; still replayed
+	recBatchPacked // see record_batch.go
 )
 
 // decisionKind says what a decision record did.
@@ -136,28 +138,11 @@ func (d *decision) appendTo(b []byte) []byte {
 	return d.appendBody(appendHeader(b, recDecision, d.Time), d.Parts)
 }
 
-// appendBatch writes the decisions of one batch as one record.
-func appendBatch(b []byte, t int64, ds []decision) []byte {
-	b = binary.AppendUvarint(appendHeader(b, recBatch, t), uint64(len(ds)))
-	for i := range ds {
-		b = ds[i].appendBody(binary.AppendVarint(b, ds[i].Time), ds[i].Parts)
-	}
-	return b
-}
-
 // appendBody writes the fields after the time, with parts for d.Parts: the hot path keeps its
 // parts in a stack buffer that storing in d would move to the heap.
 func (d *decision) appendBody(b []byte, parts []shard.Part) []byte {
-	b = append(b, byte(d.Kind))
-	b = appendStr(b, d.License)
-	b = binary.AppendVarint(b, d.Units)
-	b = binary.AppendUvarint(b, uint64(len(parts)))
-	for _, p := range parts {
-		b = binary.AppendUvarint(b, uint64(p.Credit))
-		b = binary.AppendVarint(b, p.Units)
-	}
-	b = binary.AppendVarint(b, d.Remaining)
-	b = append(b, byte(d.Outcome))
+	b = appendStr(append(b, byte(d.Kind)), d.License)
+	b = d.appendAmounts(b, parts)
 	b = appendStr(appendStr(appendStr(b, d.Session), d.User), d.Host)
 	if d.IP == "" && d.peer.IsValid() {
 		var ab [64]byte
@@ -166,6 +151,22 @@ func (d *decision) appendBody(b []byte, parts []shard.Part) []byte {
 	} else {
 		b = appendStr(b, d.IP)
 	}
+	return d.appendIdem(b)
+}
+
+// appendAmounts writes units, parts, remaining and outcome.
+func (d *decision) appendAmounts(b []byte, parts []shard.Part) []byte {
+	b = binary.AppendVarint(b, d.Units)
+	b = binary.AppendUvarint(b, uint64(len(parts)))
+	for _, p := range parts {
+		b = binary.AppendUvarint(b, uint64(p.Credit))
+		b = binary.AppendVarint(b, p.Units)
+	}
+	b = binary.AppendVarint(b, d.Remaining)
+	return append(b, byte(d.Outcome))
+}
+
+func (d *decision) appendIdem(b []byte) []byte {
 	b = appendStr(b, d.IdemKey)
 	if d.IdemKey != "" {
 		b = append(b, d.IdemHash[:]...)
@@ -235,6 +236,8 @@ func decodeRecord(b []byte) (record, error) {
 		rec.Provision = r.provision(t)
 	case recBatch:
 		rec.Batch = r.batch()
+	case recBatchPacked:
+		rec.Batch = new(decoder).decodePacked(&r, t)
 	default:
 		return record{}, fmt.Errorf("%w: kind %d", ErrBadRecord, kind)
 	}
@@ -350,7 +353,15 @@ func (r *reader) decision(t int64) *decision {
 
 // decisionInto decodes a decision's fields into d, its parts appended to parts[:0].
 func (r *reader) decisionInto(d *decision, t int64, parts []shard.Part) {
-	*d = decision{Time: t, Kind: decisionKind(r.byte()), License: r.str(), Units: r.varint()}
+	*d = decision{Time: t, Kind: decisionKind(r.byte()), License: r.str()}
+	r.amountsInto(d, parts)
+	d.Session, d.User, d.Host, d.IP = r.str(), r.str(), r.str(), r.str()
+	r.idemInto(d)
+}
+
+// amountsInto reads what appendAmounts wrote, d.Kind already set; parts as for decisionInto.
+func (r *reader) amountsInto(d *decision, parts []shard.Part) {
+	d.Units = r.varint()
 	if d.Kind < decConsume || d.Kind > decDeny {
 		r.fail("bad decision kind")
 	}
@@ -366,7 +377,9 @@ func (r *reader) decisionInto(d *decision, t int64, parts []shard.Part) {
 		d.Parts[i] = shard.Part{Credit: int32(c), Units: r.varint()}
 	}
 	d.Remaining, d.Outcome = r.varint(), shard.Outcome(r.byte())
-	d.Session, d.User, d.Host, d.IP = r.str(), r.str(), r.str(), r.str()
+}
+
+func (r *reader) idemInto(d *decision) {
 	if d.IdemKey = r.str(); d.IdemKey != "" {
 		r.fixed(d.IdemHash[:])
 	}
@@ -382,6 +395,7 @@ type decoder struct {
 	batch []decision // items of a batch record, reused like d
 	bpart [][]shard.Part
 	ptrs  []*decision
+	table []string // a packed batch's strings
 }
 
 func (dc *decoder) decode(b []byte) (record, error) {
@@ -397,8 +411,8 @@ func (dc *decoder) decode(b []byte) (record, error) {
 			dc.parts = dc.d.Parts
 		}
 		rec.Decision = &dc.d
-	case recBatch:
-		rec.Batch = dc.decodeBatch(&r)
+	case recBatchPacked:
+		rec.Batch = dc.decodePacked(&r, r.varint())
 	default:
 		return decodeRecord(b)
 	}
@@ -409,26 +423,6 @@ func (dc *decoder) decode(b []byte) (record, error) {
 		return record{}, r.err
 	}
 	return rec, nil
-}
-
-// decodeBatch is reader.batch into dc's reused decisions.
-func (dc *decoder) decodeBatch(r *reader) []*decision {
-	r.varint() // the record's time; each item carries its own
-	n := r.count(8)
-	if n > len(dc.batch) {
-		dc.batch = append(dc.batch, make([]decision, n-len(dc.batch))...)
-		dc.bpart = append(dc.bpart, make([][]shard.Part, n-len(dc.bpart))...)
-		dc.ptrs = append(dc.ptrs, make([]*decision, n-len(dc.ptrs))...)
-	}
-	for i := range n {
-		d := &dc.batch[i]
-		r.decisionInto(d, r.varint(), dc.bpart[i])
-		if cap(d.Parts) > cap(dc.bpart[i]) {
-			dc.bpart[i] = d.Parts
-		}
-		dc.ptrs[i] = d
-	}
-	return dc.ptrs[:n]
 }
 
 func (r *reader) batch() []*decision {

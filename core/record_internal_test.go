@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/binary"
 	"errors"
 	"net/netip"
 	"reflect"
@@ -47,7 +48,7 @@ func encode(r record) []byte {
 		for i, d := range r.Batch {
 			ds[i] = *d
 		}
-		return appendBatch(nil, 0, ds)
+		return new(batchEncoder).append(nil, 0, ds)
 	}
 	return r.Provision.appendTo(nil)
 }
@@ -88,6 +89,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		f.Add(encode(r))
 	}
 	f.Add([]byte{recordVersion, byte(recProvision), 0, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Add(appendBatchV1(nil, 7, sampleRecords()[len(sampleRecords())-1].Batch))
 	var dirty decoder // reused across inputs, as the applier's is
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := decodeRecord(b)
@@ -109,3 +111,58 @@ func FuzzDecodeRecord(f *testing.F) {
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// appendBatchV1 is the batch format earlier builds wrote: whole decision bodies.
+func appendBatchV1(b []byte, t int64, ds []*decision) []byte {
+	b = binary.AppendUvarint(appendHeader(b, recBatch, t), uint64(len(ds)))
+	for _, d := range ds {
+		b = d.appendBody(binary.AppendVarint(b, d.Time), d.Parts)
+	}
+	return b
+}
+
+// Logs written before batches were packed still replay.
+func TestRecordBatchV1(t *testing.T) {
+	want := sampleRecords()[len(sampleRecords())-1]
+	for _, dec := range []func([]byte) (record, error){decodeRecord, new(decoder).decode} {
+		got, err := dec(appendBatchV1(nil, 99, want.Batch))
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("got %+v %v, want %+v", got, err, want)
+		}
+	}
+}
+
+// A packed batch writes a license and the peer's address once, not once per item, and each
+// item still reads back with its own time and the peer as its ip.
+func TestRecordBatchPacked(t *testing.T) {
+	const n = 1000
+	ds := make([]decision, n)
+	for i := range ds {
+		ds[i] = decision{Kind: decConsume, Time: 1_700_000_000_000_000_000 + int64(i)*1500, License: "00000000-0911-8f8e-88eb-7fc28f9d7eb6",
+			Units: 1, Parts: []shard.Part{{Credit: 0, Units: 1}}, Remaining: int64(1e9 - i), Outcome: shard.Granted, peer: mustAddr("127.0.0.1")}
+	}
+	var w batchEncoder
+	b := w.append(nil, ds[0].Time, ds)
+	// What is left per item is mostly its own: Δtime 3 bytes, remaining 5, parts 3.
+	if per := len(b) / n; per > 24 {
+		t.Fatalf("%d bytes per item, want at most 24 (plain decision bodies take about 71)", per)
+	}
+	got, err := decodeRecord(b)
+	if err != nil || len(got.Batch) != n {
+		t.Fatalf("decode: %v, %d items", err, len(got.Batch))
+	}
+	for i, d := range got.Batch {
+		if d.Time != ds[i].Time || d.License != ds[i].License || d.IP != "127.0.0.1" || d.Remaining != ds[i].Remaining {
+			t.Fatalf("item %d: got %+v", i, d)
+		}
+	}
+	short := appendStr(binary.AppendUvarint(appendHeader(nil, recBatchPacked, 0), 5), "x")
+	if _, err := decodeRecord(binary.AppendUvarint(short, 0)); !errors.Is(err, ErrBadRecord) {
+		t.Fatalf("a table of 5 strings holding 1: %v", err)
+	}
+	bad := binary.AppendUvarint(appendStr(binary.AppendUvarint(appendHeader(nil, recBatchPacked, 0), 1), "lic"), 1)
+	bad = append(binary.AppendVarint(bad, 0), byte(decConsume), 3) // license index 3 of a 1-string table
+	if _, err := decodeRecord(append(bad, make([]byte, 12)...)); !errors.Is(err, ErrBadRecord) {
+		t.Fatalf("an index beyond the table: %v", err)
+	}
+}
