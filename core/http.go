@@ -61,8 +61,8 @@ func NewServer(e *Engine, adminToken string, logger *slog.Logger) *Server {
 	return s
 }
 
-// Serve answers on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+// Serve answers on ln until Shutdown. Connections close lingering (see linger.go).
+func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(lingerListener{ln}) }
 
 // Shutdown stops accepting connections and waits for the requests in flight to finish.
 func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
