@@ -84,6 +84,7 @@ func headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 
 // handleParseError answers requests fasthttp could not read, in JSON like everything else.
 func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
+	lingerOnClose(ctx.Conn()) // fasthttp closes next, maybe amid the body: see linger.go
 	code := http.StatusBadRequest
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		writeError(ctx, http.StatusRequestEntityTooLarge, "payload_too_large",
