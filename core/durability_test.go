@@ -223,8 +223,10 @@ func TestCrashAroundCheckpoint(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if len(clones) < 5 {
-			clones = append(clones, mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0}))
+			// Read first: what was acknowledged before the clone began must be in it (read
+			// after, a grant acknowledged meanwhile would count without being in the image).
 			grantedAt = append(grantedAt, granted.Load())
+			clones = append(clones, mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0}))
 		}
 	})
 	deadline := time.Now().Add(10 * time.Second)
