@@ -1,7 +1,6 @@
 package core
 
 import (
-	"encoding/binary"
 	"math/bits"
 	"unicode/utf8"
 	"unsafe"
@@ -299,18 +298,9 @@ var strStop = func() (t [256]bool) {
 }()
 
 // plainEnd returns the index of the first byte at or after i that strStop marks, or len(b).
-// Eight bytes at a time: a JSON body is mostly ids and names, and this loop was the largest
-// single cost of parsing a batch.
 func plainEnd(b []byte, i int) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		q, bs := x^(ones*'"'), x^(ones*'\\')
-		// A byte's high bit is set in m where it is '"', '\\' or below 0x20; borrows can
-		// also mark bytes above the first such byte, never below it, so the lowest mark is
-		// exact.
-		m := ((q - ones) &^ q) | ((bs - ones) &^ bs) | ((x - ones*0x20) &^ x)
-		if m &= highs; m != 0 {
+		if m := jsonSpecial(load64(b, i)) & highs; m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
