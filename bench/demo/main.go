@@ -201,6 +201,9 @@ func (c *client) exercise() (map[string]int64, error) {
 	}
 	out := map[string]int64{"PdfPro": granted["PdfPro"].Load(), "Viewer": granted["Viewer"].Load()}
 	fmt.Printf("granted: PdfPro %d units, Viewer %d units\n", out["PdfPro"], out["Viewer"])
+	if out["PdfPro"] != 15000 || out["Viewer"] != 500*2 {
+		return nil, fmt.Errorf("granted %v, want every provisioned unit: PdfPro 15000, Viewer 1000", out)
+	}
 	return out, nil
 }
 
@@ -214,8 +217,13 @@ func order(ext, product string, quantity int, now time.Time) map[string]any {
 func (c *client) consumeUntilExhausted(w int, granted map[string]*atomic.Int64) error {
 	rng := rand.New(rand.NewPCG(uint64(w), 1))
 	sessions := w >= 16
+	left := int64(-1) // once denied, the most to ask for: the license ends at exactly 0
 	for n := 0; ; n++ {
-		body := map[string]any{"owner": org, "item": "PdfPro", "units": 1 + rng.IntN(25)}
+		units := int64(1 + rng.IntN(25))
+		if left > 0 {
+			units = min(units, left)
+		}
+		body := map[string]any{"owner": org, "item": "PdfPro", "units": units}
 		if sessions {
 			body = map[string]any{"owner": alice, "item": "Viewer", "session": fmt.Sprintf("w%d-s%d", w, n),
 				"user": fmt.Sprintf("user%d", w), "host": fmt.Sprintf("ws-%d", w)}
@@ -225,7 +233,10 @@ func (c *client) consumeUntilExhausted(w int, granted map[string]*atomic.Int64) 
 		case err != nil:
 			return err
 		case st == 409 && out["reason"] == "exhausted":
-			return nil
+			if left = int64(out["remaining"].(float64)); sessions || left == 0 {
+				return nil
+			}
+			continue
 		case st != 200:
 			return fmt.Errorf("consume: %d %v", st, out)
 		}
