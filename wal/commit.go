@@ -25,6 +25,9 @@ import (
 //	fill     under Log.mu: seq = next++, key and framed record are copied
 //	         straight into the filling group's Pebble batch. The appender that
 //	         opens a group is its leader; the others follow and just wait.
+//	wait     Sync mode: the leader waits until the group in flight, if any,
+//	         has its fsync back (Log.flight); meanwhile its group keeps
+//	         filling. Appenders never wait here, only leaders.
 //	apply    the leader takes applyMu and, until its own group is applied,
 //	         takes the oldest unapplied group (sealing it: later appenders
 //	         open a new group) and, after checking the sticky failure, calls
@@ -39,12 +42,25 @@ import (
 //	         goroutine does SyncWait and moves DurableSeq (see maxAsyncSyncs
 //	         for a backlog).
 //
-// While group k's leader waits for its fsync, group k+1's leader applies the
-// next group and group k+2 fills; Pebble's flusher folds their sync requests
-// into its next fsync. No mutex of ours is held across an fsync: Log.mu only
-// guards the in-memory copy, applyMu the hand-over to Pebble's WAL buffer.
-// A leader applies groups in seq order, whoever they belong to, so a group is
-// applied no later than by its own leader and never out of order.
+// While group k waits for its fsync, group k+1 fills; when the fsync returns,
+// k+1 is applied as one Pebble commit and its fsync starts. No mutex of ours
+// is held across an fsync: Log.mu only guards the in-memory copy, applyMu the
+// hand-over to Pebble's WAL buffer, and Log.flight holds back only the next
+// leader, never an appender. A leader applies groups in seq order, whoever
+// they belong to, so a group is applied no later than by its own leader and
+// never out of order.
+//
+// Why one group in flight: applied as soon as they opened, groups held 1.1
+// records at 64 writers and 1.3 at 256, because applying is quick and the
+// fsync is not, so nearly every Append was its own Pebble commit, serialised
+// under applyMu, while Pebble's flusher folded them into one fsync anyway.
+// Holding the next group until the fsync returns gives groups of about 32 and
+// 120 records; measured in alternating runs of core's BenchmarkDurableConsume,
+// 7-25 % more consumes a second at 16 writers, 4-16 % at 64, 14-120 % at 256
+// (median about 30 %), and the same at 1; against raw Pebble, medians of 0.91
+// at 64 writers and 1.00 at 256, from 0.86 and 0.68. Nothing is lost by the
+// wait: Pebble's flusher writes and fsyncs in one goroutine, so the next
+// group's data could not reach the file before the current fsync ended.
 //
 // Groups and their batches are recycled: a group counts its references (one
 // per appender, one for whoever settles it) and the last one to let go puts it
@@ -74,8 +90,10 @@ import (
 //     as for Pebble itself) and throughput within the disk's noise, but more
 //     goroutines, more wake-ups per group and a more involved Close.
 //   - One committer that commits with pebble.Sync and waits for the fsync
-//     before taking the next group: the next group's write would never
-//     overlap the current fsync.
+//     before taking the next group: first rejected because the next group's
+//     write would never overlap the current fsync, which Pebble's flusher
+//     does not do either (see above); Log.flight keeps the one group in
+//     flight without the committer goroutine's hand-offs.
 //   - Async mode as pebble.NoSync commits plus a periodic LogData(Sync): NoSync
 //     data sits in Pebble's user-space block buffer until the block fills, so a
 //     plain process kill loses up to a SyncInterval of acknowledged records.
@@ -218,6 +236,9 @@ func (l *Log) takeOldestLocked() *group {
 // lead applies groups up to and including own, then, in Sync mode, settles
 // own.
 func (l *Log) lead(own *group) {
+	if l.opts.Durability == Sync {
+		l.flight <- struct{}{} // given back in settle
+	}
 	l.applyMu.Lock()
 	for !own.applied {
 		l.mu.Lock()
@@ -266,13 +287,17 @@ func (l *Log) applyGroupLocked(g *group) {
 
 // settle waits for g's fsync (Sync mode, on g's leader) and answers g.
 func (l *Log) settle(g *group, err error) {
-	if err == nil {
-		if err = g.b.SyncWait(); err != nil {
-			err = l.fail(err)
-		} else {
-			l.advanceDurable(g.last())
-			l.observe(g)
-		}
+	applied := err == nil
+	if applied {
+		err = g.b.SyncWait()
+	}
+	<-l.flight // the next group may be applied: its fsync could not start before this one's ended
+	switch {
+	case applied && err != nil:
+		err = l.fail(err)
+	case applied:
+		l.advanceDurable(g.last())
+		l.observe(g)
 	}
 	l.answer(g, err)
 	l.finish(g)

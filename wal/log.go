@@ -43,6 +43,11 @@ type Log struct {
 	// applyMu serialises every write into Pebble (groups, checkpoints,
 	// truncations) with the check of the sticky failure; see commit.go.
 	applyMu sync.Mutex
+	// flight is a one-slot semaphore: in Sync mode a leader takes it before
+	// applying and gives it back when its fsync returns, so one group is in
+	// flight and the next gathers the appenders that arrive meanwhile (see
+	// commit.go). Appenders never wait for it; only leaders do.
+	flight  chan struct{}
 	failure atomic.Pointer[error] // sticky; wraps ErrUnavailable
 
 	lastSeq       atomic.Uint64

@@ -22,6 +22,7 @@ func Open(dir string, opts Options) (*Log, error) {
 		syncQ:   make(chan *group, maxAsyncSyncs),
 		stopped: make(chan struct{}),
 		durable: make(chan struct{}, 1),
+		flight:  make(chan struct{}, 1),
 	}
 	fs := watchFS{FS: opts.FS, onErr: func(err error) { l.fail(err) }}
 	db, err := pebble.Open(dir, l.pebbleOptions(fs))
