@@ -289,13 +289,12 @@ func (l *Log) applyGroupLocked(g *group) {
 func (l *Log) settle(g *group, err error) {
 	applied := err == nil
 	if applied {
-		err = g.b.SyncWait()
+		if err = g.b.SyncWait(); err != nil {
+			err = l.fail(err) // sticky before the next group may be applied
+		}
 	}
 	<-l.flight // the next group may be applied: its fsync could not start before this one's ended
-	switch {
-	case applied && err != nil:
-		err = l.fail(err)
-	case applied:
+	if applied && err == nil {
 		l.advanceDurable(g.last())
 		l.observe(g)
 	}
