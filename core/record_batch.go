@@ -17,8 +17,9 @@ import (
 //	        ‖ session str ‖ user str ‖ host str ‖ ip uvarint ‖ idemKey str ‖ [hash [16]]
 //
 // Written as plain decision bodies, an item took about 71 bytes, 55 of them the license id,
-// the peer address and the absolute time: under the batch endpoint's load the WAL wrote about
-// 60 MB/s, and each group's fsync waited for that many bytes.
+// the peer address and the absolute time, and under the batch endpoint's load the WAL wrote
+// about 60 MB/s. Packed, an item takes about 20: a third of the disk writes and of what the
+// applier reads back. (The endpoint's rate did not move with it: that was bound by CPU.)
 
 // batchEncoder is the reusable scratch of packed batch encoding.
 type batchEncoder struct {
