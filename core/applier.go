@@ -58,7 +58,9 @@ func (a *applier) run() {
 	defer close(a.done)
 	tick := time.NewTicker(checkpointInterval)
 	defer tick.Stop()
-	gap := time.NewTimer(0)
+	gap := time.NewTimer(passGap)
+	gap.Stop() // armed after each pass that followed new records
+	defer gap.Stop()
 	for {
 		select {
 		case <-a.e.log.Durable():

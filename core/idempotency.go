@@ -99,23 +99,10 @@ func (t *idemTable) shard(key string) *idemShard {
 // with complete or abandon; otherwise the entry is done and holds the first answer. A key
 // whose first request is still in flight makes the caller wait for it.
 func (t *idemTable) claim(key string, hash [16]byte, now int64) (e *idemEntry, mine bool, err error) {
-	sh := t.shard(key)
 	for {
-		sh.mu.Lock()
-		e = sh.m[key]
-		if e != nil && e.created+t.ttl <= now && e.isDone() {
-			delete(sh.m, key) // expired: the key is new again
-			t.count.Add(-1)
-			e = nil
-		}
-		if e == nil {
-			e = &idemEntry{hash: hash, created: now, done: make(chan struct{})}
-			sh.m[key] = e
-			t.count.Add(1)
-			sh.mu.Unlock()
+		if e, mine = t.lookupOrCreate(key, hash, now); mine {
 			return e, true, nil
 		}
-		sh.mu.Unlock()
 		if e.hash != hash {
 			return nil, false, ErrIdempotencyMismatch
 		}
@@ -129,22 +116,9 @@ func (t *idemTable) claim(key string, hash [16]byte, now int64) (e *idemEntry, m
 // tryClaim is claim for a caller that holds other locks and so must not wait: busy reports a
 // key whose first request is still in flight (the caller decides it later, alone).
 func (t *idemTable) tryClaim(key string, hash [16]byte, now int64) (e *idemEntry, mine, busy bool, err error) {
-	sh := t.shard(key)
-	sh.mu.Lock()
-	e = sh.m[key]
-	if e != nil && e.created+t.ttl <= now && e.isDone() {
-		delete(sh.m, key)
-		t.count.Add(-1)
-		e = nil
-	}
-	if e == nil {
-		e = &idemEntry{hash: hash, created: now, done: make(chan struct{})}
-		sh.m[key] = e
-		t.count.Add(1)
-		sh.mu.Unlock()
+	if e, mine = t.lookupOrCreate(key, hash, now); mine {
 		return e, true, false, nil
 	}
-	sh.mu.Unlock()
 	switch {
 	case e.hash != hash:
 		return nil, false, false, ErrIdempotencyMismatch
@@ -152,6 +126,23 @@ func (t *idemTable) tryClaim(key string, hash [16]byte, now int64) (e *idemEntry
 		return nil, false, true, nil
 	}
 	return e, false, false, nil
+}
+
+// lookupOrCreate returns key's live entry, or a new one for the caller to finish (created):
+// an entry past the TTL whose request is done counts as absent.
+func (t *idemTable) lookupOrCreate(key string, hash [16]byte, now int64) (e *idemEntry, created bool) {
+	sh := t.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if e = sh.m[key]; e != nil && !(e.created+t.ttl <= now && e.isDone()) {
+		return e, false
+	}
+	if e == nil {
+		t.count.Add(1)
+	}
+	e = &idemEntry{hash: hash, created: now, done: make(chan struct{})}
+	sh.m[key] = e
+	return e, true
 }
 
 // complete publishes the answer of a claimed entry.
