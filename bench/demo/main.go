@@ -24,6 +24,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/meterd/meterd/bench/internal/meterctl"
 )
 
 func main() {
@@ -51,10 +53,10 @@ func run(bin string, keep bool) error {
 	if !keep {
 		defer os.RemoveAll(dir)
 	}
-	meterd, meterctl := filepath.Join(bin, "meterd"), filepath.Join(bin, "meterctl")
+	meterd, meterctlPath := filepath.Join(bin, "meterd"), filepath.Join(bin, "meterctl")
 	key := filepath.Join(dir, "vendor.key")
 	step("vendor: meterctl keygen -o %s", key)
-	if err := show(exec.Command(meterctl, "keygen", "-o", key)); err != nil {
+	if err := show(exec.Command(meterctlPath, "keygen", "-o", key)); err != nil {
 		return err
 	}
 	data := filepath.Join(dir, "data")
@@ -80,14 +82,14 @@ func run(bin string, keep bool) error {
 	}
 	db := filepath.Join(data, "usage.db")
 	step("vendor: meterctl verify -key vendor.key usage.db")
-	if err := show(exec.Command(meterctl, "verify", "-key", key, db)); err != nil {
+	if err := show(exec.Command(meterctlPath, "verify", "-key", key, db)); err != nil {
 		return err
 	}
 	step("vendor: meterctl report -key vendor.key -by month -format table usage.db")
-	if err := show(exec.Command(meterctl, "report", "-key", key, "-by", "month", "-format", "table", db)); err != nil {
+	if err := show(exec.Command(meterctlPath, "report", "-key", key, "-by", "month", "-format", "table", db)); err != nil {
 		return err
 	}
-	return checkTotals(meterctl, key, db, granted)
+	return checkTotals(meterctlPath, key, db, granted)
 }
 
 func step(format string, args ...any) { fmt.Printf("\n== "+format+"\n", args...) }
@@ -133,8 +135,14 @@ type client struct {
 }
 
 func (c *client) call(method, path string, admin bool, body any) (int, map[string]any, error) {
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, c.base+path, bytes.NewReader(b))
+	b, err := json.Marshal(body)
+	if err != nil {
+		return 0, nil, err
+	}
+	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(b))
+	if err != nil {
+		return 0, nil, err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	if admin {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -144,7 +152,10 @@ func (c *client) call(method, path string, admin bool, body any) (int, map[strin
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, nil, fmt.Errorf("%s %s: read answer: %w", method, path, err)
+	}
 	var out map[string]any
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return resp.StatusCode, nil, fmt.Errorf("%s %s: %q", method, path, raw)
@@ -251,23 +262,10 @@ func (c *client) consumeUntilExhausted(w int, granted map[string]*atomic.Int64) 
 }
 
 // checkTotals compares the report with what the clients were granted.
-func checkTotals(meterctl, key, db string, granted map[string]int64) error {
-	out, err := exec.Command(meterctl, "report", "-key", key, "-format", "json", db).Output()
+func checkTotals(meterctlPath, key, db string, granted map[string]int64) error {
+	billed, err := meterctl.Billed(meterctlPath, key, db)
 	if err != nil {
-		return fmt.Errorf("report -format json: %w", err)
-	}
-	var rep struct {
-		Totals []struct {
-			Item  string `json:"item"`
-			Units int64  `json:"units"`
-		} `json:"totals"`
-	}
-	if err := json.Unmarshal(out, &rep); err != nil {
 		return err
-	}
-	billed := map[string]int64{}
-	for _, t := range rep.Totals {
-		billed[t.Item] += t.Units
 	}
 	for item, units := range granted {
 		if billed[item] != units {

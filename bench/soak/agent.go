@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/meterd/meterd/bench/internal/meterctl"
 )
 
 // agent is the real bin/meterd, started on a free loopback port.
@@ -101,17 +103,14 @@ func (a *agent) token() (string, error) {
 	return strings.TrimSpace(string(b)), err
 }
 
-// errExit is returned by meterctl when it exits non-zero; its output says why.
+// errExit is returned by runMeterctl when meterctl exits non-zero; the error says why.
 var errExit = errors.New("soak: meterctl failed")
 
-// meterctl runs bin/meterctl with args and returns its standard output.
-func meterctl(bin string, args ...string) ([]byte, error) {
-	cmd := exec.Command(filepath.Join(bin, "meterctl"), args...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+// runMeterctl runs bin/meterctl with args and returns its standard output.
+func runMeterctl(bin string, args ...string) ([]byte, error) {
+	out, err := meterctl.Run(filepath.Join(bin, "meterctl"), args...)
 	if err != nil {
-		return out, fmt.Errorf("%w: meterctl %s: %v: %s%s", errExit, strings.Join(args, " "), err, out, stderr.String())
+		return out, fmt.Errorf("%w: %v", errExit, err)
 	}
 	return out, nil
 }

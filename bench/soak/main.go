@@ -107,7 +107,7 @@ func run(cfg config, stray *strayLog, stdout io.Writer) (bool, error) {
 		defer os.RemoveAll(dir)
 	}
 	key, data := filepath.Join(dir, "vendor.key"), filepath.Join(dir, "data")
-	if _, err := meterctl(cfg.bin, "keygen", "-o", key); err != nil {
+	if _, err := runMeterctl(cfg.bin, "keygen", "-o", key); err != nil {
 		return false, err
 	}
 	a, err := startAgent(filepath.Join(cfg.bin, "meterd"), data, filepath.Join(dir, "meterd.log"), cfg.agentArgs(key)...)

@@ -165,6 +165,25 @@ func checkUsageDatabase(t *testing.T, data string, consumed int64) {
 
 // drive sends keyed consumes until stop, recording every answer and every request cut off.
 func drive(base, prefix, license string, l *ledger, stop <-chan struct{}) {
+	units := func(n int) int64 { return int64(1 + n%9) }
+	keyedLoad(base, prefix, license, units, stop, func(key string, units int64, st int, out map[string]any, err error) bool {
+		switch {
+		case err != nil:
+			l.lost(key, units)
+			return false // the agent is gone; the next cycle starts new clients
+		case st == 200 && out["granted"] == true:
+			l.grant(units)
+		case st == 503:
+			l.lost(key, units) // shutting down: not granted, but resending is safe anyway
+		}
+		return true
+	})
+}
+
+// keyedLoad sends consumes with keys prefix-0, prefix-1, … until stop or until answer, which
+// sees each outcome, returns false.
+func keyedLoad(base, prefix, license string, units func(n int) int64, stop <-chan struct{},
+	answer func(key string, units int64, st int, out map[string]any, err error) bool) {
 	hc := &http.Client{Timeout: 10 * time.Second}
 	defer hc.CloseIdleConnections()
 	for n := 0; ; n++ {
@@ -173,17 +192,10 @@ func drive(base, prefix, license string, l *ledger, stop <-chan struct{}) {
 			return
 		default:
 		}
-		key := fmt.Sprintf("%s-%d", prefix, n)
-		units := int64(1 + n%9)
-		st, out, err := request(hc, "POST", base+"/v1/consume", "", key, map[string]any{"license": license, "units": units})
-		switch {
-		case err != nil:
-			l.lost(key, units)
-			return // the agent is gone; the next cycle starts new clients
-		case st == 200 && out["granted"] == true:
-			l.grant(units)
-		case st == 503:
-			l.lost(key, units) // shutting down: not granted, but resending is safe anyway
+		key, u := fmt.Sprintf("%s-%d", prefix, n), units(n)
+		st, out, err := request(hc, "POST", base+"/v1/consume", "", key, map[string]any{"license": license, "units": u})
+		if !answer(key, u, st, out, err) {
+			return
 		}
 	}
 }
@@ -268,21 +280,11 @@ type ackAt struct {
 
 // driveTimed sends keyed 1-unit consumes until stop and reports each grant with its time.
 func driveTimed(base, prefix, license string, acks chan<- ackAt, stop <-chan struct{}) {
-	hc := &http.Client{Timeout: 10 * time.Second}
-	defer hc.CloseIdleConnections()
-	for n := 0; ; n++ {
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		key := fmt.Sprintf("%s-%d", prefix, n)
-		st, out, err := request(hc, "POST", base+"/v1/consume", "", key, map[string]any{"license": license, "units": 1})
-		if err != nil {
-			return
-		}
-		if st == 200 {
+	one := func(int) int64 { return 1 }
+	keyedLoad(base, prefix, license, one, stop, func(key string, _ int64, st int, out map[string]any, err error) bool {
+		if err == nil && st == 200 {
 			acks <- ackAt{key, uint64(out["seq"].(float64)), time.Now()}
 		}
-	}
+		return err == nil
+	})
 }
