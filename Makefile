@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     := bin
 PKGS    := ./...
-FUZZTIME ?= 30s
+FUZZTIME ?= 100000x
 
 .DEFAULT_GOAL := help
 
@@ -34,7 +34,7 @@ bench: build ## side-by-side benchmarks against baselines; appends to bench/RESU
 	$(GO) run ./bench/load -scenario compare -append bench/RESULTS.md
 
 .PHONY: fuzz
-fuzz: ## run every fuzz target for FUZZTIME each (a duration, default 30s, or a count like 5000x)
+fuzz: ## run every fuzz target for FUZZTIME executions each (default 100000x)
 	FUZZTIME=$(FUZZTIME) GO=$(GO) bash .ci/fuzz
 
 SOAK ?= 10m
