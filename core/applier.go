@@ -117,7 +117,7 @@ func (a *applier) applyDurable() error {
 		if err != nil {
 			return fmt.Errorf("%s: record %d: %w", a.e.walDir, seq, err)
 		}
-		if err := a.d.apply(seq, rec, a.emit); err != nil {
+		if err := a.d.apply(seq, rec, a.sink()); err != nil {
 			return fmt.Errorf("%s: %w", a.e.walDir, err)
 		}
 		if a.batcher == nil {
@@ -132,9 +132,18 @@ func (a *applier) applyDurable() error {
 }
 
 func (a *applier) emit(act export.Action) {
-	if a.batcher != nil && act.WALSeq > a.batcher.ExportedSeq() {
+	if act.WALSeq > a.batcher.ExportedSeq() {
 		a.batcher.Add(act) // coalescing: only buffers
 	}
+}
+
+// sink is where the durable state sends pay-per-use actions: nowhere when the usage database
+// is off, so that they are not even built.
+func (a *applier) sink() func(export.Action) {
+	if a.batcher == nil {
+		return nil
+	}
+	return a.emit
 }
 
 // write honours USAGE_WRITE_INTERVAL: once interval actions are pending, the pass that got

@@ -133,7 +133,7 @@ func (e *Engine) replay(a *applier) error {
 			return fmt.Errorf("%s: record %d: %w", e.walDir, seq, err)
 		}
 		if seq > a.d.applied {
-			err = a.d.apply(seq, rec, a.emit)
+			err = a.d.apply(seq, rec, a.sink())
 		} else {
 			err = a.d.actions(seq, rec, a.emit)
 		}

@@ -90,7 +90,8 @@ func (s *dirtySet) empty() bool {
 	return len(s.products)+len(s.licenses)+len(s.sessions)+len(s.ops) == 0
 }
 
-// apply adds record seq to the state and emits the pay-per-use actions it holds.
+// apply adds record seq to the state and emits the pay-per-use actions it holds (none with
+// a nil emit).
 func (d *durable) apply(seq uint64, rec record, emit func(export.Action)) error {
 	if seq != d.applied+1 {
 		panic(fmt.Sprintf("BUG: durable state at %d given record %d", d.applied, seq))
@@ -112,7 +113,7 @@ func (d *durable) apply(seq uint64, rec record, emit func(export.Action)) error 
 			}
 		}
 	}
-	if err == nil {
+	if err == nil && emit != nil {
 		err = d.actions(seq, rec, emit)
 	}
 	if err != nil {
