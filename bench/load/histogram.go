@@ -21,7 +21,6 @@ const (
 type histogram struct {
 	counts   [numBuckets]uint64
 	total    uint64
-	sum      uint64
 	min, max uint64
 }
 
@@ -50,7 +49,6 @@ func (h *histogram) record(d time.Duration) {
 	v := uint64(max(d, 0))
 	h.counts[bucketOf(v)]++
 	h.total++
-	h.sum += v
 	h.min = min(h.min, v)
 	h.max = max(h.max, v)
 }
@@ -61,7 +59,6 @@ func (h *histogram) merge(o *histogram) {
 		h.counts[i] += c
 	}
 	h.total += o.total
-	h.sum += o.sum
 	h.min = min(h.min, o.min)
 	h.max = max(h.max, o.max)
 }
@@ -83,11 +80,4 @@ func (h *histogram) quantile(q float64) time.Duration {
 		}
 	}
 	panic("BUG: histogram counts do not add up to its total")
-}
-
-func (h *histogram) mean() time.Duration {
-	if h.total == 0 {
-		return 0
-	}
-	return time.Duration(h.sum / h.total)
 }

@@ -53,9 +53,6 @@ func TestQuantiles(t *testing.T) {
 	f(0.999, 99900*time.Microsecond)
 	f(0, time.Microsecond)
 	f(1, 100*time.Millisecond)
-	if got, want := h.mean(), 50000500*time.Nanosecond; got != want {
-		t.Fatalf("mean %v, want %v", got, want)
-	}
 }
 
 // A skewed distribution: 990 fast answers and 10 slow ones. p99 is still fast; p999 is slow.
@@ -100,8 +97,8 @@ func TestMerge(t *testing.T) {
 
 func TestEmptyHistogram(t *testing.T) {
 	h := newHistogram()
-	if h.quantile(0.99) != 0 || h.mean() != 0 {
-		t.Fatalf("empty histogram: p99 %v, mean %v; want 0", h.quantile(0.99), h.mean())
+	if h.quantile(0.99) != 0 {
+		t.Fatalf("empty histogram: p99 %v, want 0", h.quantile(0.99))
 	}
 }
 
