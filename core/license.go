@@ -34,8 +34,9 @@ type creditMeta struct {
 	TxItemID string
 }
 
-func newLicense(id, owner, item string, created int64, p *productRef) *license {
-	l := &license{id: id, owner: owner, item: item, created: created, product: p, ctr: shard.NewLicense(id)}
+// newLicense wraps ctr, a shard.License with no credits, which names the license's id.
+func newLicense(ctr *shard.License, owner, item string, created int64, p *productRef) *license {
+	l := &license{id: ctr.ID(), owner: owner, item: item, created: created, product: p, ctr: ctr}
 	l.ctr.SetValue(l)
 	l.credits.Store(new([]creditMeta))
 	return l

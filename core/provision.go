@@ -229,7 +229,7 @@ func (e *Engine) applyProvision(rec *provisionRec) {
 
 // installLicense registers a new license under its id and its owner/item alias.
 func (e *Engine) installLicense(id, owner, item string, created int64, p *productRef) *license {
-	l := newLicense(id, owner, item, created, p)
+	l := newLicense(e.table.NewLicense(id), owner, item, created, p) // in the table's dense part: shard/dense.go
 	e.table.Put(id, l.ctr)
 	e.table.Put(ownerItemKey(owner, item), l.ctr)
 	e.byOwner[owner] = append(e.byOwner[owner], l)

@@ -16,7 +16,7 @@ func TestZeroAllocs(t *testing.T) {
 	aliases := uuids(64) // version 4: hashed
 	for i := range ids {
 		ids[i] = tb.NewID()
-		l := shard.NewLicense(ids[i])
+		l := tb.NewLicense(ids[i])
 		l.AddCredit(t0, tEnd, 1<<40, 0)
 		tb.Put(ids[i], l)
 		tb.Put("users/"+aliases[i]+"\x00PdfPro", l)

@@ -1,6 +1,7 @@
 package shard_test
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -16,22 +17,30 @@ import (
 // named by key if 1 remains" against two baselines in the same run:
 //
 //   - impl=cas: a bare CAS on a pre-resolved padded counter picked by key
-//     number: no lookup, no windows, the floor.
-//   - impl=mutexmap: map[string]int64 under one sync.Mutex, looked up by key.
-//     The map owns copies of the keys, as a server's map would: lookup keys
-//     come from requests, so comparing them reads the map's copy.
-//   - impl=shard: Table.Get(id) + License.Take(1, now, buf), ids made by
-//     Table.NewID, as core makes license ids: the dense path.
+//     number: no key, no lookup, no windows, the floor.
+//   - impl=mutexmap: map[string]*int64 under one sync.Mutex, looked up by
+//     key. The map owns copies of the keys, as a server's map would.
+//   - impl=shard: Table.Get(id) + License.Take(1, now, buf) by ids of the
+//     shape Table.NewID makes, their Licenses built by Table.NewLicense: the
+//     dense path core's license ids take.
 //   - impl=shard-alias: the same by "users/<uuid>\x00PdfPro" keys Put as
-//     aliases of such licenses, as core resolves owner and item: the hash
-//     path.
+//     aliases, as core resolves owner and item: the hash path.
 //
-// Keys are 36-character UUIDs (random version 4 ones for the baselines);
-// each goroutine walks them in its own pseudo-random order. parallel=p runs
-// p goroutines per GOMAXPROCS. The impls run back to back at each setting,
-// so that their ratios see the same machine. On a shared machine, run the
-// binary once per round rather than with -count, so that a burst of someone
-// else's load falls on one round of every impl, not on every round of one:
+// Each goroutine walks the keys in its own pseudo-random order and writes
+// the key it decides on into a buffer of its own first, as a server has the
+// id of a request in the buffer it parsed it from: in cache, wherever the
+// license is. The cost of writing it (eight hex digits) is charged to the
+// decision. The keys share everything but their number, which changes
+// nothing a lookup does: Get parses the number and compares all 36 bytes,
+// the map hashes and compares all of them. BenchmarkDecideSteps has the
+// variant that fetches each key from a 3.6 MB array instead (step
+// get+take-coldkey): that adds a cache miss the server does not have.
+//
+// parallel=p runs p goroutines per GOMAXPROCS. The impls run back to back
+// at each setting, so that their ratios see the same machine. On a shared
+// machine, run the binary once per round rather than with -count, so that a
+// burst of someone else's load falls on one round of every impl, not on
+// every round of one:
 //
 //	go test -c -o /tmp/shard.test ./shard && cd shard &&
 //	for i in $(seq 10); do /tmp/shard.test -test.run '^$' -test.bench 'BenchmarkDecide$' \
@@ -40,7 +49,7 @@ import (
 func BenchmarkDecide(b *testing.B) {
 	impls := []struct {
 		name string
-		run  func(b *testing.B, keys keySet)
+		run  func(b *testing.B, n int)
 	}{
 		{"cas", benchCAS},
 		{"mutexmap", benchMutexMap},
@@ -48,12 +57,11 @@ func BenchmarkDecide(b *testing.B) {
 		{"shard-alias", benchShardAlias},
 	}
 	for _, n := range []int{1000, 100000} {
-		keys := newKeySet(n)
 		for _, p := range []int{1, 4} {
 			for _, impl := range impls {
 				b.Run(fmt.Sprintf("impl=%s/keys=%d/parallel=%d", impl.name, n, p), func(b *testing.B) {
 					b.SetParallelism(p)
-					impl.run(b, keys)
+					impl.run(b, n)
 				})
 			}
 		}
@@ -68,15 +76,15 @@ type paddedCounter struct {
 	_ [120]byte
 }
 
-func benchCAS(b *testing.B, keys keySet) {
-	counters := make([]paddedCounter, keys.n)
+func benchCAS(b *testing.B, n int) {
+	counters := make([]paddedCounter, n)
 	for i := range counters {
 		counters[i].v.Store(plenty)
 	}
 	var denied atomic.Int64
 	settle(b)
 	b.RunParallel(func(pb *testing.PB) {
-		w, d := newWalk(keys.n), int64(0)
+		w, d := newWalk(n), int64(0)
 		for pb.Next() {
 			c := &counters[w.next()].v
 			for {
@@ -95,21 +103,22 @@ func benchCAS(b *testing.B, keys keySet) {
 	checkNoDenial(b, &denied)
 }
 
-func benchMutexMap(b *testing.B, keys keySet) {
+func benchMutexMap(b *testing.B, n int) {
 	var mu sync.Mutex
-	m := make(map[string]int64, keys.n)
-	for i := range keys.n {
-		m[strings.Clone(keys.at(i))] = plenty
+	m := make(map[string]*int64, n)
+	for i := range n {
+		v := int64(plenty)
+		m[benchIDs.key(i)] = &v
 	}
 	var denied atomic.Int64
 	settle(b)
 	b.RunParallel(func(pb *testing.PB) {
-		w, d := newWalk(keys.n), int64(0)
+		w, d, buf := newWalk(n), int64(0), benchIDs.buf()
 		for pb.Next() {
-			key := keys.at(w.next())
+			benchIDs.set(buf, w.next())
 			mu.Lock()
-			if v := m[key]; v >= 1 {
-				m[key] = v - 1
+			if v := m[string(buf)]; *v >= 1 { // string(buf) in an index expression does not allocate
+				*v--
 			} else {
 				d++
 			}
@@ -120,44 +129,41 @@ func benchMutexMap(b *testing.B, keys keySet) {
 	checkNoDenial(b, &denied)
 }
 
-func benchShard(b *testing.B, keys keySet) {
-	var t shard.Table
-	ids := make([]string, keys.n)
-	for i := range ids {
-		ids[i] = t.NewID()
-		t.Put(ids[i], newBenchLicense(ids[i]))
-	}
-	runShard(b, &t, keySetOf(ids))
+func benchShard(b *testing.B, n int) {
+	runShard(b, newBenchTable(n, benchIDs), benchIDs, n)
 }
 
-func benchShardAlias(b *testing.B, keys keySet) {
+func benchShardAlias(b *testing.B, n int) {
+	runShard(b, newBenchTable(n, benchAliases), benchAliases, n)
+}
+
+// newBenchTable returns a table of n single-credit licenses with ids
+// benchIDs.key(0..n-1), registered also under keys.key(i) if keys is not
+// benchIDs.
+func newBenchTable(n int, keys keyGen) *shard.Table {
 	var t shard.Table
-	aliases := make([]string, keys.n)
-	for i := range aliases {
-		l := newBenchLicense(t.NewID())
+	for i := range n {
+		l := t.NewLicense(benchIDs.key(i))
+		l.AddCredit(benchNow-1e15, benchNow+1e15, plenty, 0)
 		t.Put(l.ID(), l)
-		aliases[i] = "users/" + keys.at(i) + "\x00PdfPro"
-		t.Put(aliases[i], l)
+		if keys != benchIDs {
+			t.Put(keys.key(i), l)
+		}
 	}
-	runShard(b, &t, keySetOf(aliases))
+	return &t
 }
 
 const benchNow = 1_700_000_000_000_000_000
 
-func newBenchLicense(id string) *shard.License {
-	l := shard.NewLicense(id)
-	l.AddCredit(benchNow-1e15, benchNow+1e15, plenty, 0)
-	return l
-}
-
-func runShard(b *testing.B, t *shard.Table, keys keySet) {
+func runShard(b *testing.B, t *shard.Table, keys keyGen, n int) {
 	var denied atomic.Int64
 	settle(b)
 	b.RunParallel(func(pb *testing.PB) {
-		w, d := newWalk(keys.n), int64(0)
-		buf := make([]shard.Part, 0, 1)
+		w, d, buf := newWalk(n), int64(0), keys.buf()
+		parts := make([]shard.Part, 0, 1)
 		for pb.Next() {
-			if r := t.Get(keys.at(w.next())).Take(1, benchNow, buf); r.Outcome != shard.Granted {
+			keys.set(buf, w.next())
+			if r := t.GetBytes(buf).Take(1, benchNow, parts); r.Outcome != shard.Granted {
 				d++
 			}
 		}
@@ -199,16 +205,54 @@ func (w *walk) next() int {
 	return int((w.x >> 32) * w.n >> 32) // multiply-shift: no division
 }
 
-// keySet holds n distinct keys of one length in one string: densely, as
-// keys parsed into request buffers would be, and cut out by arithmetic, so
-// that fetching a key costs no load of a string header.
+// keyGen makes the benchmark keys: a template, a real id or alias, whose
+// first eight hex digits (at offset at) are replaced by a number. With the
+// number of a license, benchIDs' keys have the exact shape of NewID's ids
+// and land in the same dense slot.
+type keyGen struct {
+	tmpl string
+	at   int
+}
+
+var (
+	benchIDs     = keyGen{tmpl: "00000000-3f2a-8b1c-9d4e-5f6a7b8c9d0e", at: 0}
+	benchAliases = keyGen{tmpl: "users/00000000-7c1e-4b9a-8f3d-2e6b5a4c3d2f\x00PdfPro", at: len("users/")}
+)
+
+// key returns key i as a new string, for set-up.
+func (g keyGen) key(i int) string {
+	buf := g.buf()
+	g.set(buf, i)
+	return string(buf)
+}
+
+// buf returns a buffer holding the template, for set.
+func (g keyGen) buf() []byte { return []byte(g.tmpl) }
+
+// set turns buf into key i: eight hex digits, written in one store.
+func (g keyGen) set(buf []byte, i int) {
+	binary.BigEndian.PutUint64(buf[g.at:], hex8(uint32(i)))
+}
+
+// hex8 spells x as eight lower-case hex digits, the first in the top byte.
+func hex8(x uint32) uint64 {
+	const ones = 0x0101010101010101
+	v := uint64(x)
+	v = (v | v<<16) & 0x0000ffff0000ffff
+	v = (v | v<<8) & 0x00ff00ff00ff00ff
+	v = (v | v<<4) & 0x0f0f0f0f0f0f0f0f // nibble i in byte i
+	return v + 0x30*ones + (v+0x06*ones)>>4&ones*0x27
+}
+
+// keySet holds n distinct keys of one length in one string: densely, and cut
+// out by arithmetic, so that fetching a key costs no load of a string header.
 type keySet struct {
 	all    string
 	n, len int
 }
 
-// newKeySet returns n random version 4 UUIDs, deterministically.
-func newKeySet(n int) keySet {
+// uuids returns n random version 4 UUIDs, deterministically.
+func uuids(n int) []string {
 	r := rand.New(rand.NewPCG(1, 2))
 	ids := make([]string, n)
 	for i := range ids {
@@ -217,7 +261,7 @@ func newKeySet(n int) keySet {
 		lo = lo&^(3<<62) | 2<<62
 		ids[i] = fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", hi>>32, hi>>16&0xffff, hi&0xffff, lo>>48, lo&0xffffffffffff)
 	}
-	return keySetOf(ids)
+	return ids
 }
 
 // keySetOf copies keys, all of one length, into a keySet.
@@ -227,42 +271,40 @@ func keySetOf(keys []string) keySet {
 
 func (k keySet) at(i int) string { return k.all[i*k.len : (i+1)*k.len] }
 
-// uuids returns the keys of newKeySet(n) as a slice.
-func uuids(n int) []string {
-	k, ids := newKeySet(n), make([]string, n)
-	for i := range ids {
-		ids[i] = k.at(i)
-	}
-	return ids
-}
-
 // BenchmarkDecideSteps takes impl=shard apart, next to impl=cas in the same
 // run: Take alone on licenses resolved beforehand, Get alone, Get+Take,
-// Get+TakeInto, and Get+Take with the key fetched one decision ahead, as a
-// server has a request's key in cache when it decides.
+// Get+TakeInto, and Get+Take with each key fetched from a 3.6 MB array of
+// random NewID ids instead of written into a buffer (coldkey), as an
+// earlier version of BenchmarkDecide did.
 //
 //	go test ./shard -run '^$' -bench 'BenchmarkDecideSteps$' -benchmem -count 10 -cpu 2 | tee /tmp/steps.txt
 //	benchstat -col /step /tmp/steps.txt
 func BenchmarkDecideSteps(b *testing.B) {
 	for _, n := range []int{1000, 100000} {
-		var t shard.Table
-		ids, ls := make([]string, n), make([]*shard.License, n)
-		for i := range ids {
-			ids[i] = t.NewID()
-			ls[i] = newBenchLicense(ids[i])
-			t.Put(ids[i], ls[i])
+		t := newBenchTable(n, benchIDs)
+		ls := make([]*shard.License, n)
+		for i := range ls {
+			ls[i] = t.Get(benchIDs.key(i))
 		}
-		keys := keySetOf(ids)
+		var cold shard.Table
+		coldIDs := make([]string, n)
+		for i := range coldIDs {
+			coldIDs[i] = cold.NewID()
+			l := cold.NewLicense(coldIDs[i])
+			l.AddCredit(benchNow-1e15, benchNow+1e15, plenty, 0)
+			cold.Put(coldIDs[i], l)
+		}
+		coldKeys := keySetOf(coldIDs)
 		steps := []struct {
 			name string
 			run  func(b *testing.B)
 		}{
-			{"cas", func(b *testing.B) { benchCAS(b, keys) }},
+			{"cas", func(b *testing.B) { benchCAS(b, n) }},
 			{"take", func(b *testing.B) { benchTake(b, ls) }},
-			{"get", func(b *testing.B) { benchGet(b, &t, keys) }},
-			{"get+take", func(b *testing.B) { runShard(b, &t, keys) }},
-			{"get+takeinto", func(b *testing.B) { benchGetTakeInto(b, &t, keys) }},
-			{"get+take-keyahead", func(b *testing.B) { benchKeyAhead(b, &t, keys) }},
+			{"get", func(b *testing.B) { benchGet(b, t, n) }},
+			{"get+take", func(b *testing.B) { runShard(b, t, benchIDs, n) }},
+			{"get+takeinto", func(b *testing.B) { benchGetTakeInto(b, t, n) }},
+			{"get+take-coldkey", func(b *testing.B) { benchColdKey(b, &cold, coldKeys) }},
 		}
 		for _, s := range steps {
 			b.Run(fmt.Sprintf("step=%s/keys=%d", s.name, n), s.run)
@@ -290,13 +332,14 @@ func benchTake(b *testing.B, ls []*shard.License) {
 	checkNoDenial(b, &denied)
 }
 
-func benchGet(b *testing.B, t *shard.Table, keys keySet) {
+func benchGet(b *testing.B, t *shard.Table, n int) {
 	var denied atomic.Int64
 	settle(b)
 	b.RunParallel(func(pb *testing.PB) {
-		w, d := newWalk(keys.n), int64(0)
+		w, d, buf := newWalk(n), int64(0), benchIDs.buf()
 		for pb.Next() {
-			if t.Get(keys.at(w.next())) == nil {
+			benchIDs.set(buf, w.next())
+			if t.GetBytes(buf) == nil {
 				d++
 			}
 		}
@@ -305,14 +348,15 @@ func benchGet(b *testing.B, t *shard.Table, keys keySet) {
 	checkNoDenial(b, &denied)
 }
 
-func benchGetTakeInto(b *testing.B, t *shard.Table, keys keySet) {
+func benchGetTakeInto(b *testing.B, t *shard.Table, n int) {
 	var denied atomic.Int64
 	settle(b)
 	b.RunParallel(func(pb *testing.PB) {
-		w, d := newWalk(keys.n), int64(0)
+		w, d, buf := newWalk(n), int64(0), benchIDs.buf()
 		r := shard.Result{Parts: make([]shard.Part, 0, 1)}
 		for pb.Next() {
-			if t.Get(keys.at(w.next())).TakeInto(&r, 1, benchNow); r.Outcome != shard.Granted {
+			benchIDs.set(buf, w.next())
+			if t.GetBytes(buf).TakeInto(&r, 1, benchNow); r.Outcome != shard.Granted {
 				d++
 			}
 		}
@@ -321,22 +365,16 @@ func benchGetTakeInto(b *testing.B, t *shard.Table, keys keySet) {
 	checkNoDenial(b, &denied)
 }
 
-func benchKeyAhead(b *testing.B, t *shard.Table, keys keySet) {
+func benchColdKey(b *testing.B, t *shard.Table, keys keySet) {
 	var denied atomic.Int64
 	settle(b)
 	b.RunParallel(func(pb *testing.PB) {
 		w, d := newWalk(keys.n), int64(0)
 		buf := make([]shard.Part, 0, 1)
-		key := keys.at(w.next())
 		for pb.Next() {
-			next := keys.at(w.next())
-			if next[0] == 0 || next[len(next)-1] == 0 { // fetch it now; never true
+			if r := t.Get(keys.at(w.next())).Take(1, benchNow, buf); r.Outcome != shard.Granted {
 				d++
 			}
-			if r := t.Get(key).Take(1, benchNow, buf); r.Outcome != shard.Granted {
-				d++
-			}
-			key = next
 		}
 		denied.Add(d)
 	})

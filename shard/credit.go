@@ -12,7 +12,7 @@ import (
 const cacheLine = 128
 
 // credit is one use-count credit. Its window, total and index never change
-// once published; balance is written by every take and give, alone once.
+// once published; balance is written by every take and give.
 //
 // The window sits next to balance on purpose: the fast path reads both, and a
 // take must fetch balance's line anyway, so one miss serves both. What must
@@ -26,9 +26,6 @@ type credit struct {
 	until   int64        // first inactive instant, unix ns
 	total   int64
 	index   int32 // position in creation order
-	// alone is true while this is its license's only credit (so only ever
-	// for credit 0): the fast path then needs nothing but the License block.
-	alone atomic.Bool
 }
 
 // paddedCredit is exactly cacheLine bytes, so the allocator serves it from

@@ -8,8 +8,8 @@ import (
 
 func Example() {
 	var licenses shard.Table
-	id := licenses.NewID() // a numbered id: Get finds it without hashing
-	l := shard.NewLicense(id)
+	id := licenses.NewID()       // a numbered id: Get finds it without hashing
+	l := licenses.NewLicense(id) // built where Get finds it
 	l.AddCredit(100, 200, 10, 0) // 10 units, valid in [100, 200)
 	l.AddCredit(100, 150, 3, 0)  // 3 units ending sooner: drawn on first
 	l.SetValue("the caller's record")

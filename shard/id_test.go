@@ -74,7 +74,7 @@ func TestTableNumberedStartUp(t *testing.T) {
 	var tb shard.Table
 	want := map[string]*shard.License{}
 	for _, i := range []int{40, 3, 17, 0, 25, 9} {
-		l := shard.NewLicense(ids[i])
+		l := tb.NewLicense(ids[i])
 		tb.Put(ids[i], l)
 		want[ids[i]] = l
 	}
@@ -89,7 +89,8 @@ func TestTableNumberedStartUp(t *testing.T) {
 		t.Fatalf("NewID after Puts up to number 40 gave number %d, want 41", got)
 	}
 	checkGet(t, &tb, next, nil)
-	l := shard.NewLicense(next)
+	l := tb.NewLicense(next)
+	checkGet(t, &tb, next, nil) // built, not yet Put
 	tb.Put(next, l)
 	checkGet(t, &tb, next, l)
 }
@@ -110,7 +111,7 @@ func checkGet(t *testing.T, tb *shard.Table, key string, want *shard.License) {
 func TestTableNumberedLookalikes(t *testing.T) {
 	var tb shard.Table
 	id := tb.NewID()
-	owner := shard.NewLicense(id)
+	owner := tb.NewLicense(id)
 	tb.Put(id, owner)
 	with := func(i int, s string) string { return id[:i] + s + id[i+len(s):] }
 	flip := func(c byte) string { // another valid lower-case hex digit
@@ -154,7 +155,7 @@ func TestTableNumberedLookalikes(t *testing.T) {
 func TestTableNumberedReplace(t *testing.T) {
 	var tb shard.Table
 	a, b := tb.NewID(), tb.NewID()
-	la, lb, other := shard.NewLicense(a), shard.NewLicense(b), shard.NewLicense("other")
+	la, lb, other := tb.NewLicense(a), tb.NewLicense(b), shard.NewLicense("other")
 	f := func(key string, l, want *shard.License, wantLen int) {
 		t.Helper()
 		tb.Put(key, l)
@@ -163,7 +164,7 @@ func TestTableNumberedReplace(t *testing.T) {
 			t.Fatalf("Len = %d, want %d", got, wantLen)
 		}
 	}
-	la2 := shard.NewLicense(a)
+	la2 := tb.NewLicense(a) // its block is la's: a License of its own
 	f(a, la, la, 1)
 	f(a, la2, la2, 1)     // a new License for the same id
 	f(a, other, other, 1) // the id now names another license
@@ -186,7 +187,7 @@ func TestTableNumberedConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for range each {
 				id := tb.NewID()
-				l := shard.NewLicense(id)
+				l := tb.NewLicense(id)
 				tb.Put(id, l)
 				if tb.Get(id) != l {
 					t.Errorf("Get(%q) right after Put missed", id)

@@ -14,21 +14,35 @@ import (
 // NewLicense; its methods are safe for concurrent use. A License must not be
 // copied.
 type License struct {
-	// A License is exactly cacheLine bytes and so cacheLine-aligned (see
-	// paddedCredit). Everything that a Table.Get by id and a Take from a
-	// license with one credit read is in this block: the entry and the id's
-	// bytes (up to idLen, so a whole UUID) that Get compares, credit 0 with
-	// its window, and the caller's value. So that decision costs the table
-	// slot plus this block. The fields other than c0's balance are written
-	// only by AddCredit: sharing c0's lines with them makes no false sharing
-	// between licenses. What only spilling takers and AddCredit need (the
-	// lock, the spill sequence) lives behind set, to leave room for the id.
-	c0    credit // the first credit, inline
+	// A License is exactly cacheLine bytes and cacheLine-aligned: the
+	// allocator serves 128-byte objects from 128-byte aligned slots, and a
+	// dense chunk is an array of them (see paddedCredit). A Get by id and a
+	// Take from a license with one credit read only its first 64 bytes: the
+	// id's bytes (up to idLen, so a whole UUID) that Get compares, the
+	// flags, and credit 0's balance and window. One line, so one cache miss:
+	// with the id in the other line, Get and Take each waited for a line of
+	// their own. The fields other than c0's balance and flags are written
+	// only before the License is published: sharing c0's lines with them
+	// makes no false sharing between licenses. What only spilling takers and
+	// AddCredit need (the lock, the spill sequence) lives behind set.
+	idBuf [idLen]byte // holds self.key when it fits
+	flags atomic.Uint32
+	c0    credit // the first credit, inline: balance, from, until first
 	self  entry  // the Table entry for the id, so ids need no aliasEntry
 	value any    // what the caller attached (SetValue), published by Table.Put
 	set   atomic.Pointer[creditSet]
-	idBuf [idLen]byte // holds self.key when it fits
 }
+
+// License.flags. flagAlone is set while c0 is the license's only credit:
+// the fast path then needs nothing but the first line. The others are the
+// state of a dense block (dense.go).
+const (
+	flagAlone uint32 = 1 << iota
+	flagMade
+	flagLive
+	flagMoved
+	flagAliased // the alias entry beside the License is used
+)
 
 // licenseLock is what only the slow paths of one license use. Every
 // creditSet of the license points to the same one.
@@ -55,9 +69,17 @@ type firstSet struct {
 	lk licenseLock
 }
 
-// NewLicense returns a license with no credits. It copies id.
+// NewLicense returns a license with no credits. It copies id. A Table's
+// own NewLicense builds the License of a numbered id where the Table finds
+// it fastest.
 func NewLicense(id string) *License {
-	l := &License{}
+	l := new(License)
+	l.init(id)
+	return l
+}
+
+// init makes l, which must be zero, a license for id with no credits.
+func (l *License) init(id string) {
 	l.self.lic = l
 	if len(id) <= len(l.idBuf) {
 		n := copy(l.idBuf[:], id)
@@ -68,7 +90,6 @@ func NewLicense(id string) *License {
 	f := new(firstSet)
 	f.creditSet.lk = &f.lk
 	l.set.Store(&f.creditSet)
-	return l
 }
 
 // hasID reports whether key, which is idLen bytes long, is l's id. It
@@ -112,10 +133,13 @@ func (l *License) AddCredit(from, until, total, used int64) int {
 		c = &new(paddedCredit).credit
 	}
 	c.init(i, from, until, total, used)
-	// alone is cleared before the new set is published, so a taker that
-	// still sees it set is one that started before this call.
-	if i <= 1 {
-		l.c0.alone.Store(i == 0)
+	// flagAlone is cleared before the new set is published, so a taker
+	// that still sees it set is one that started before this call.
+	switch i {
+	case 0:
+		l.flags.Or(flagAlone)
+	case 1:
+		l.flags.And(^flagAlone)
 	}
 	l.set.Store(old.with(c))
 	return i

@@ -13,11 +13,12 @@ import (
 // Get takes no lock and allocates nothing; Put is O(1) amortized, so a table
 // of 100,000 keys is built one Put at a time in milliseconds.
 type Table struct {
-	// Two parts, and every key lives in exactly one of them:
+	// Two parts, and every key is found in exactly one of them:
 	//
-	//  - dense (dense.go): ids made by NewID, indexed by the number they
-	//    carry, pointing straight at the License of that id. A numbered id
-	//    goes here unless its number is taken.
+	//  - dense (dense.go): the Licenses of ids made by NewID themselves,
+	//    built by Table.NewLicense in the block the id's number names. A
+	//    numbered id is found here once its License is Put under it, unless
+	//    it has since been Put with another License.
 	//  - slots: every other key, in an open-addressing hash table with
 	//    linear probing whose slots are written in place under mu and read
 	//    without any lock:
@@ -27,7 +28,7 @@ type Table struct {
 	//	                                        ▼
 	//	                  entry{lic, key ──► inline bytes}  (immutable)
 	//
-	// So Get tries the dense slot of anything shaped like a numbered id,
+	// So Get tries the dense block of anything shaped like a numbered id,
 	// and on any mismatch asks the hash table.
 	//
 	// A hash slot goes from empty to full once and stays full (there is no
@@ -82,12 +83,13 @@ const minSlots = 16
 // Get returns the license registered under key, or nil. It takes no lock and
 // does not allocate.
 func (t *Table) Get(key string) *License {
-	// idNumber, by hand: as a call it costs more than all the rest.
+	// A key of a numbered id's length and version names its dense block
+	// through the number it carries. hexNumber does not check the digits:
+	// a key that is not a numbered id matches no block's id bytes anyway.
 	if len(key) == idLen && key[versionAt] == '8' {
-		if n, ok := parseHex8(binary.BigEndian.Uint64(idBytes(key)[:8])); ok {
-			if l := t.denseLicense(n); l != nil && l.hasID(key) {
-				return l
-			}
+		l := t.denseBlock(hexNumber(binary.BigEndian.Uint64(idBytes(key)[:8])))
+		if l != nil && l.flags.Load()&(flagLive|flagMoved) == flagLive && l.hasID(key) {
+			return l
 		}
 	}
 	return t.getHashed(key)
@@ -117,23 +119,36 @@ func (t *Table) Len() int { return int(t.n.Load()) }
 // Put registers l under key, replacing any license registered before. It
 // copies key. It is safe concurrently with Get; Puts are serialized.
 //
-// Put only places the keys that have the full shape of a NewID id in the
-// dense part, while Get tries the dense part for any key passing idNumber's
-// cheaper test: a key that fails the one and passes the other finds its slot
-// empty or holding another key, and Get goes on to the hash table, where Put
-// put it.
+// A License that Table.NewLicense built in the dense part is found there by
+// its own id, once Put under it; every other key, and every other License,
+// goes to the hash table.
 func (t *Table) Put(key string, l *License) {
 	if l == nil {
 		panic("BUG: shard: Put of a nil license")
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if isNumberedID(key) && t.putDense(key, l) {
-		return
+	if isNumberedID(key) {
+		if n, _ := idNumber(key); n < denseCap {
+			t.raiseNext(n + 1)
+			if t.putDense(n, key, l) {
+				return
+			}
+		}
 	}
 	if t.putHashed(key, l) {
 		t.n.Add(1)
 	}
+}
+
+// hashed reports whether key is in the hash table. t.mu must be held.
+func (t *Table) hashed(key string) bool {
+	a := t.slots.Load()
+	if a == nil {
+		return false
+	}
+	s, _ := a.find(hashKey(key), key)
+	return s != nil
 }
 
 // putHashed is Put into the hash table. It reports whether key is new
@@ -162,7 +177,11 @@ func newEntry(key string, l *License) *entry {
 	if key == l.self.key {
 		return &l.self
 	}
-	a := &aliasEntry{entry: entry{lic: l}}
+	a := aliasRoom(l)
+	if a == nil {
+		a = new(aliasEntry)
+	}
+	a.lic = l
 	if len(key) <= len(a.buf) {
 		n := copy(a.buf[:], key)
 		a.key = unsafe.String(&a.buf[0], n)

@@ -51,7 +51,7 @@ func (l *License) TakeInto(r *Result, n, now int64) {
 	if n < 1 {
 		panic(fmt.Sprintf("BUG: shard: take of %d units", n))
 	}
-	if c := &l.c0; c.alone.Load() && c.active(now) {
+	if c := &l.c0; l.flags.Load()&flagAlone != 0 && c.active(now) {
 		for b := c.balance.Load(); b >= n; b = c.balance.Load() {
 			if c.balance.CompareAndSwap(b, b-n) {
 				r.Outcome, r.Remaining = Granted, b-n
