@@ -106,7 +106,8 @@ func (b *batchState) decide(i int) {
 	if req.IdempotencyKey != "" && !b.claim(i, l, &d) {
 		return
 	}
-	res := l.ctr.Take(req.Units, b.now, b.parts[len(b.decs)][:0])
+	res := shard.Result{Parts: b.parts[len(b.decs)][:0]}
+	l.ctr.TakeInto(&res, req.Units, b.now)
 	d.Parts, d.Remaining, d.Outcome = res.Parts, res.Remaining, res.Outcome
 	if res.Outcome != shard.Granted {
 		it.Ans = Answer{License: l.id, Remaining: res.Remaining, Outcome: res.Outcome}

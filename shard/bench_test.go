@@ -14,13 +14,14 @@ import (
 )
 
 // BenchmarkDecide measures the hot-path decision "take 1 unit of the license
-// named by key if 1 remains" against two baselines in the same run:
+// named by key if 1 remains", as core makes it, against two baselines in the
+// same run:
 //
 //   - impl=cas: a bare CAS on a pre-resolved padded counter picked by key
 //     number: no key, no lookup, no windows, the floor.
 //   - impl=mutexmap: map[string]*int64 under one sync.Mutex, looked up by
 //     key. The map owns copies of the keys, as a server's map would.
-//   - impl=shard: Table.Get(id) + License.Take(1, now, buf) by ids of the
+//   - impl=shard: Table.Get(id) + License.TakeInto(&r, 1, now) by ids of the
 //     shape Table.NewID makes, their Licenses built by Table.NewLicense: the
 //     dense path core's license ids take.
 //   - impl=shard-alias: the same by "users/<uuid>\x00PdfPro" keys Put as
@@ -34,7 +35,7 @@ import (
 // nothing a lookup does: Get parses the number and compares all 36 bytes,
 // the map hashes and compares all of them. BenchmarkDecideSteps has the
 // variant that fetches each key from a 3.6 MB array instead (step
-// get+take-coldkey): that adds a cache miss the server does not have.
+// get+takeinto-coldkey): that adds a cache miss the server does not have.
 //
 // parallel=p runs p goroutines per GOMAXPROCS. The impls run back to back
 // at each setting, so that their ratios see the same machine. On a shared
@@ -160,10 +161,10 @@ func runShard(b *testing.B, t *shard.Table, keys keyGen, n int) {
 	settle(b)
 	b.RunParallel(func(pb *testing.PB) {
 		w, d, buf := newWalk(n), int64(0), keys.buf()
-		parts := make([]shard.Part, 0, 1)
+		r := shard.Result{Parts: make([]shard.Part, 0, 1)}
 		for pb.Next() {
 			keys.set(buf, w.next())
-			if r := t.GetBytes(buf).Take(1, benchNow, parts); r.Outcome != shard.Granted {
+			if t.GetBytes(buf).TakeInto(&r, 1, benchNow); r.Outcome != shard.Granted {
 				d++
 			}
 		}
@@ -273,9 +274,9 @@ func (k keySet) at(i int) string { return k.all[i*k.len : (i+1)*k.len] }
 
 // BenchmarkDecideSteps takes impl=shard apart, next to impl=cas in the same
 // run: Take alone on licenses resolved beforehand, Get alone, Get+Take,
-// Get+TakeInto, and Get+Take with each key fetched from a 3.6 MB array of
-// random NewID ids instead of written into a buffer (coldkey), as an
-// earlier version of BenchmarkDecide did.
+// Get+TakeInto (impl=shard), and that with each key fetched from a 3.6 MB
+// array of random NewID ids instead of written into a buffer (coldkey), as
+// an earlier version of BenchmarkDecide did.
 //
 //	go test ./shard -run '^$' -bench 'BenchmarkDecideSteps$' -benchmem -count 10 -cpu 2 | tee /tmp/steps.txt
 //	benchstat -col /step /tmp/steps.txt
@@ -302,9 +303,9 @@ func BenchmarkDecideSteps(b *testing.B) {
 			{"cas", func(b *testing.B) { benchCAS(b, n) }},
 			{"take", func(b *testing.B) { benchTake(b, ls) }},
 			{"get", func(b *testing.B) { benchGet(b, t, n) }},
-			{"get+take", func(b *testing.B) { runShard(b, t, benchIDs, n) }},
-			{"get+takeinto", func(b *testing.B) { benchGetTakeInto(b, t, n) }},
-			{"get+take-coldkey", func(b *testing.B) { benchColdKey(b, &cold, coldKeys) }},
+			{"get+take", func(b *testing.B) { benchGetTake(b, t, n) }},
+			{"get+takeinto", func(b *testing.B) { runShard(b, t, benchIDs, n) }},
+			{"get+takeinto-coldkey", func(b *testing.B) { benchColdKey(b, &cold, coldKeys) }},
 		}
 		for _, s := range steps {
 			b.Run(fmt.Sprintf("step=%s/keys=%d", s.name, n), s.run)
@@ -348,15 +349,15 @@ func benchGet(b *testing.B, t *shard.Table, n int) {
 	checkNoDenial(b, &denied)
 }
 
-func benchGetTakeInto(b *testing.B, t *shard.Table, n int) {
+func benchGetTake(b *testing.B, t *shard.Table, n int) {
 	var denied atomic.Int64
 	settle(b)
 	b.RunParallel(func(pb *testing.PB) {
 		w, d, buf := newWalk(n), int64(0), benchIDs.buf()
-		r := shard.Result{Parts: make([]shard.Part, 0, 1)}
+		parts := make([]shard.Part, 0, 1)
 		for pb.Next() {
 			benchIDs.set(buf, w.next())
-			if t.GetBytes(buf).TakeInto(&r, 1, benchNow); r.Outcome != shard.Granted {
+			if r := t.GetBytes(buf).Take(1, benchNow, parts); r.Outcome != shard.Granted {
 				d++
 			}
 		}
@@ -370,9 +371,9 @@ func benchColdKey(b *testing.B, t *shard.Table, keys keySet) {
 	settle(b)
 	b.RunParallel(func(pb *testing.PB) {
 		w, d := newWalk(keys.n), int64(0)
-		buf := make([]shard.Part, 0, 1)
+		r := shard.Result{Parts: make([]shard.Part, 0, 1)}
 		for pb.Next() {
-			if r := t.Get(keys.at(w.next())).Take(1, benchNow, buf); r.Outcome != shard.Granted {
+			if t.Get(keys.at(w.next())).TakeInto(&r, 1, benchNow); r.Outcome != shard.Granted {
 				d++
 			}
 		}

@@ -1,0 +1,161 @@
+// Command ratio reads the output of several rounds of a Go benchmark and
+// prints, as a Markdown table, each implementation's median ns/op and the
+// median over rounds of the ratios asked for.
+//
+// A ratio is computed per round, between two implementations measured back
+// to back in the same round, and only then summarised: on a shared machine
+// a burst of someone else's load then falls on both sides of one ratio,
+// where a ratio of medians would compare different moments. Sub-benchmark
+// names say which implementation they measure by one name=value element
+// (-dim); the other elements name the setting. The i-th result of an
+// implementation at a setting belongs to round i.
+//
+//	for i in $(seq 10); do go test ./shard -run '^$' -bench 'BenchmarkDecide$' -cpu 2; done |
+//		go run ./bench/ratio -dim impl -ratio shard/cas -ratio mutexmap/shard
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ratioFlag is a repeatable "num/den" flag.
+type ratioFlag [][2]string
+
+func (r *ratioFlag) String() string { return fmt.Sprint(*r) }
+
+func (r *ratioFlag) Set(s string) error {
+	num, den, ok := strings.Cut(s, "/")
+	if !ok || num == "" || den == "" {
+		return fmt.Errorf("want num/den, got %q", s)
+	}
+	*r = append(*r, [2]string{num, den})
+	return nil
+}
+
+func main() {
+	dim := flag.String("dim", "impl", "the name=value element of a sub-benchmark name that names the implementation")
+	var ratios ratioFlag
+	flag.Var(&ratios, "ratio", "num/den: report ns(num)/ns(den) per round (repeatable)")
+	flag.Parse()
+	if len(ratios) == 0 || flag.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, "usage: ratio [-dim impl] -ratio num/den [-ratio ...] < bench-output")
+		os.Exit(2)
+	}
+	res, err := parse(os.Stdin, *dim)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ratio:", err)
+		os.Exit(1)
+	}
+	if len(res.settings) == 0 {
+		fmt.Fprintf(os.Stderr, "ratio: no benchmark results with a %s= element on stdin\n", *dim)
+		os.Exit(1)
+	}
+	write(os.Stdout, res, ratios)
+}
+
+var resultLine = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+([0-9.]+) ns/op`)
+
+// results holds ns/op by setting, implementation and round.
+type results struct {
+	settings []string // in order of first appearance
+	impls    []string
+	ns       map[string]map[string][]float64
+}
+
+func parse(r io.Reader, dim string) (*results, error) {
+	res := &results{ns: map[string]map[string][]float64{}}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		m := resultLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		v, err := strconv.ParseFloat(m[2], 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %v", sc.Text(), err)
+		}
+		var impl string
+		var rest []string
+		for _, e := range strings.Split(m[1], "/") {
+			if k, val, ok := strings.Cut(e, "="); ok && k == dim {
+				impl = val
+			} else {
+				rest = append(rest, e)
+			}
+		}
+		if impl == "" {
+			continue
+		}
+		setting := strings.Join(rest, "/")
+		if res.ns[setting] == nil {
+			res.ns[setting] = map[string][]float64{}
+			res.settings = append(res.settings, setting)
+		}
+		if !slices.Contains(res.impls, impl) {
+			res.impls = append(res.impls, impl)
+		}
+		res.ns[setting][impl] = append(res.ns[setting][impl], v)
+	}
+	return res, sc.Err()
+}
+
+func write(w io.Writer, res *results, ratios ratioFlag) {
+	fmt.Fprint(w, "| setting | rounds |")
+	for _, impl := range res.impls {
+		fmt.Fprintf(w, " %s ns/op |", impl)
+	}
+	for _, r := range ratios {
+		fmt.Fprintf(w, " %s/%s median (min–max) |", r[0], r[1])
+	}
+	fmt.Fprint(w, "\n|---|---:|", strings.Repeat("---:|", len(res.impls)), strings.Repeat("---|", len(ratios)), "\n")
+	for _, s := range res.settings {
+		ns := res.ns[s]
+		rounds := 0
+		for _, v := range ns {
+			rounds = max(rounds, len(v))
+		}
+		fmt.Fprintf(w, "| %s | %d |", s, rounds)
+		for _, impl := range res.impls {
+			if v := ns[impl]; len(v) > 0 {
+				fmt.Fprintf(w, " %.1f |", median(v))
+			} else {
+				fmt.Fprint(w, " |")
+			}
+		}
+		for _, r := range ratios {
+			q := perRound(ns[r[0]], ns[r[1]])
+			if len(q) == 0 {
+				fmt.Fprint(w, " |")
+				continue
+			}
+			fmt.Fprintf(w, " **%.2f** (%.2f–%.2f) |", median(q), slices.Min(q), slices.Max(q))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// perRound returns num[i]/den[i] for the rounds both have.
+func perRound(num, den []float64) []float64 {
+	q := make([]float64, min(len(num), len(den)))
+	for i := range q {
+		q[i] = num[i] / den[i]
+	}
+	return q
+}
+
+func median(v []float64) float64 {
+	s := slices.Sorted(slices.Values(v))
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	} else {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+}
