@@ -15,16 +15,17 @@ import (
 // copied.
 type License struct {
 	// A License is exactly cacheLine bytes and cacheLine-aligned: the
-	// allocator serves 128-byte objects from 128-byte aligned slots, and a
-	// dense chunk is an array of them (see paddedCredit). A Get by id and a
-	// Take from a license with one credit read only its first 64 bytes: the
-	// id's bytes (up to idLen, so a whole UUID) that Get compares, the
-	// flags, and credit 0's balance and window. One line, so one cache miss:
-	// with the id in the other line, Get and Take each waited for a line of
-	// their own. The fields other than c0's balance and flags are written
-	// only before the License is published: sharing c0's lines with them
-	// makes no false sharing between licenses. What only spilling takers and
-	// AddCredit need (the lock, the spill sequence) lives behind set.
+	// allocator serves 128-byte objects from 128-byte aligned slots (see
+	// paddedCredit), and a dense block, 2*cacheLine bytes, starts with one.
+	// A Get by id and a Take from a license with one credit read only its
+	// first 64 bytes: the id's bytes (up to idLen, so a whole UUID) that Get
+	// compares, the flags, and credit 0's balance and window: one line to
+	// wait for, not two (alone, this measured within noise of the id in the
+	// other line). The fields other than c0's balance and
+	// flags are written only before the License is published: sharing c0's
+	// lines with them makes no false sharing between licenses. What only
+	// spilling takers and AddCredit need (the lock, the spill sequence)
+	// lives behind set.
 	idBuf [idLen]byte // holds self.key when it fits
 	flags atomic.Uint32
 	c0    credit // the first credit, inline: balance, from, until first
