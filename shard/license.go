@@ -21,11 +21,10 @@ type License struct {
 	// first 64 bytes: the id's bytes (up to idLen, so a whole UUID) that Get
 	// compares, the flags, and credit 0's balance and window: one line to
 	// wait for, not two (alone, this measured within noise of the id in the
-	// other line). The fields other than c0's balance and
-	// flags are written only before the License is published: sharing c0's
-	// lines with them makes no false sharing between licenses. What only
-	// spilling takers and AddCredit need (the lock, the spill sequence)
-	// lives behind set.
+	// other line). The fields other than c0's balance and flags are written
+	// only before the License is published: sharing c0's lines with them
+	// makes no false sharing between licenses. What only spilling takers and
+	// AddCredit need (the lock, the spill sequence) lives behind set.
 	idBuf [idLen]byte // holds self.key when it fits
 	flags atomic.Uint32
 	c0    credit // the first credit, inline: balance, from, until first
