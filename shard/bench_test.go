@@ -45,8 +45,8 @@ import (
 //
 //	go test -c -o /tmp/shard.test ./shard && cd shard &&
 //	for i in $(seq 10); do /tmp/shard.test -test.run '^$' -test.bench 'BenchmarkDecide$' \
-//		-test.benchmem -test.cpu 2; done | tee /tmp/shard.txt
-//	benchstat -col /impl /tmp/shard.txt
+//		-test.benchmem -test.cpu 2; done > /tmp/shard.txt && cd .. &&
+//	go run ./bench/ratio -dim impl -ratio shard/cas -ratio mutexmap/shard < /tmp/shard.txt
 func BenchmarkDecide(b *testing.B) {
 	impls := []struct {
 		name string
@@ -150,6 +150,12 @@ func newBenchTable(n int, keys keyGen) *shard.Table {
 		if keys != benchIDs {
 			t.Put(keys.key(i), l)
 		}
+	}
+	// Put raises NewID's next number past every numbered id it sees and no
+	// other: if the template lost the shape, impl=shard would quietly
+	// measure the hash path.
+	if next := t.NewID(); next[:8] != fmt.Sprintf("%08x", n) {
+		panic(fmt.Sprintf("benchmark ids are not numbered ids: NewID after %d of them gave %s", n, next))
 	}
 	return &t
 }
@@ -278,8 +284,8 @@ func (k keySet) at(i int) string { return k.all[i*k.len : (i+1)*k.len] }
 // array of random NewID ids instead of written into a buffer (coldkey), as
 // an earlier version of BenchmarkDecide did.
 //
-//	go test ./shard -run '^$' -bench 'BenchmarkDecideSteps$' -benchmem -count 10 -cpu 2 | tee /tmp/steps.txt
-//	benchstat -col /step /tmp/steps.txt
+//	for i in $(seq 8); do go test ./shard -run '^$' -bench 'BenchmarkDecideSteps$' -cpu 2; done |
+//		go run ./bench/ratio -dim step -ratio take/cas -ratio get/cas -ratio get+takeinto/cas
 func BenchmarkDecideSteps(b *testing.B) {
 	for _, n := range []int{1000, 100000} {
 		t := newBenchTable(n, benchIDs)
