@@ -35,10 +35,10 @@
 // A Table maps string keys (license ids, and the aliases core registers) to
 // licenses; lookups take no lock and allocate nothing. It has two parts:
 //
-//	dense:  [ ][L a][L a][ ][L] ...  the Licenses of ids made by NewID, each
-//	                                 in the block its number names, with
-//	                                 room beside it for one alias entry (a)
-//	slots:  hash table               every other key: aliases, foreign ids
+//	dense:  [ ][L a][L a][ ][L a] ...  the Licenses of ids made by NewID, each
+//	                                   in the block its number names, with
+//	                                   room beside it for one alias entry (a)
+//	slots:  hash table                 every other key: aliases, foreign ids
 //
 // # Numbered ids
 //
