@@ -212,10 +212,10 @@ func (w *walk) next() int {
 	return int((w.x >> 32) * w.n >> 32) // multiply-shift: no division
 }
 
-// keyGen makes the benchmark keys: a template, a real id or alias, whose
-// first eight hex digits (at offset at) are replaced by a number. With the
-// number of a license, benchIDs' keys have the exact shape of NewID's ids
-// and land in the same dense slot.
+// keyGen makes the benchmark keys: a template, an id or an alias, with a
+// number written as eight hex digits at offset at. benchIDs' keys have the
+// exact shape of NewID's ids, so Table.NewLicense builds their Licenses in
+// the dense blocks their numbers name, as it does for NewID's.
 type keyGen struct {
 	tmpl string
 	at   int
