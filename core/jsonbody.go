@@ -1,7 +1,6 @@
 package core
 
 import (
-	"math/bits"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -287,29 +286,6 @@ func b2i(b bool) int {
 	return 0
 }
 
-// strStop marks the bytes that end a string's plain run: the quote, an escape, a control
-// character.
-var strStop = func() (t [256]bool) {
-	for c := range 0x20 {
-		t[c] = true
-	}
-	t['"'], t['\\'] = true, true
-	return t
-}()
-
-// plainEnd returns the index of the first byte at or after i that strStop marks, or len(b).
-func plainEnd(b []byte, i int) int {
-	for ; i+8 <= len(b); i += 8 {
-		if m := jsonSpecial(load64(b, i)) & highs; m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
-		}
-	}
-	for i < len(b) && !strStop[b[i]] {
-		i++
-	}
-	return i
-}
-
 // str scans a JSON string at s.pos, decoding escapes in place, and returns it as a string
 // aliasing the buffer.
 func (s *scanner) str() (string, error) {
@@ -318,7 +294,7 @@ func (s *scanner) str() (string, error) {
 	}
 	start := s.pos
 	// Most strings hold no escape: find their end without copying.
-	s.pos = plainEnd(s.b, s.pos)
+	s.pos = plainEnd(s.b, s.pos, false)
 	if s.pos < len(s.b) && s.b[s.pos] == '"' {
 		s.pos++
 		return bytesString(s.b[start : s.pos-1]), nil

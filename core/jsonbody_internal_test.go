@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -122,33 +121,5 @@ func TestParseFlatBodyAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per parse, want 0", allocs)
-	}
-}
-
-// plainEnd finds the same byte as a byte-at-a-time loop, whatever surrounds it: every special
-// byte at every offset of a 24-byte run, over backgrounds that provoke SWAR borrows.
-func TestPlainEnd(t *testing.T) {
-	naive := func(b []byte, i int) int {
-		for i < len(b) && !strStop[b[i]] {
-			i++
-		}
-		return i
-	}
-	for _, bg := range []byte{'a', 0x21, 0x23, 0x5d, 0x7f, 0x80, 0xff, 0xc3} {
-		for _, special := range []byte{'"', '\\', 0x00, 0x1f, 0x20, 0x01} {
-			for n := range 24 {
-				for at := -1; at < n; at++ {
-					b := bytes.Repeat([]byte{bg}, n)
-					if at >= 0 {
-						b[at] = special
-					}
-					for from := range min(n, 9) + 1 {
-						if got, want := plainEnd(b, from), naive(b, from); got != want {
-							t.Fatalf("%x from %d: got %d, want %d", b, from, got, want)
-						}
-					}
-				}
-			}
-		}
 	}
 }

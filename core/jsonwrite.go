@@ -1,7 +1,6 @@
 package core
 
 import (
-	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -13,7 +12,7 @@ const hexDigits = "0123456789abcdef"
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	for i := 0; i < len(s); {
-		j := safeEnd(s, i)
+		j := plainEnd(s, i, true)
 		b = append(b, s[i:j]...)
 		if i = j; i == len(s) {
 			break
@@ -33,25 +32,6 @@ func appendJSONString(b []byte, s string) []byte {
 		i += n
 	}
 	return append(b, '"')
-}
-
-// safeEnd returns the index of the first byte at or after i that appendJSONString cannot
-// copy as it is (an escape, a control byte, or any byte of a multi-byte sequence, which is
-// checked for valid UTF-8), or len(s).
-func safeEnd(s string, i int) int {
-	for ; i+8 <= len(s); i += 8 {
-		x := load64(s, i)
-		if m := (jsonSpecial(x) | x) & highs; m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
-		}
-	}
-	for i < len(s) {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-			break
-		}
-		i++
-	}
-	return i
 }
 
 func appendEscaped(b []byte, c byte) []byte {
