@@ -7,24 +7,20 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/meterd/meterd/bench/agent"
 	"github.com/meterd/meterd/bench/internal/meterctl"
 )
 
@@ -61,24 +57,23 @@ func run(bin string, keep bool) error {
 	}
 	data := filepath.Join(dir, "data")
 	step("customer: meterd -data-dir %s -usage-key-file vendor.key -usage-write-interval 100", data)
-	agent, base, err := startAgent(meterd, data, key)
+	a, err := agent.Start(meterd, data, io.Discard, "-usage-key-file", key, "-usage-write-interval", "100")
 	if err != nil {
 		return err
 	}
-	defer agent.Process.Kill()
-	token, err := os.ReadFile(filepath.Join(data, "admin.token"))
+	defer a.Kill()
+	token, err := a.Token()
 	if err != nil {
 		return err
 	}
-	c := client{base: base, token: strings.TrimSpace(string(token))}
+	c := client{agent.NewClient(a.Base, token, 24)}
 	granted, err := c.exercise()
 	if err != nil {
 		return err
 	}
 	step("SIGTERM: stop accepting, finish requests, flush the usage database")
-	agent.Process.Signal(syscall.SIGTERM)
-	if err := agent.Wait(); err != nil {
-		return fmt.Errorf("meterd exit: %w", err)
+	if code, err := a.Stop(syscall.SIGTERM, time.Minute); err != nil || code != 0 {
+		return fmt.Errorf("meterd exit: code %d, %v", code, err)
 	}
 	db := filepath.Join(data, "usage.db")
 	step("vendor: meterctl verify -key vendor.key usage.db")
@@ -99,71 +94,26 @@ func show(cmd *exec.Cmd) error {
 	return cmd.Run()
 }
 
-// startAgent runs meterd on a free loopback port and waits until it answers /healthz.
-func startAgent(meterd, data, key string) (*exec.Cmd, string, error) {
-	cmd := exec.Command(meterd, "-data-dir", data, "-listen", "127.0.0.1:0",
-		"-usage-key-file", key, "-usage-write-interval", "100")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, "", err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, "", err
-	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			if i := strings.Index(line, "msg=listening addr="); i >= 0 {
-				addr <- strings.TrimPrefix(line[i:], "msg=listening addr=")
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		return cmd, "http://" + a, nil
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		return nil, "", errors.New("meterd did not start listening within 30s")
-	}
-}
+// client is the bench's agent client, with JSON bodies and answers.
+type client struct{ *agent.Client }
 
-type client struct {
-	base, token string
-	hc          http.Client
-}
-
-func (c *client) call(method, path string, admin bool, body any) (int, map[string]any, error) {
+func (c client) call(method, path string, admin bool, body any) (int, map[string]any, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return 0, nil, err
 	}
-	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(b))
+	st, raw, err := c.Do(method, path, "", admin, b)
 	if err != nil {
 		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if admin {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return resp.StatusCode, nil, fmt.Errorf("%s %s: read answer: %w", method, path, err)
 	}
 	var out map[string]any
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return resp.StatusCode, nil, fmt.Errorf("%s %s: %q", method, path, raw)
+		return st, nil, fmt.Errorf("%s %s: %q", method, path, raw)
 	}
-	return resp.StatusCode, out, nil
+	return st, out, nil
 }
 
-func (c *client) must(method, path string, body any) error {
+func (c client) must(method, path string, body any) error {
 	st, out, err := c.call(method, path, true, body)
 	if err == nil && st != 200 {
 		err = fmt.Errorf("%s %s: %d %v", method, path, st, out)
@@ -173,7 +123,7 @@ func (c *client) must(method, path string, body any) error {
 
 // exercise provisions both products and consumes them until exhausted; it returns the units
 // granted per item.
-func (c *client) exercise() (map[string]int64, error) {
+func (c client) exercise() (map[string]int64, error) {
 	step("vendor: PUT /products (PdfPro counts caller units; Viewer counts sessions, 2 units each)")
 	if err := c.must("PUT", "/products/"+pdfPro, map[string]any{"name": "PdfPro", "licensedItem": "PdfPro",
 		"trackingMode": "TRACK_BY_CALLER_CONSUMPTION_COUNT", "creditAmount": 1}); err != nil {
@@ -225,7 +175,7 @@ func order(ext, product string, quantity int, now time.Time) map[string]any {
 			"licenseValidUntil": now.AddDate(1, 0, 0).Format(time.RFC3339)}}}}
 }
 
-func (c *client) consumeUntilExhausted(w int, granted map[string]*atomic.Int64) error {
+func (c client) consumeUntilExhausted(w int, granted map[string]*atomic.Int64) error {
 	rng := rand.New(rand.NewPCG(uint64(w), 1))
 	sessions := w >= 16
 	left := int64(-1) // once denied, the most to ask for: the license ends at exactly 0

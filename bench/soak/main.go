@@ -10,7 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/meterd/meterd/bench/agent"
 )
 
 // writeInterval is the USAGE_WRITE_INTERVAL meterd runs with; the export lag limit is twice it.
@@ -110,11 +113,16 @@ func run(cfg config, stray *strayLog, stdout io.Writer) (bool, error) {
 	if _, err := runMeterctl(cfg.bin, "keygen", "-o", key); err != nil {
 		return false, err
 	}
-	a, err := startAgent(filepath.Join(cfg.bin, "meterd"), data, filepath.Join(dir, "meterd.log"), cfg.agentArgs(key)...)
+	logFile, err := os.Create(filepath.Join(dir, "meterd.log"))
 	if err != nil {
 		return false, err
 	}
-	defer a.kill()
+	defer logFile.Close()
+	a, err := agent.Start(filepath.Join(cfg.bin, "meterd"), data, logFile, cfg.agentArgs(key)...)
+	if err != nil {
+		return false, fmt.Errorf("%w; log: %s", err, logFile.Name())
+	}
+	defer a.Kill()
 	o := &outcome{cfg: cfg, warmup: cfg.warmup()}
 	if err := soak(a, cfg, o, stdout); err != nil {
 		return false, err
@@ -123,7 +131,7 @@ func run(cfg config, stray *strayLog, stdout io.Writer) (bool, error) {
 		return false, err
 	}
 	o.stray, o.strayFirst = stray.count()
-	o.exitCode, o.stopErr = a.stop(time.Minute)
+	o.exitCode, o.stopErr = a.Stop(syscall.SIGTERM, time.Minute)
 	o.vendor(cfg.bin, key, filepath.Join(data, "usage.db"))
 	checks := o.checks()
 	o.print(stdout, checks)
@@ -137,20 +145,20 @@ func run(cfg config, stray *strayLog, stdout io.Writer) (bool, error) {
 
 // soak provisions, measures the idle baseline, runs the traffic while sampling, and waits for
 // meterd to be idle again.
-func soak(a *agent, cfg config, o *outcome, stdout io.Writer) error {
-	token, err := a.token()
+func soak(a *agent.Agent, cfg config, o *outcome, stdout io.Writer) error {
+	token, err := a.Token()
 	if err != nil {
 		return err
 	}
-	c := newClient(a.base, token, cfg.workers+2)
+	c := &client{agent.NewClient(a.Base, token, cfg.workers+2)}
 	f, err := provision(c, time.Now())
 	if err != nil {
 		return err
 	}
-	c.closeIdle()
-	s := newSampler(a.base, a.data)
-	fmt.Fprintf(stdout, "soak: meterd %s on %s; idle baseline for %s\n", a.base, a.data, idleWindow)
-	if o.base, err = baseline(s, a.pid()); err != nil {
+	c.CloseIdle()
+	s := newSampler(a.Base, a.Data)
+	fmt.Fprintf(stdout, "soak: meterd %s on %s; idle baseline for %s\n", a.Base, a.Data, idleWindow)
+	if o.base, err = baseline(s, a.Pid()); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "soak: %d workers, %.0f steps/s for %s (warm-up %s, IDEMPOTENCY_TTL %s)\n",
@@ -159,9 +167,9 @@ func soak(a *agent, cfg config, o *outcome, stdout io.Writer) error {
 	o.start = time.Now()
 	o.steps, o.renewals = traffic(c, f, s, led, cfg, stdout)
 	o.end = time.Now()
-	c.closeIdle()
+	c.CloseIdle()
 	var last reading
-	if o.idle, last, err = waitIdle(s, a.pid(), o.base); err != nil {
+	if o.idle, last, err = waitIdle(s, a.Pid(), o.base); err != nil {
 		return err
 	}
 	o.readings, o.scrapeErrs, o.scrapeErr = s.all()

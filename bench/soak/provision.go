@@ -114,7 +114,7 @@ func (c *client) admin(method, path string, body, out any) error {
 	if err != nil {
 		return err
 	}
-	st, raw, err := c.do(method, path, "", true, b)
+	st, raw, err := c.Do(method, path, "", true, b)
 	if err != nil {
 		return err
 	}

@@ -151,7 +151,7 @@ func (w *worker) seatBody(s *session) []byte {
 // consume sends one consume and books its answer: a grant into the ledger, a denial for the
 // reason the operation expects (none: denials are unexpected). It reports a grant.
 func (w *worker) consume(op, item, key string, body []byte, denial string) (answer, bool) {
-	st, raw, err := w.c.do("POST", "/v1/consume", key, false, body)
+	st, raw, err := w.c.Do("POST", "/v1/consume", key, false, body)
 	if err != nil {
 		w.l.failed(op, err)
 		return answer{}, false
@@ -207,27 +207,25 @@ func (w *worker) checkin(s *session) {
 	if s.id == "" {
 		return
 	}
-	st, raw, err := w.c.do("POST", "/v1/checkin", "", false, w.seatBody(s))
+	st, raw, err := w.c.Do("POST", "/v1/checkin", "", false, w.seatBody(s))
 	s.id = ""
-	switch {
-	case err != nil:
-		w.l.failed("checkin", err)
-	case st != 200:
-		w.l.unexpected("checkin", st, raw)
-	default:
-		w.l.outcome("checkin 200")
-	}
+	w.expect200("checkin", st, raw, err)
 }
 
 func (w *worker) readLicense() {
 	id := w.f.licenseIDs[w.rng.IntN(len(w.f.licenseIDs))]
-	st, raw, err := w.c.do("GET", "/v1/licenses/"+id, "", false, nil)
+	st, raw, err := w.c.Do("GET", "/v1/licenses/"+id, "", false, nil)
+	w.expect200("license", st, raw, err)
+}
+
+// expect200 books the answer to a call that must succeed.
+func (w *worker) expect200(op string, st int, raw []byte, err error) {
 	switch {
 	case err != nil:
-		w.l.failed("license", err)
+		w.l.failed(op, err)
 	case st != 200:
-		w.l.unexpected("license", st, raw)
+		w.l.unexpected(op, st, raw)
 	default:
-		w.l.outcome("license 200")
+		w.l.outcome(op + " 200")
 	}
 }

@@ -41,7 +41,7 @@ func TestFlagWinsOverFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startMeterd(t, filepath.Join(dir, "data"), "-config", path) // startMeterd passes -listen 127.0.0.1:0
-	p.stop()
+	p.stop(os.Interrupt)                                             // SIGINT stops as cleanly as SIGTERM (the crash loop's)
 	if _, err := os.Stat(filepath.Join(dir, "data", "usage.db")); !os.IsNotExist(err) {
 		t.Fatalf("USAGE_DATABASE = off from the file was ignored: %v", err)
 	}

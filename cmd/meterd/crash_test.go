@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -89,12 +90,12 @@ func crashLoop(t *testing.T, durability string, cycles int) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				drive(p.base, fmt.Sprintf("c%d-w%d", cycle, w), license, &l, stop)
+				drive(p.Base, fmt.Sprintf("c%d-w%d", cycle, w), license, &l, stop)
 			}()
 		}
 		// A random moment: the point of the test is that the kill lands anywhere.
 		time.Sleep(time.Duration(20+rng.IntN(200)) * time.Millisecond)
-		p.kill()
+		p.Kill()
 		close(stop)
 		wg.Wait()
 	}
@@ -124,7 +125,7 @@ func crashLoop(t *testing.T, durability string, cycles int) {
 	if got > l.acked+regranted {
 		t.Fatalf("after resending: consumed %d > acknowledged %d + re-granted %d", got, l.acked, regranted)
 	}
-	p.stop()
+	p.stop(syscall.SIGTERM)
 	checkUsageDatabase(t, data, got)
 }
 
@@ -207,14 +208,14 @@ func resend(t *testing.T, p *proc, license string, doubt []inDoubt) int64 {
 	var regranted atomic.Int64
 	hc := &http.Client{Timeout: 30 * time.Second}
 	for _, d := range doubt {
-		st, out, err := request(hc, "POST", p.base+"/v1/consume", "", d.key, map[string]any{"license": license, "units": d.units})
+		st, out, err := request(hc, "POST", p.Base+"/v1/consume", "", d.key, map[string]any{"license": license, "units": d.units})
 		if err != nil || (st != 200 && st != 409) {
 			t.Fatalf("resend %s: %d %v %v", d.key, st, out, err)
 		}
 		if st == 200 {
 			regranted.Add(int64(out["units"].(float64)))
 		}
-		st2, out2, err := request(hc, "POST", p.base+"/v1/consume", "", d.key, map[string]any{"license": license, "units": d.units})
+		st2, out2, err := request(hc, "POST", p.Base+"/v1/consume", "", d.key, map[string]any{"license": license, "units": d.units})
 		if err != nil || st2 != st || fmt.Sprint(out2) != fmt.Sprint(out) {
 			t.Fatalf("second resend of %s: %d %v, want the same answer %d %v", d.key, st2, out2, st, out)
 		}
@@ -245,12 +246,12 @@ func TestAsyncLossWindow(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				driveTimed(p.base, fmt.Sprintf("a%d-w%d", cycle, w), license, acks, stop)
+				driveTimed(p.Base, fmt.Sprintf("a%d-w%d", cycle, w), license, acks, stop)
 			}()
 		}
 		time.Sleep(300 * time.Millisecond) // a moment under load; what follows is the measurement
 		killedAt := time.Now()
-		p.kill()
+		p.Kill()
 		close(stop)
 		wg.Wait()
 		close(acks)
@@ -258,7 +259,7 @@ func TestAsyncLossWindow(t *testing.T) {
 		hc := &http.Client{Timeout: 30 * time.Second}
 		for a := range acks {
 			total++
-			st, out, err := request(hc, "POST", p.base+"/v1/consume", "", a.key, map[string]any{"license": license, "units": 1})
+			st, out, err := request(hc, "POST", p.Base+"/v1/consume", "", a.key, map[string]any{"license": license, "units": 1})
 			if err != nil || st != 200 {
 				t.Fatalf("resend %s: %d %v %v", a.key, st, out, err)
 			}
@@ -267,7 +268,7 @@ func TestAsyncLossWindow(t *testing.T) {
 				worst = max(worst, killedAt.Sub(a.at))
 			}
 		}
-		p.kill()
+		p.Kill()
 	}
 	t.Logf("async: %d of %d acknowledged answers lost to kill -9; the oldest was given %v before the kill", lost, total, worst)
 }

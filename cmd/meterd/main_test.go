@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -10,10 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/meterd/meterd/bench/agent"
 )
 
 // meterdBin is the agent built once for every test here, with the race detector when the
@@ -45,15 +45,29 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// proc is one running meterd.
+// proc is one running meterd, its log kept for failure messages.
 type proc struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	base   string
-	data   string
-	logMu  sync.Mutex
-	log    bytes.Buffer
-	exited chan struct{}
+	*agent.Agent
+	t   *testing.T
+	log syncBuffer
+}
+
+// syncBuffer is the log: the agent writes it while a test may read it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // startMeterd runs the binary on data and waits for its "listening" line.
@@ -67,77 +81,29 @@ func startMeterd(t *testing.T, data string, args ...string) *proc {
 }
 
 func tryStart(t *testing.T, data string, args ...string) (*proc, error) {
-	p := &proc{t: t, data: data, exited: make(chan struct{})}
-	p.cmd = exec.Command(meterdBin, append([]string{"-data-dir", data, "-listen", "127.0.0.1:0"}, args...)...)
-	stderr, err := p.cmd.StderrPipe()
+	p := &proc{t: t}
+	a, err := agent.Start(meterdBin, data, &p.log, args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w:\n%s", err, p.log.String())
 	}
-	if err := p.cmd.Start(); err != nil {
-		return nil, err
-	}
-	addr := make(chan string, 1)
-	go p.scan(stderr, addr)
-	go func() { p.cmd.Wait(); close(p.exited) }()
-	select {
-	case a := <-addr:
-		p.base = "http://" + a
-		return p, nil
-	case <-p.exited:
-		return nil, fmt.Errorf("meterd exited during start-up: %s\n%s", p.cmd.ProcessState, p.logText())
-	case <-time.After(60 * time.Second):
-		p.cmd.Process.Kill()
-		return nil, fmt.Errorf("meterd did not listen within 60s:\n%s", p.logText())
-	}
+	p.Agent = a
+	return p, nil
 }
 
-func (p *proc) scan(r io.Reader, addr chan<- string) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		p.logMu.Lock()
-		p.log.WriteString(line + "\n")
-		p.logMu.Unlock()
-		if i := strings.Index(line, "msg=listening addr="); i >= 0 {
-			addr <- strings.TrimPrefix(line[i:], "msg=listening addr=")
-		}
-	}
-}
-
-func (p *proc) logText() string {
-	p.logMu.Lock()
-	defer p.logMu.Unlock()
-	return p.log.String()
-}
-
-// kill sends SIGKILL and waits for the process to be gone.
-func (p *proc) kill() {
-	p.cmd.Process.Kill()
-	<-p.exited
-}
-
-// stop sends SIGTERM and expects a clean exit.
-func (p *proc) stop() {
+// stop sends sig and expects a clean exit.
+func (p *proc) stop(sig os.Signal) {
 	p.t.Helper()
-	p.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-p.exited:
-	case <-time.After(60 * time.Second):
-		p.cmd.Process.Kill()
-		p.t.Fatalf("meterd did not stop within 60s:\n%s", p.logText())
-	}
-	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
-		p.t.Fatalf("meterd exit code %d:\n%s", code, p.logText())
+	if code, err := p.Stop(sig, 60*time.Second); err != nil || code != 0 {
+		p.t.Fatalf("meterd exit code %d, %v:\n%s", code, err, p.log.String())
 	}
 }
 
 func (p *proc) token() string {
-	b, err := os.ReadFile(filepath.Join(p.data, "admin.token"))
+	tok, err := p.Token()
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	return strings.TrimSpace(string(b))
+	return tok
 }
 
 // request sends one JSON request; an error means the answer never arrived.
@@ -173,7 +139,7 @@ func request(hc *http.Client, method, url, token, key string, body any) (int, ma
 // mustAdmin runs an admin call that must succeed.
 func (p *proc) mustAdmin(method, path string, body any) map[string]any {
 	p.t.Helper()
-	st, out, err := request(http.DefaultClient, method, p.base+path, p.token(), "", body)
+	st, out, err := request(http.DefaultClient, method, p.Base+path, p.token(), "", body)
 	if err != nil || st != 200 {
 		p.t.Fatalf("%s %s: %d %v %v", method, path, st, out, err)
 	}
@@ -182,7 +148,7 @@ func (p *proc) mustAdmin(method, path string, body any) map[string]any {
 
 func (p *proc) consumed(licenseID string) int64 {
 	p.t.Helper()
-	st, out, err := request(http.DefaultClient, "GET", p.base+"/v1/licenses/"+licenseID, "", "", nil)
+	st, out, err := request(http.DefaultClient, "GET", p.Base+"/v1/licenses/"+licenseID, "", "", nil)
 	if err != nil || st != 200 {
 		p.t.Fatalf("get license: %d %v %v", st, out, err)
 	}
