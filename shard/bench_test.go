@@ -422,3 +422,29 @@ func BenchmarkTablePut(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMemoryLatency follows pointers around a random cycle through working sets from
+// inside the L2 to far beyond it: ns/op is one dependent cache miss, the latency a decision at
+// 100,000 keys waits for once (bench/RESULTS.md, shard section). It measures the machine, not
+// this package.
+//
+//	go test ./shard -run '^$' -bench BenchmarkMemoryLatency -count 3
+func BenchmarkMemoryLatency(b *testing.B) {
+	for _, size := range []int{256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20} {
+		n := size / 64
+		next := make([]int64, n*8) // one hop per 64-byte line
+		perm := rand.New(rand.NewPCG(3, 4)).Perm(n)
+		for i := range n {
+			next[perm[i]*8] = int64(perm[(i+1)%n] * 8)
+		}
+		b.Run(fmt.Sprintf("set=%dKiB", size>>10), func(b *testing.B) {
+			p := int64(0)
+			for b.Loop() {
+				p = next[p]
+			}
+			if p < 0 {
+				b.Fatal("the cycle left the array")
+			}
+		})
+	}
+}
