@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meterd/meterd/bench/agent"
 	"github.com/meterd/meterd/core"
 )
 
@@ -131,7 +130,7 @@ func needPromtool(t *testing.T) string {
 func liveMetrics(t *testing.T) []byte {
 	t.Helper()
 	base, token := startAgent(t)
-	c := &agentClient{t: t, base: base, token: token}
+	c := &agentClient{t, agent.NewClient(base, token, 2)}
 	exercise(c)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -180,51 +179,35 @@ func startAgent(t *testing.T) (base, token string) {
 	return "http://" + ln.Addr().String(), token
 }
 
+// agentClient is the bench's agent client, failing the test on what it does not expect.
 type agentClient struct {
-	t           *testing.T
-	base, token string
+	t *testing.T
+	*agent.Client
 }
 
-// call sends one JSON request and fails the test unless the status is want.
+// call sends one JSON admin request and fails the test unless the status is want.
 func (c *agentClient) call(method, path string, body any, want int) {
 	c.t.Helper()
-	var rd io.Reader
+	var b []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
 			c.t.Fatal(err)
 		}
-		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		c.t.Fatalf("%s %s: got %d %s, want %d", method, path, resp.StatusCode, raw, want)
+	st, raw, err := c.Do(method, path, "", true, b)
+	if err != nil || st != want {
+		c.t.Fatalf("%s %s: got %d %s (%v), want %d", method, path, st, raw, err, want)
 	}
 }
 
 func (c *agentClient) metrics() []byte {
 	c.t.Helper()
-	resp, err := http.Get(c.base + "/metrics")
-	if err != nil {
-		c.t.Fatal(err)
+	st, raw, err := c.Do("GET", "/metrics", "", false, nil)
+	if err != nil || st != 200 {
+		c.t.Fatalf("GET /metrics: %d %v", st, err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != 200 {
-		c.t.Fatalf("GET /metrics: %d %v", resp.StatusCode, err)
-	}
-	return b
+	return raw
 }
 
 // exercise provisions a caller-count and a sessions-mode product and makes one request of
