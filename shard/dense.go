@@ -66,8 +66,8 @@ type denseDir struct {
 	chunks []atomic.Pointer[denseChunk]
 }
 
-// denseBlock returns block n, or nil if its chunk has not been made.
-func (t *Table) denseBlock(n uint64) *License {
+// blockAt returns block n, or nil if its chunk has not been made.
+func (t *Table) blockAt(n uint64) *License {
 	d := t.dense.Load()
 	if d == nil || n>>chunkBits >= uint64(len(d.chunks)) {
 		return nil
@@ -78,9 +78,9 @@ func (t *Table) denseBlock(n uint64) *License {
 	return nil
 }
 
-// makeDenseBlock returns block n (< denseCap), making its chunk if need be.
+// makeBlockAt returns block n (< denseCap), making its chunk if need be.
 // t.mu must be held.
-func (t *Table) makeDenseBlock(n uint64) *License {
+func (t *Table) makeBlockAt(n uint64) *License {
 	d, i := t.dense.Load(), int(n>>chunkBits)
 	if d == nil || i >= len(d.chunks) {
 		d = d.grow(i + 1)
@@ -136,7 +136,7 @@ func (t *Table) NewLicense(id string) *License {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.raiseNext(n + 1)
-	l := t.makeDenseBlock(n)
+	l := t.makeBlockAt(n)
 	if l.flags.Load() != 0 {
 		return NewLicense(id)
 	}
@@ -149,7 +149,7 @@ func (t *Table) NewLicense(id string) *License {
 // (< denseCap); it reports whether it is done, or whether the key belongs in
 // the hash table. t.mu must be held.
 func (t *Table) putDense(n uint64, key string, l *License) bool {
-	b := t.denseBlock(n)
+	b := t.blockAt(n)
 	if b == nil {
 		return false
 	}

@@ -83,7 +83,7 @@ func TestDenseBlockStates(t *testing.T) {
 	n, _ := idNumber(id)
 	free := strings.Replace(id, id[:8], fmt.Sprintf("%08x", n+1), 1) // same chunk, block never made
 	l := tb.NewLicense(id)
-	if l != tb.denseBlock(n) {
+	if l != tb.blockAt(n) {
 		t.Fatalf("NewLicense(%q) built no dense block", id)
 	}
 	for _, k := range []string{id, free} {
@@ -177,7 +177,7 @@ func TestDenseChunks(t *testing.T) {
 		key = strconv.FormatUint(n|1<<32, 16)[1:] + key[8:]
 		l := tb.NewLicense(key)
 		tb.Put(key, l)
-		if got := tb.denseBlock(n); got != l || tb.Get(key) != l {
+		if got := tb.blockAt(n); got != l || tb.Get(key) != l {
 			t.Fatalf("block %d is %p, want %p found by Get", n, got, l)
 		}
 	}

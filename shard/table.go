@@ -87,7 +87,7 @@ func (t *Table) Get(key string) *License {
 	// through the number it carries. hexNumber does not check the digits:
 	// a key that is not a numbered id matches no block's id bytes anyway.
 	if len(key) == idLen && key[versionAt] == '8' {
-		l := t.denseBlock(hexNumber(binary.BigEndian.Uint64(idBytes(key)[:8])))
+		l := t.blockAt(hexNumber(binary.BigEndian.Uint64(idBytes(key)[:8])))
 		if l != nil && l.flags.Load()&(flagLive|flagMoved) == flagLive && l.hasID(key) {
 			return l
 		}
