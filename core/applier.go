@@ -22,7 +22,8 @@ const (
 // outage, or the batch endpoint outrunning the usage database) would otherwise hold the whole
 // backlog in memory and grow its buffer by copying it: measured under batch load, that copy
 // was a tenth of the agent's CPU and the buffer ran to hundreds of megabytes.
-const maxPassActions = 1 << 16
+// A variable only so that a test can make it small.
+var maxPassActions = 1 << 16
 
 // passGap is the least time between two passes that follow new records.
 const passGap = time.Millisecond
@@ -120,20 +121,26 @@ func (a *applier) applyDurable() error {
 		if err := a.d.apply(seq, rec, a.sink()); err != nil {
 			return fmt.Errorf("%s: %w", a.e.walDir, err)
 		}
-		if a.batcher == nil {
-			return nil
-		}
-		a.batcher.Advance(seq)
-		if a.batcher.Pending() >= max(a.e.cfg.UsageWriteInterval, maxPassActions) {
-			return a.write(true) // between records, as Flush requires
-		}
-		return nil
+		return a.advance(seq)
 	})
+}
+
+// advance tells the batcher that record seq is complete, and writes what it holds when that
+// has reached max(USAGE_WRITE_INTERVAL, maxPassActions), between records as Flush requires.
+func (a *applier) advance(seq uint64) error {
+	if a.batcher == nil {
+		return nil
+	}
+	a.batcher.Advance(seq)
+	if a.batcher.Pending() >= max(a.e.cfg.UsageWriteInterval, maxPassActions) {
+		return a.write(true)
+	}
+	return nil
 }
 
 func (a *applier) emit(act export.Action) {
 	if act.WALSeq > a.batcher.ExportedSeq() {
-		a.batcher.Add(act) // coalescing: only buffers
+		a.batcher.Add(act)
 	}
 }
 

@@ -105,7 +105,6 @@ func (e *Engine) openUsage(a *applier, stored uint64) error {
 		return fmt.Errorf("usage database %s: %w", path, err)
 	}
 	a.db, a.batcher = db, export.NewBatcher(db, e.cfg.UsageWriteInterval, export.BatcherHooks{OnWrite: e.observeWrite})
-	a.batcher.Coalesce() // the applier writes once per pass: see applier.write
 	got, last := db.ExportedSeq(), e.log.LastSeq()
 	switch {
 	case got > last:
@@ -140,10 +139,7 @@ func (e *Engine) replay(a *applier) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", e.walDir, err)
 		}
-		if a.batcher != nil {
-			a.batcher.Advance(seq)
-		}
-		return nil
+		return a.advance(seq) // a long backlog is written in bounded steps, as in a pass
 	})
 }
 

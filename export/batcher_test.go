@@ -24,16 +24,30 @@ func newBatcher(t *testing.T, interval int) (*export.DB, *export.Batcher, *write
 	return db, export.NewBatcher(db, interval, log.hooks()), &log
 }
 
-// TestBatcherInterval feeds records as core does: each record's actions,
-// then Advance. A write happens exactly when interval actions are pending.
+// feed gives b each record's actions and advances past the record, as the agent does, and
+// writes between records once the batcher is due.
+func feed(t *testing.T, b *export.Batcher, acts []export.Action) {
+	t.Helper()
+	for i, a := range acts {
+		b.Add(a)
+		if i+1 < len(acts) && acts[i+1].WALSeq == a.WALSeq {
+			continue // the record goes on
+		}
+		b.Advance(a.WALSeq)
+		if b.Due() {
+			if err := b.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// Due turns true exactly when interval actions are pending.
 func TestBatcherInterval(t *testing.T) {
 	db, b, log := newBatcher(t, 3)
 	as := actions(1, 7)
-	for i, a := range as {
-		if err := b.Add(a); err != nil {
-			t.Fatal(err)
-		}
-		b.Advance(a.WALSeq)
+	for i := range as {
+		feed(t, b, as[i:i+1])
 		wantPending, wantHead := (i+1)%3, int64((i+1)/3*3)
 		if b.Pending() != wantPending || db.HeadSeq() != wantHead {
 			t.Fatalf("after %d actions: pending %d, head %d; want %d, %d", i+1, b.Pending(), db.HeadSeq(), wantPending, wantHead)
@@ -50,26 +64,20 @@ func TestBatcherInterval(t *testing.T) {
 	}
 }
 
-// TestBatcherWholeRecords gives one record (a provision of several items)
-// more actions than the interval: they are written together, and a later
-// record's Add writes what was pending without Advance.
+// One record (a provision of several items) with more actions than the interval is written
+// whole, and a replay of records already written writes nothing twice.
 func TestBatcherWholeRecords(t *testing.T) {
 	db, b, log := newBatcher(t, 2)
 	record := actions(5, 3)
 	for i := range record {
 		record[i].WALSeq = 5
-		b.Add(record[i])
 	}
-	if b.Pending() != 3 || len(log.rows) != 0 {
-		t.Fatalf("wrote part of a record: pending %d, writes %v", b.Pending(), log)
+	feed(t, b, record)
+	if b.Pending() != 0 || len(log.rows) != 1 || log.actions[0] != 3 || db.ExportedSeq() != 5 {
+		t.Fatalf("got pending %d, writes %v, exported %d; want the record's 3 actions in one write", b.Pending(), log, db.ExportedSeq())
 	}
-	if err := b.Add(actions(7, 1)[0]); err != nil {
-		t.Fatal(err)
-	}
-	if b.Pending() != 1 || db.HeadSeq() != 3 || db.ExportedSeq() != 5 {
-		t.Fatalf("got pending %d, head %d, exported %d; want 1, 3, 5", b.Pending(), db.HeadSeq(), db.ExportedSeq())
-	}
-	// A crash after that write: start-up replays record 5 and 7 again.
+	feed(t, b, actions(7, 1))
+	// A crash after that: start-up replays records 5 and 7 again.
 	b2 := export.NewBatcher(db, 2, export.BatcherHooks{})
 	for _, a := range append(record, actions(7, 1)...) {
 		b2.Add(a)
@@ -83,11 +91,10 @@ func TestBatcherAdvance(t *testing.T) {
 	db, b, log := newBatcher(t, 2)
 	b.Add(actions(1, 1)[0])
 	b.Advance(40) // non-actions do not count towards the interval
-	if len(log.rows) != 0 || b.Pending() != 1 {
-		t.Fatalf("Advance wrote: %v, pending %d", log, b.Pending())
+	if b.Due() || b.Pending() != 1 {
+		t.Fatalf("due %v, pending %d after one action", b.Due(), b.Pending())
 	}
-	b.Add(actions(41, 1)[0])
-	b.Advance(41)
+	feed(t, b, actions(41, 1))
 	if db.ExportedSeq() != 41 || db.HeadSeq() != 2 {
 		t.Fatalf("got exported %d, head %d; want 41, 2", db.ExportedSeq(), db.HeadSeq())
 	}
@@ -103,20 +110,17 @@ func TestBatcherAdvance(t *testing.T) {
 	}
 }
 
-// Coalescing: Add and Advance only buffer, however many intervals pile up, and one Flush
-// writes them all in one transaction.
-func TestBatcherCoalesce(t *testing.T) {
+// Add and Advance only buffer, however many intervals pile up, and one Flush writes them all
+// in one transaction.
+func TestBatcherBuffersUntilFlush(t *testing.T) {
 	db, b, log := newBatcher(t, 2)
-	b.Coalesce()
 	acts := actions(1, 7)
 	for _, a := range acts {
-		if err := b.Add(a); err != nil {
-			t.Fatal(err)
-		}
+		b.Add(a)
 		b.Advance(a.WALSeq)
 	}
 	if len(log.rows) != 0 || !b.Due() || b.Pending() != 7 {
-		t.Fatalf("coalescing batcher wrote %v, due %v, pending %d", log, b.Due(), b.Pending())
+		t.Fatalf("batcher wrote %v, due %v, pending %d", log, b.Due(), b.Pending())
 	}
 	if err := b.Flush(); err != nil {
 		t.Fatal(err)
@@ -146,20 +150,20 @@ func TestBatcherKeepsActionsOnError(t *testing.T) {
 	db, b, _ := newBatcher(t, 1)
 	db.Close()
 	b.Add(actions(1, 1)[0])
-	b.Advance(1) // the write fails; the action stays
-	if err := b.Add(actions(3, 1)[0]); !errors.Is(err, export.ErrClosed) || b.Pending() != 2 {
-		t.Fatalf("got %v, pending %d; want ErrClosed and both actions kept", err, b.Pending())
+	b.Advance(1)
+	if err := b.Flush(); !errors.Is(err, export.ErrClosed) || b.Pending() != 1 {
+		t.Fatalf("got %v, pending %d; want ErrClosed and the action kept", err, b.Pending())
 	}
-	if err := b.Flush(); !errors.Is(err, export.ErrClosed) {
-		t.Fatalf("Flush: got %v, want ErrClosed", err)
+	b.Add(actions(3, 1)[0])
+	if err := b.Flush(); !errors.Is(err, export.ErrClosed) || b.Pending() != 2 {
+		t.Fatalf("Flush again: got %v, pending %d; want ErrClosed and both actions kept", err, b.Pending())
 	}
 }
 
 func TestBatcherIntervalBelowOne(t *testing.T) {
-	db, b, _ := newBatcher(t, 0)
+	_, b, _ := newBatcher(t, 0)
 	b.Add(actions(1, 1)[0])
-	b.Advance(1)
-	if b.Pending() != 0 || db.HeadSeq() != 1 {
-		t.Fatalf("interval 0: pending %d, head %d; want every record written", b.Pending(), db.HeadSeq())
+	if !b.Due() {
+		t.Fatal("interval 0: not due after one action; want every action due")
 	}
 }

@@ -8,11 +8,11 @@
 // first use; later opens check that it belongs to this agent, key and usage
 // level and that its head is intact), feed a Batcher the pay-per-use
 // actions in WAL order (Add each action, then Advance once the record is
-// done, for records without actions too), and Close it at shutdown after a
-// final Flush. Every USAGE_WRITE_INTERVAL actions, at the end of the WAL
-// record that reaches the interval (the actions of one record, such as a
-// provision of several items, share its WAL seq and are written together),
-// the Batcher calls DB.Write, which appends the rows, the new chain head and
+// done, for records without actions too), Flush between records once it is
+// Due (USAGE_WRITE_INTERVAL actions pending; the actions of one record, such
+// as a provision of several items, share its WAL seq and are written
+// together), and Close it at shutdown after a final Flush. Flush calls
+// DB.Write, which appends the rows, the new chain head and
 // the WAL watermark (wal_seq) in one transaction with synchronous=FULL, so
 // a committed write survives a power cut before the
 // agent lets go of the WAL records behind it. Write skips actions at or
