@@ -12,6 +12,12 @@
 //
 //	for i in $(seq 10); do go test ./shard -run '^$' -bench 'BenchmarkDecide$' -cpu 2; done |
 //		go run ./bench/ratio -dim impl -ratio shard/cas -ratio mutexmap/shard
+//
+// With -metric instead, it summarises metrics the benchmark reports itself,
+// such as the ratios BenchmarkDecideTurns measures (metrics.go):
+//
+//	go test ./shard -run '^$' -bench BenchmarkDecideTurns -cpu 2 -count 5 |
+//		go run ./bench/ratio -metric shard/cas -metric mutexmap/shard
 package main
 
 import (
@@ -40,14 +46,43 @@ func (r *ratioFlag) Set(s string) error {
 	return nil
 }
 
+// metricFlag is a repeatable metric unit.
+type metricFlag []string
+
+func (m *metricFlag) String() string { return strings.Join(*m, ",") }
+
+func (m *metricFlag) Set(s string) error {
+	if s == "" || strings.ContainsAny(s, " \t") {
+		return fmt.Errorf("want a metric's unit, got %q", s)
+	}
+	*m = append(*m, s)
+	return nil
+}
+
 func main() {
 	dim := flag.String("dim", "impl", "the name=value element of a sub-benchmark name that names the implementation")
 	var ratios ratioFlag
+	var names metricFlag
 	flag.Var(&ratios, "ratio", "num/den: report ns(num)/ns(den) per round (repeatable)")
+	flag.Var(&names, "metric", "a metric the benchmark reports: summarise it over rounds (repeatable; not with -ratio)")
 	flag.Parse()
-	if len(ratios) == 0 || flag.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "usage: ratio [-dim impl] -ratio num/den [-ratio ...] < bench-output")
+	if (len(ratios) == 0) == (len(names) == 0) || flag.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, "usage: ratio [-dim impl] -ratio num/den [-ratio ...] < bench-output\n"+
+			"       ratio -metric unit [-metric ...] < bench-output")
 		os.Exit(2)
+	}
+	if len(names) > 0 {
+		m, err := parseMetrics(os.Stdin, names)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ratio:", err)
+			os.Exit(1)
+		}
+		if len(m.benchmarks) == 0 {
+			fmt.Fprintf(os.Stderr, "ratio: no benchmark results with the metrics %q on stdin\n", names)
+			os.Exit(1)
+		}
+		writeMetrics(os.Stdout, m, names)
+		return
 	}
 	res, err := parse(os.Stdin, *dim)
 	if err != nil {

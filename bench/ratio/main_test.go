@@ -42,3 +42,28 @@ func TestMedian(t *testing.T) {
 		}
 	}
 }
+
+const turnRounds = `BenchmarkDecideTurns/keys=10/parallel=1-2 	 50	 7339755 ns/op	 2.0 cas-ns	 4.000 shard/cas	 0 B/op
+BenchmarkDecideTurns/keys=10/parallel=1-2 	 50	 7339755 ns/op	 3.0 cas-ns	 3.500 shard/cas
+BenchmarkDecideTurns/keys=10/parallel=1-2 	 50	 7339755 ns/op	 9.0 cas-ns	 5.000 shard/cas
+BenchmarkOther-2 	100	        1.0 ns/op
+`
+
+// -metric takes each named metric from the lines that carry it, by
+// benchmark, and summarises it over the rounds.
+func TestMetrics(t *testing.T) {
+	names := []string{"shard/cas", "cas-ns", "absent"}
+	m, err := parseMetrics(strings.NewReader(turnRounds), names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.benchmarks) != 1 || m.benchmarks[0] != "DecideTurns/keys=10/parallel=1" {
+		t.Fatalf("benchmarks = %q, want one, DecideTurns/keys=10/parallel=1", m.benchmarks)
+	}
+	var out strings.Builder
+	writeMetrics(&out, m, names)
+	want := "| DecideTurns/keys=10/parallel=1 | 3 | **4.00** (3.50–5.00) | **3.00** (2.00–9.00) | |"
+	if !strings.Contains(out.String(), want) {
+		t.Fatalf("table:\n%s\nwant the row\n%s", out.String(), want)
+	}
+}
