@@ -65,10 +65,10 @@ func turnImpls(n int) []*turnImpl {
 		counters[i].v.Store(plenty)
 	}
 	var mu sync.Mutex
-	m := make(map[string]*int64, n)
+	balances := make(map[string]*int64, n)
 	for i := range n {
 		v := int64(plenty)
-		m[benchIDs.key(i)] = &v
+		balances[benchIDs.key(i)] = &v
 	}
 	t := newBenchTable(n, benchIDs)
 	return []*turnImpl{
@@ -86,7 +86,7 @@ func turnImpls(n int) []*turnImpl {
 			for range k {
 				benchIDs.set(buf, w.next())
 				mu.Lock()
-				if v := m[string(buf)]; *v >= 1 {
+				if v := balances[string(buf)]; *v >= 1 {
 					*v--
 				} else {
 					d++
