@@ -21,14 +21,11 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -96,8 +93,6 @@ func main() {
 	write(os.Stdout, res, ratios)
 }
 
-var resultLine = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+([0-9.]+) ns/op`)
-
 // results holds ns/op by setting, implementation and round.
 type results struct {
 	settings []string // in order of first appearance
@@ -105,21 +100,18 @@ type results struct {
 	ns       map[string]map[string][]float64
 }
 
+// parse reads ns/op as a metric (metrics.go) and splits each benchmark's name into the
+// implementation, its dim element, and the setting, the rest.
 func parse(r io.Reader, dim string) (*results, error) {
+	m, err := parseMetrics(r, []string{"ns/op"})
+	if err != nil {
+		return nil, err
+	}
 	res := &results{ns: map[string]map[string][]float64{}}
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		m := resultLine.FindStringSubmatch(sc.Text())
-		if m == nil {
-			continue
-		}
-		v, err := strconv.ParseFloat(m[2], 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q: %v", sc.Text(), err)
-		}
+	for _, b := range m.benchmarks {
 		var impl string
 		var rest []string
-		for _, e := range strings.Split(m[1], "/") {
+		for _, e := range strings.Split(b, "/") {
 			if k, val, ok := strings.Cut(e, "="); ok && k == dim {
 				impl = val
 			} else {
@@ -137,9 +129,9 @@ func parse(r io.Reader, dim string) (*results, error) {
 		if !slices.Contains(res.impls, impl) {
 			res.impls = append(res.impls, impl)
 		}
-		res.ns[setting][impl] = append(res.ns[setting][impl], v)
+		res.ns[setting][impl] = m.vals[b]["ns/op"]
 	}
-	return res, sc.Err()
+	return res, nil
 }
 
 func write(w io.Writer, res *results, ratios ratioFlag) {

@@ -10,9 +10,11 @@ import (
 	"strings"
 )
 
-// A benchmark that measures its ratios itself (BenchmarkDecideTurns) reports
-// them as metrics; -metric summarises those over rounds instead: per
-// benchmark, the median and range of each metric named.
+// Every value a benchmark line reports is a metric, ns/op included: parse
+// reads ns/op through parseMetrics. A benchmark that measures its ratios
+// itself (BenchmarkDecideTurns) reports them as metrics too; -metric
+// summarises those over rounds: per benchmark, the median and range of each
+// metric named.
 
 var benchLine = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
 
