@@ -87,7 +87,7 @@ func (a *Agent) Stop(sig os.Signal, timeout time.Duration) (int, error) {
 		return a.cmd.ProcessState.ExitCode(), nil
 	case <-time.After(timeout):
 		a.Kill()
-		return -1, fmt.Errorf("meterd did not stop within %s after SIGTERM", timeout)
+		return -1, fmt.Errorf("meterd did not stop within %s after %v", timeout, sig)
 	}
 }
 
