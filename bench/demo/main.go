@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd/bench/agent"
-	"github.com/meterd/meterd/bench/internal/meterctl"
+	"github.com/meterd/meterd/bench/meterctl"
 )
 
 func main() {

@@ -1,5 +1,6 @@
-// Package meterctl runs the vendor's command-line tool for the bench programs (demo, soak)
-// as a vendor would, from outside, and reads what its JSON report bills.
+// Package meterctl runs the vendor's command-line tool as a vendor would, from outside, and
+// reads what its JSON report bills: for the bench programs (demo, soak) and cmd/meterd's
+// crash tests.
 package meterctl
 
 import (

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/meterd/meterd/bench/internal/meterctl"
+	"github.com/meterd/meterd/bench/meterctl"
 )
 
 // errExit is returned by runMeterctl when meterctl exits non-zero; the error says why.

@@ -3,7 +3,7 @@ package main
 import (
 	"path/filepath"
 
-	"github.com/meterd/meterd/bench/internal/meterctl"
+	"github.com/meterd/meterd/bench/meterctl"
 )
 
 // vendor does what the vendor does with the usage database once meterd has stopped: verify

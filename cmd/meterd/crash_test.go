@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/meterd/meterd/bench/meterctl"
 )
 
 // inDoubt is a request whose answer never arrived: it may or may not have been granted.
@@ -134,8 +135,8 @@ func crashLoop(t *testing.T, durability string, cycles int) {
 func checkUsageDatabase(t *testing.T, data string, consumed int64) {
 	t.Helper()
 	db, key := filepath.Join(data, "usage.db"), filepath.Join(data, "usage.key")
-	if out, err := exec.Command(meterctlBin, "verify", "-key", key, db).CombinedOutput(); err != nil {
-		t.Fatalf("meterctl verify: %v\n%s", err, out)
+	if _, err := meterctl.Run(meterctlBin, "verify", "-key", key, db); err != nil {
+		t.Fatal(err)
 	}
 	if sqlite3, err := exec.LookPath("sqlite3"); err == nil {
 		out, err := exec.Command(sqlite3, "-readonly", db, "PRAGMA integrity_check;").CombinedOutput()
@@ -145,19 +146,13 @@ func checkUsageDatabase(t *testing.T, data string, consumed int64) {
 	} else if os.Getenv("METERD_REQUIRE_TOOLS") == "1" {
 		t.Fatal("sqlite3 is not installed (apt-get install sqlite3)")
 	}
-	out, err := exec.Command(meterctlBin, "report", "-key", key, "-format", "json", db).Output()
+	units, err := meterctl.Billed(meterctlBin, key, db)
 	if err != nil {
-		t.Fatalf("meterctl report: %v", err)
-	}
-	var rep struct {
-		Totals []struct{ Units int64 } `json:"totals"`
-	}
-	if err := json.Unmarshal(out, &rep); err != nil {
 		t.Fatal(err)
 	}
 	var billed int64
-	for _, tot := range rep.Totals {
-		billed += tot.Units
+	for _, u := range units {
+		billed += u
 	}
 	if billed != consumed {
 		t.Fatalf("the report bills %d units; the agent consumed %d", billed, consumed)
