@@ -109,11 +109,12 @@ func turnImpls(n int) []*turnImpl {
 }
 
 // turnCrew runs turns on workers goroutines, which wait for their work on
-// channels. Rejected: workers spinning on an atomic turn counter, which in
-// some runs left two goroutines sharing one P for the whole run (yielding
-// through runtime.Gosched wakes no idle P; not yielding let them take 10 ms
-// turns under async preemption), 2 to 33 times slower for every impl. A
-// channel send wakes an idle P for the goroutine it readies.
+// channels. Rejected: workers spinning on an atomic turn counter, which made
+// some whole runs 2 to 3.7 times slower for every impl when they yielded
+// with runtime.Gosched, and up to 33 times when they did not (as if two of
+// them shared one P and took turns only at async preemption's 10 ms); why
+// the yielding version was slow, I did not find out. On channels, no run
+// was.
 type turnCrew struct {
 	jobs   []chan turnJob
 	done   sync.WaitGroup
