@@ -16,10 +16,11 @@ import (
 // running one after the other: each round gives every impl a turn of about
 // turnLen, all goroutines deciding with that impl alone, so that the impls of
 // one round share the machine's moment to within milliseconds rather than
-// seconds. Run one after the other for 0.3 s each, the same binary gave
-// per-round ratios from 2.2 to 8.8 at 100,000 keys on this shared machine:
-// the bare CAS's speed swings with what the host's other tenants do to the
-// memory system, and a ratio between moments seconds apart measures that.
+// seconds. Run one after the other for 0.3 s each (BenchmarkDecide), the
+// impls gave per-round ratios from 2.2 to 8.8 at 100,000 keys on this shared
+// machine (bench/RESULTS.md): the bare CAS's speed swings with what the
+// host's other tenants do to the memory system, and a ratio between moments
+// seconds apart measures that.
 //
 // A turn is timed from handing the goroutines their work to the last one
 // finishing, and counts only decisions: before it, an untimed warm-up turn
