@@ -45,31 +45,38 @@ func (l Level) String() string {
 type ActionKind uint8
 
 // The pay-per-use actions; the zero value is no action (Write refuses it).
+// Unexported is not an action a client takes: it is the row DB.Reconcile
+// writes for units the agent consumed but never wrote as actions (while the
+// usage database was off, or whose WAL records were gone before export).
 const (
 	Provision ActionKind = iota + 1
 	Consume
 	Checkout
 	Checkin
+	Unexported
 )
 
-var kindNames = [...]string{Provision: "provision", Consume: "consume", Checkout: "checkout", Checkin: "checkin"}
+var kindNames = [...]string{Provision: "provision", Consume: "consume", Checkout: "checkout",
+	Checkin: "checkin", Unexported: "unexported"}
 
 // String returns the name written to the action column.
 func (k ActionKind) String() string {
-	if k.valid() {
+	if k >= Provision && k <= Unexported {
 		return kindNames[k]
 	}
 	return fmt.Sprintf("ActionKind(%d)", uint8(k))
 }
 
+// valid reports whether Write takes the kind: every kind but Unexported,
+// which only Reconcile writes.
 func (k ActionKind) valid() bool { return k >= Provision && k <= Checkin }
 
-// billable reports whether the kind takes units from a license: what
-// reports total.
-func (k ActionKind) billable() bool { return k == Consume || k == Checkout }
+// billable reports whether the kind takes units from a license: what adds
+// to license_consumed and what reports total.
+func (k ActionKind) billable() bool { return k == Consume || k == Checkout || k == Unexported }
 
 func parseKind(s string) (ActionKind, bool) {
-	for k := Provision; k <= Checkin; k++ {
+	for k := Provision; k <= Unexported; k++ {
 		if kindNames[k] == s {
 			return k, true
 		}
@@ -100,11 +107,9 @@ func (a *Action) check() error {
 		return fmt.Errorf("%w: WAL seq %d: kind %d", ErrInvalidAction, a.WALSeq, uint8(a.Kind))
 	case a.Units < 0:
 		return fmt.Errorf("%w: WAL seq %d: units %d", ErrInvalidAction, a.WALSeq, a.Units)
-	case a.Time.IsZero():
-		return fmt.Errorf("%w: WAL seq %d: zero time", ErrInvalidAction, a.WALSeq)
 	}
-	if y := a.Time.UTC().Year(); y < 0 || y > 9999 {
-		return fmt.Errorf("%w: WAL seq %d: year %d outside RFC 3339", ErrInvalidAction, a.WALSeq, y)
+	if err := checkRowTime(a.Time); err != nil {
+		return fmt.Errorf("WAL seq %d: %w", a.WALSeq, err)
 	}
 	return nil
 }

@@ -47,6 +47,7 @@ const (
 	colLicenseID
 	colUnits
 	colEvents
+	colLicenseConsumed
 	colSession
 	colUsername
 	colHostname

@@ -24,12 +24,12 @@ var goldenRows = map[string]row{
 	"detailed": {
 		intValue(7), intValue(2), textValue("2026-12-01T10:00:00.5Z"), textValue("consume"),
 		textValue("organizations/acme"), textValue("PdfPro"), textValue("lic-1"), intValue(4), intValue(1),
-		textValue("s-1"), textValue("alice"), textValue("ws-17"), textValue("10.0.0.5"),
+		intValue(1504), textValue("s-1"), textValue("alice"), textValue("ws-17"), textValue("10.0.0.5"),
 	},
 	"types": {
 		intValue(-1), {tag: tagFloat, i: int64(math.Float64bits(0.5))}, {tag: tagBlob, s: "\x00\xff"}, textValue(""),
 		{tag: tagNull}, textValue("ü"), intValue(math.MaxInt64), intValue(math.MinInt64), intValue(0),
-		{tag: tagNull}, {tag: tagNull}, {tag: tagNull}, {tag: tagNull},
+		intValue(1 << 53), {tag: tagNull}, {tag: tagNull}, {tag: tagNull}, {tag: tagNull},
 	},
 }
 

@@ -53,8 +53,14 @@ type DB struct {
 	meta    []metaEntry // every meta row but meta_mac, sorted by key
 	head    mac         // MAC of the last row (the chain start when empty)
 	batch   int64       // batch number of the last row
+	last    time.Time   // time of the last row: no row is written earlier
 	lastErr error       // of the last Write; reported by Writable
 	closed  bool
+
+	// consumed is each license's license_consumed as of its last row: what
+	// the next row of the license adds to. Written only by a committed
+	// write, under mu; see loadConsumed for how Open fills it.
+	consumed map[string]int64
 
 	headSeq atomic.Int64
 	walSeq  atomic.Uint64

@@ -30,7 +30,7 @@ func TestOpenCreates(t *testing.T) {
 	}
 	got := strings.Join(queryStrings(t, path, "SELECT key, value FROM meta WHERE key NOT LIKE '%mac' ORDER BY key"), " ")
 	want := "agent_id|" + agentA + " created|2026-11-30T12:00:00Z head_seq|0 key_id|" + export.KeyID(testKey(t)) +
-		" schema_version|1 usage_level|detailed wal_seq|0"
+		" schema_version|2 usage_level|detailed wal_seq|0"
 	if got != want {
 		t.Fatalf("got meta %s, want %s", got, want)
 	}

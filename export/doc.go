@@ -11,7 +11,10 @@
 // done, for records without actions too), Flush between records once it is
 // Due (USAGE_WRITE_INTERVAL actions pending; the actions of one record, such
 // as a provision of several items, share its WAL seq and are written
-// together), and Close it at shutdown after a final Flush. Flush calls
+// together), and Close it at shutdown after a final Flush. At start-up,
+// before the first Flush, Reconcile tells it what each license has consumed
+// in all as of the watermark: what the chain lacks is written as unexported
+// rows. Flush calls
 // DB.Write, which appends the rows, the new chain head and
 // the WAL watermark (wal_seq) in one transaction with synchronous=FULL, so
 // a committed write survives a power cut before the
@@ -31,7 +34,7 @@
 // Writable from /healthz); the DB holds one SQLite connection and a mutex.
 // Batcher and Ledger are not safe for concurrent use.
 //
-// # File format (schema_version 1)
+// # File format (schema_version 2)
 //
 //	meta(key TEXT PRIMARY KEY, value TEXT)       all values text
 //	  schema_version  "1"
@@ -46,14 +49,23 @@
 //
 //	usage(seq INTEGER PRIMARY KEY, batch INTEGER, time TEXT, action TEXT,
 //	      owner TEXT, item TEXT, license_id TEXT, units INTEGER,
-//	      events INTEGER, session TEXT, username TEXT, hostname TEXT,
-//	      ipaddress TEXT, mac BLOB NOT NULL)
+//	      events INTEGER, license_consumed INTEGER, session TEXT,
+//	      username TEXT, hostname TEXT, ipaddress TEXT, mac BLOB NOT NULL)
+//	index usage_license ON usage(license_id, seq)
 //
-//	  seq    1, 2, 3, ... without gaps
-//	  batch  number of the write that made the row: 1, 2, ...
-//	  time   RFC 3339 UTC (fraction trimmed, "Z")
-//	  action provision | consume | checkout | checkin
-//	  units  provision: use count granted; consume, checkout: units taken
+//	  seq     1, 2, 3, ... without gaps
+//	  batch   number of the write that made the row: 1, 2, ...
+//	  time    RFC 3339 UTC (fraction trimmed, "Z"); never before the
+//	          previous row's
+//	  action  provision | consume | checkout | checkin | unexported
+//	  units   provision: use count granted; consume, checkout: units taken;
+//	          unexported: units consumed that no other row holds
+//	  events  actions the row stands for; 0 for unexported (not known)
+//	  license_consumed
+//	          the license's all-time consumed units after this row: the
+//	          previous row of the license's, plus units for consume,
+//	          checkout and unexported, unchanged for provision and checkin
+//	          (0 before the license's first row)
 //
 // Standard level writes one row per batch, license, action and UTC day:
 // events is the number of actions, units their sum, time the first one's,
@@ -61,6 +73,20 @@
 // no user data. The day in the key keeps `meterctl report -by day` exact
 // when a batch crosses midnight. Detailed level writes one row per action,
 // events = 1, with the user columns (NULL where the action had none).
+//
+// # Cumulative counters and unexported rows
+//
+// The chain alone proves that the rows are the agent's, not that they are
+// all the agent consumed: a usage database switched off for a while, or
+// one restored to an older copy, holds a valid chain with units missing.
+// license_consumed makes the agent's own total part of every row. A row of
+// a license carries what the license has consumed in all, so units that
+// reached no row show as a jump in the counter: the agent writes them as an
+// unexported row (Reconcile, at start-up, from its durable state), and a
+// file that jumps without one fails Verify, which names the license, the
+// two rows and the units. Report bills each row what it moved its counter.
+// Times never decrease along the chain, so a clock set back cannot
+// back-date rows either.
 //
 // # The MAC chain
 //
@@ -110,8 +136,10 @@
 //   - meta: meta_mac (reported as "signed by key X, not Y" when key_id
 //     differs), then the fields;
 //   - rows in seq order: seq == previous + 1 from 1, mac is a 32-byte blob,
-//     the MAC chain, then the values (action, RFC 3339 UTC time, types,
-//     units >= 0, events >= 1, no user data at standard level);
+//     the MAC chain, then the values (action, RFC 3339 UTC time no earlier
+//     than the previous row's, types, units >= 0, events >= 1 (0 for
+//     unexported), no user data at standard level or in unexported rows),
+//     then the license's counter;
 //   - head_seq and head_mac against the last row.
 //
 // A file with a valid SQLite header that SQLite reports as corrupt (a page

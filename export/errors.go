@@ -21,6 +21,10 @@ var (
 	// ErrSameAgent means Report was given two exports of one agent without
 	// a ledger, which would count their common rows twice.
 	ErrSameAgent = errors.New("export: two exports of the same agent")
+	// ErrAhead means Reconcile was told a license has consumed less than
+	// the usage database already holds: the file is not this agent's
+	// continuation, or the agent's state went back.
+	ErrAhead = errors.New("export: usage database holds more consumption than the agent")
 )
 
 // VerifyError reports the first problem Verify found in a file: a row (Seq),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/meterd/meterd/export"
@@ -44,7 +45,7 @@ func FuzzVerify(f *testing.F) {
 		}
 		s.Path = ""
 		for _, g := range good {
-			if *s == g {
+			if reflect.DeepEqual(*s, g) {
 				return
 			}
 		}

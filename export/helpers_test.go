@@ -76,10 +76,10 @@ func actions(first uint64, n int) []export.Action {
 	return out
 }
 
-// billable sums the consume and checkout units of as.
+// billable sums the consume, checkout and unexported units of as.
 func billable(as []export.Action) (units int64) {
 	for _, a := range as {
-		if a.Kind == export.Consume || a.Kind == export.Checkout {
+		if a.Kind == export.Consume || a.Kind == export.Checkout || a.Kind == export.Unexported {
 			units += a.Units
 		}
 	}
@@ -95,9 +95,26 @@ func openDB(t testing.TB, path string, level export.Level, key []byte, agent str
 	return db
 }
 
+// gapUnits is what build reconciles after its first batch: units consumed
+// without actions, as if the database had been off for a while.
+const gapUnits = 100
+
 // build writes one Write per batch size (actions from actions(1, ...)),
 // closes the database and returns the actions written.
 func build(t testing.TB, path string, level export.Level, key []byte, agent string, batches ...int) []export.Action {
+	t.Helper()
+	return buildWith(t, path, level, key, agent, false, batches...)
+}
+
+// buildGap is build with a Reconcile after the first batch that adds
+// gapUnits to the first action's license as one unexported row; the
+// actions it returns include that row as an Unexported action.
+func buildGap(t testing.TB, path string, level export.Level, key []byte, agent string, batches ...int) []export.Action {
+	t.Helper()
+	return buildWith(t, path, level, key, agent, true, batches...)
+}
+
+func buildWith(t testing.TB, path string, level export.Level, key []byte, agent string, gap bool, batches ...int) []export.Action {
 	t.Helper()
 	total := 0
 	for _, n := range batches {
@@ -105,17 +122,33 @@ func build(t testing.TB, path string, level export.Level, key []byte, agent stri
 	}
 	all := actions(1, total)
 	db := openDB(t, path, level, key, agent)
-	rest := all
-	for _, n := range batches {
+	rest, out := all, []export.Action(nil)
+	for i, n := range batches {
 		if _, err := db.Write(rest[:n], rest[n-1].WALSeq+1); err != nil {
 			t.Fatal(err)
 		}
-		rest = rest[n:]
+		out, rest = append(out, rest[:n]...), rest[n:]
+		if gap && i == 0 && len(batches) > 1 {
+			out = append(out, reconcileGap(t, db, all[0], rest[0].Time))
+		}
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return all
+	return out
+}
+
+// reconcileGap tells db that like's license has consumed gapUnits more than
+// its rows say, and returns the unexported action that stands for them.
+func reconcileGap(t testing.TB, db *export.DB, like export.Action, at time.Time) export.Action {
+	t.Helper()
+	bal := export.Balance{LicenseID: like.LicenseID, Owner: like.Owner, Item: like.Item,
+		Consumed: db.Consumed(like.LicenseID) + gapUnits}
+	if rows, err := db.Reconcile([]export.Balance{bal}, at); err != nil || rows != 1 {
+		t.Fatalf("Reconcile: %d rows, %v; want 1 row", rows, err)
+	}
+	return export.Action{Time: at, Kind: export.Unexported, Owner: like.Owner, Item: like.Item,
+		LicenseID: like.LicenseID, Units: gapUnits}
 }
 
 // execSQL runs a script on path through zombiezen, leaving the journal mode

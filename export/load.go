@@ -17,7 +17,7 @@ func (db *DB) create(opts *Options) (err error) {
 	if opts.Now != nil {
 		now = opts.Now
 	}
-	db.head = db.sign.start(db.agentID)
+	db.head, db.consumed = db.sign.start(db.agentID), make(map[string]int64)
 	db.meta = metaText(
 		metaSchemaVersion, schemaVersion,
 		metaAgentID, db.agentID,
@@ -41,7 +41,7 @@ func (db *DB) createTx(metaMACHex string) (err error) {
 		return err
 	}
 	defer end(&err)
-	if err := sqlitex.ExecuteScript(db.conn, createMeta+";\n"+createUsage+";", nil); err != nil {
+	if err := sqlitex.ExecuteScript(db.conn, createMeta+";\n"+createUsage+";\n"+createLicenseIndex+";", nil); err != nil {
 		return err
 	}
 	for _, e := range db.meta {
@@ -96,7 +96,13 @@ func (db *DB) load(objs []schemaObject, keyID string) error {
 	db.meta, db.head = m.entries, m.headMAC
 	db.headSeq.Store(m.headSeq)
 	db.walSeq.Store(m.walSeq)
-	return db.checkHead(m)
+	if err := db.checkHead(m); err != nil {
+		return err
+	}
+	if err := db.loadConsumed(); err != nil {
+		return fmt.Errorf("export: open %s: %w", db.path, err)
+	}
+	return nil
 }
 
 // match compares the fields Options decide with the file's, before meta_mac
@@ -155,7 +161,11 @@ func (db *DB) checkHead(m *metaInfo) error {
 	if r[colBatch].tag != tagInteger {
 		return &VerifyError{Path: db.path, Seq: last, Reason: "batch is not an integer"}
 	}
-	db.batch = r[colBatch].i
+	t, ok := parseTime(r[colTime].s)
+	if r[colTime].tag != tagText || !ok {
+		return &VerifyError{Path: db.path, Seq: last, Reason: "time is not RFC 3339 UTC"}
+	}
+	db.batch, db.last = r[colBatch].i, t
 	return nil
 }
 

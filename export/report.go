@@ -35,7 +35,9 @@ func (p Period) String() string {
 }
 
 // Total is the billable use of one item by one owner in one period:
-// consume and checkout units and events.
+// consume, checkout and unexported units, and the events behind them
+// (unexported rows add units but no events: how many actions made them is
+// not known).
 type Total struct {
 	Owner  string `json:"owner"`
 	Item   string `json:"item"`
@@ -55,8 +57,8 @@ type ReportOptions struct {
 	Ledger *Ledger
 }
 
-// Report verifies every file, then totals consume and checkout units and
-// events per owner, item and UTC period, sorted by owner, item and period.
+// Report verifies every file, then totals billable units and events per
+// owner, item and UTC period, sorted by owner, item and period.
 // Any file that fails verification fails the report, with no totals.
 func Report(paths []string, key []byte, by Period) ([]Total, error) {
 	totals, _, err := ReportWith(paths, key, ReportOptions{By: by})
@@ -111,15 +113,23 @@ func ReportWith(paths []string, key []byte, opts ReportOptions) ([]Total, []*Sum
 }
 
 // reportFile verifies one file and adds its rows to all, after the ledger
-// (if any) accepted it.
+// (if any) accepted it. It bills from the licenses' counters: a row is
+// billed what it moved its license's license_consumed, so a unit is billed
+// once whether its own row or an unexported row carries it. (Verify has
+// checked that the move equals the row's units; the counters are what
+// stays true if that rule is ever relaxed.)
 func reportFile(all totals, path string, key []byte, by Period, ledger *Ledger) (*Summary, error) {
 	mine := totals{}
+	counters := map[string]int64{}
 	since, sinceSet, overflow := int64(0), false, false
 	s, err := verify(path, key, func(s *Summary, r *row) {
 		if !sinceSet && ledger != nil {
 			e, _ := ledger.Head(s.AgentID)
 			since, sinceSet = e.HeadSeq, true
 		}
+		id := r[colLicenseID].s
+		moved := r[colLicenseConsumed].i - counters[id]
+		counters[id] = r[colLicenseConsumed].i
 		kind, _ := parseKind(r[colAction].s)
 		if r[colSeq].i <= since || !kind.billable() {
 			return
@@ -129,7 +139,7 @@ func reportFile(all totals, path string, key []byte, by Period, ledger *Ledger) 
 		if by == ByDay {
 			period = t.Format("2006-01-02")
 		}
-		overflow = overflow || !mine.add(totalKey{r[colOwner].s, r[colItem].s, period}, r[colUnits].i, r[colEvents].i)
+		overflow = overflow || !mine.add(totalKey{r[colOwner].s, r[colItem].s, period}, moved, r[colEvents].i)
 	})
 	if err != nil {
 		return nil, err

@@ -8,22 +8,27 @@ import (
 	"zombiezen.com/go/sqlite"
 )
 
-const schemaVersion = "1"
+const schemaVersion = "2"
 
-// The tables exactly as created; Open and Verify compare sqlite_schema with
-// them, so an added column, index, trigger or view shows.
+// The schema objects exactly as created; Open and Verify compare
+// sqlite_schema with them, so an added column, index, trigger or view shows.
+// The index lets Open find each license's last row without reading the
+// chain (see DB.loadConsumed); it carries no data of its own.
 const (
 	createMeta  = "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT)"
 	createUsage = "CREATE TABLE usage(seq INTEGER PRIMARY KEY, batch INTEGER, time TEXT, " +
 		"action TEXT, owner TEXT, item TEXT, license_id TEXT, units INTEGER, events INTEGER, " +
-		"session TEXT, username TEXT, hostname TEXT, ipaddress TEXT, mac BLOB NOT NULL)"
+		"license_consumed INTEGER, session TEXT, username TEXT, hostname TEXT, ipaddress TEXT, " +
+		"mac BLOB NOT NULL)"
+	createLicenseIndex = "CREATE INDEX usage_license ON usage(license_id, seq)"
 )
 
 const (
 	insertRow = "INSERT INTO usage(seq, batch, time, action, owner, item, license_id, units, " +
-		"events, session, username, hostname, ipaddress, mac) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+		"events, license_consumed, session, username, hostname, ipaddress, mac) " +
+		"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 	selectRows = "SELECT seq, batch, time, action, owner, item, license_id, units, events, " +
-		"session, username, hostname, ipaddress, mac FROM usage"
+		"license_consumed, session, username, hostname, ipaddress, mac FROM usage"
 )
 
 // Meta keys.
@@ -48,6 +53,7 @@ var wantSchema = []schemaObject{
 	{"table", "meta", "meta", textValue(createMeta)},
 	{"index", "sqlite_autoindex_meta_1", "meta", value{tag: tagNull}},
 	{"table", "usage", "usage", textValue(createUsage)},
+	{"index", "usage_license", "usage", textValue(createLicenseIndex)},
 }
 
 func readSchema(conn *sqlite.Conn) ([]schemaObject, error) {

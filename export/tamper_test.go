@@ -18,13 +18,14 @@ type fixture struct {
 	path, other string // other: another agent's database, same key and actions
 	level       export.Level
 	n, mid      int64 // rows, and a row in the middle
+	gap         int64 // the unexported row
 }
 
 func newFixture(t testing.TB, dir string, level export.Level) *fixture {
 	key := testKey(t)
 	f := &fixture{path: filepath.Join(dir, "usage.db"), other: filepath.Join(dir, "other.db"), level: level}
-	build(t, f.path, level, key, agentA, 6, 5, 7)
-	build(t, f.other, level, key, agentB, 6, 5, 7)
+	buildGap(t, f.path, level, key, agentA, 6, 5, 7)
+	buildGap(t, f.other, level, key, agentB, 6, 5, 7)
 	s, err := export.Verify(f.path, key)
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +34,10 @@ func newFixture(t testing.TB, dir string, level export.Level) *fixture {
 	if f.n < 6 {
 		t.Fatalf("fixture has %d rows, want at least 6", f.n)
 	}
+	if len(s.Gaps) != 1 {
+		t.Fatalf("fixture has %d unexported rows, want 1", len(s.Gaps))
+	}
+	f.gap = s.Gaps[0].Seq
 	return f
 }
 
@@ -85,7 +90,7 @@ type tamper struct {
 	want  want
 }
 
-const cols = "batch, time, action, owner, item, license_id, units, events, session, username, hostname, ipaddress, mac"
+const cols = "batch, time, action, owner, item, license_id, units, events, license_consumed, session, username, hostname, ipaddress, mac"
 
 func seqW(seq int64, reason string) want { return want{class: "seq", seq: seq, reason: reason} }
 func metaW(reason string) want           { return want{class: "meta", reason: reason} }
@@ -116,6 +121,8 @@ func (f *fixture) catalog() []tamper {
 		row("units", "units + 1"),
 		row("units-real", "units + 0.5"),
 		row("events", "events + 1"),
+		row("license_consumed", "license_consumed - 1"),
+		row("license_consumed-null", "NULL"),
 		userCol("session"), userCol("username"), userCol("hostname"), userCol("ipaddress"),
 		row("mac", "zeroblob(32)"),
 		{name: "row-mac-text", sql: fmt.Sprintf("UPDATE usage SET mac = CAST(mac AS TEXT) WHERE seq = %d", m), want: seqW(m, "not a 32-byte blob")},
@@ -146,6 +153,10 @@ func (f *fixture) catalog() []tamper {
 		{name: "meta-mac-upper", sql: "UPDATE meta SET value = upper(value) WHERE key = 'meta_mac'", want: metaW("not 64 lowercase hex")},
 		{name: "spliced-row", sql: fmt.Sprintf("ATTACH DATABASE '%s' AS o; UPDATE usage SET (%[2]s) = (SELECT %[2]s FROM o.usage WHERE o.usage.seq = usage.seq) WHERE seq = %[3]d", f.other, cols, m), want: seqW(m, "mac mismatch")},
 		{name: "spliced-all", sql: fmt.Sprintf("ATTACH DATABASE '%s' AS o; DELETE FROM usage; INSERT INTO usage SELECT * FROM o.usage", f.other), want: seqW(1, "mac mismatch")},
+		{name: "unexported-units", sql: "UPDATE usage SET units = units - 1, license_consumed = license_consumed - 1 WHERE action = 'unexported'", want: seqW(f.gap, "mac mismatch")},
+		{name: "unexported-action", sql: "UPDATE usage SET action = 'checkout' WHERE action = 'unexported'", want: seqW(f.gap, "mac mismatch")},
+		{name: "unexported-deleted", sql: "DELETE FROM usage WHERE action = 'unexported'", want: seqW(f.gap, "row missing")},
+		{name: "schema-license-index-dropped", sql: "DROP INDEX usage_license", want: want{class: "verify", reason: `schema: index "usage_license" missing`}},
 		{name: "schema-index", sql: "CREATE INDEX by_owner ON usage(owner)", want: want{class: "verify", reason: `schema: unexpected index "by_owner"`}},
 		{name: "schema-trigger", sql: "CREATE TRIGGER t AFTER INSERT ON usage BEGIN SELECT 1; END", want: want{class: "verify", reason: `schema: unexpected trigger "t"`}},
 		{name: "schema-column", sql: "ALTER TABLE usage ADD COLUMN note TEXT", want: want{class: "verify", reason: `schema: table "usage" altered`}},

@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 
 	"zombiezen.com/go/sqlite"
@@ -16,9 +15,12 @@ type Summary struct {
 	Path, AgentID, KeyID, Level string
 	Rows                        int64
 	FirstSeq, LastSeq           int64 // 0 when there are no rows
-	Units                       int64 // consume and checkout units: what reports total
+	Units                       int64 // consume, checkout and unexported units: what reports total
 	HeadMAC                     string
 	Created                     string
+	// Gaps are the unexported rows: units billed without the actions that
+	// consumed them. The file verifies; meterctl verify warns of each.
+	Gaps []Gap
 }
 
 // Verify checks the whole file at path against key, read-only, and reports
@@ -138,7 +140,7 @@ func (v *verifier) rows(m *metaInfo, s *Summary) (mac, error) {
 		return prev, classify(v.path, err)
 	}
 	defer stmt.Reset()
-	c := rowChecker{level: m.level}
+	c := newRowChecker(m.level)
 	var r row
 	for seq := int64(1); ; seq++ {
 		ok, err := stmt.Step()
@@ -200,76 +202,7 @@ func (v *verifier) head(m *metaInfo, s *Summary, head mac) error {
 	return nil
 }
 
-// rowChecker holds what checking a row needs from the rows before it.
-// Once the MAC holds, these checks only fail for a file written with the key
-// by something other than this package; they keep reports from trusting
-// such rows.
-type rowChecker struct {
-	level Level
-	batch int64
-}
-
-func (c *rowChecker) check(r *row, s *Summary) string {
-	if reason := c.checkValues(r); reason != "" {
-		return reason
-	}
-	c.batch = r[colBatch].i
-	kind, _ := parseKind(r[colAction].s)
-	if kind.billable() {
-		if r[colUnits].i > math.MaxInt64-s.Units {
-			return "units total overflows"
-		}
-		s.Units += r[colUnits].i
-	}
-	s.Rows++
-	s.LastSeq = r[colSeq].i
-	if s.FirstSeq == 0 {
-		s.FirstSeq = s.LastSeq
-	}
-	return ""
-}
-
-func (c *rowChecker) checkValues(r *row) string {
-	for _, col := range [...]int{colBatch, colUnits, colEvents} {
-		if r[col].tag != tagInteger {
-			return fmt.Sprintf("%s is not an integer", colNames[col])
-		}
-	}
-	for _, col := range [...]int{colTime, colAction, colOwner, colItem, colLicenseID} {
-		if r[col].tag != tagText {
-			return fmt.Sprintf("%s is not text", colNames[col])
-		}
-	}
-	batch, units, events := r[colBatch].i, r[colUnits].i, r[colEvents].i
-	_, kindOK := parseKind(r[colAction].s)
-	switch {
-	case batch != c.batch && batch != c.batch+1:
-		return fmt.Sprintf("batch %d after batch %d", batch, c.batch)
-	case !validTime(r[colTime].s):
-		return fmt.Sprintf("time %q is not RFC 3339 UTC", r[colTime].s)
-	case !kindOK:
-		return fmt.Sprintf("unknown action %q", r[colAction].s)
-	case units < 0:
-		return fmt.Sprintf("units %d", units)
-	case events < 1 || c.level == Detailed && events != 1:
-		return fmt.Sprintf("events %d at %s level", events, c.level)
-	}
-	return c.checkUserData(r)
-}
-
-func (c *rowChecker) checkUserData(r *row) string {
-	for col := colSession; col <= colIPAddress; col++ {
-		switch t := r[col].tag; {
-		case c.level == Standard && t != tagNull:
-			return fmt.Sprintf("%s holds user data at standard level", colNames[col])
-		case t != tagNull && t != tagText:
-			return fmt.Sprintf("%s is not text", colNames[col])
-		}
-	}
-	return ""
-}
-
 var colNames = [numCols]string{
 	"seq", "batch", "time", "action", "owner", "item", "license_id",
-	"units", "events", "session", "username", "hostname", "ipaddress",
+	"units", "events", "license_consumed", "session", "username", "hostname", "ipaddress",
 }

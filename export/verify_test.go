@@ -81,11 +81,11 @@ func TestChainSpec(t *testing.T) {
 	prev, rows := hmacOf(key, []byte(meta["agent_id"])), 0
 	err = sqlitex.ExecuteTransient(conn, "SELECT * FROM usage ORDER BY seq", &sqlitex.ExecOptions{ResultFunc: func(s *sqlite.Stmt) error {
 		var canon []byte
-		for col := 0; col < 13; col++ {
+		for col := 0; col < 14; col++ {
 			canon = append(canon, specEncode(s, col)...)
 		}
 		mac := make([]byte, 32)
-		s.ColumnBytes(13, mac)
+		s.ColumnBytes(14, mac)
 		if want := hmacOf(key, prev, canon); !bytes.Equal(mac, want) {
 			t.Fatalf("seq %d: file holds %x, spec gives %x", s.ColumnInt64(0), mac, want)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"time"
 	"unsafe"
 
 	"zombiezen.com/go/sqlite"
@@ -12,13 +13,14 @@ import (
 
 // writeScratch is reused by every Write so the export path allocates little.
 type writeScratch struct {
-	row    row
-	bound  row  // values bound to the insert statement's parameters
-	nbound bool // whether bound holds anything (Prepare clears the bindings)
-	time   []byte
-	meta   []metaEntry
-	groups map[groupKey]int
-	agg    []aggRow
+	row      row
+	bound    row  // values bound to the insert statement's parameters
+	nbound   bool // whether bound holds anything (Prepare clears the bindings)
+	time     []byte
+	meta     []metaEntry
+	groups   map[groupKey]int
+	agg      []aggRow
+	consumed map[string]int64 // the write's license_consumed, before it is the DB's
 }
 
 // tx is the chain state a write builds; it becomes the DB's only after
@@ -27,6 +29,7 @@ type tx struct {
 	seq   int64
 	head  mac
 	batch int64
+	last  time.Time
 }
 
 // Write appends the rows for actions (in WAL order) and moves wal_seq to
@@ -61,19 +64,70 @@ func (db *DB) write(actions []Action, through uint64) (int, error) {
 	if through <= exported {
 		return 0, nil
 	}
-	t := tx{seq: db.headSeq.Load(), head: db.head, batch: db.batch}
-	if len(actions) > 0 {
-		t.batch++
-	}
-	if err := db.commit(&t, actions, through); err != nil {
+	t := db.begin(len(actions) > 0)
+	if err := db.commit(&t, through, func() error { return db.insertActions(&t, actions) }); err != nil {
 		return 0, fmt.Errorf("export: write %s: %w", db.path, err)
 	}
+	return db.committed(&t, through), nil
+}
+
+// begin starts the chain state of a write; rows says whether it writes any
+// (a write of the watermark alone starts no batch).
+func (db *DB) begin(rows bool) tx {
+	t := tx{seq: db.headSeq.Load(), head: db.head, batch: db.batch, last: db.last}
+	if rows {
+		t.batch++
+	}
+	if db.w.consumed == nil {
+		db.w.consumed = make(map[string]int64)
+	}
+	clear(db.w.consumed)
+	return t
+}
+
+// committed makes a committed write's chain state the DB's and returns the
+// rows it wrote.
+func (db *DB) committed(t *tx, through uint64) int {
 	rows := int(t.seq - db.headSeq.Load())
-	db.head, db.batch = t.head, t.batch
+	db.head, db.batch, db.last = t.head, t.batch, t.last
+	for id, n := range db.w.consumed {
+		db.consumed[id] = n
+	}
 	db.meta, db.w.meta = db.w.meta, db.meta
 	db.headSeq.Store(t.seq)
 	db.walSeq.Store(through)
-	return rows, nil
+	return rows
+}
+
+// consumedAfter returns the license_consumed of a row of kind adding units
+// to license: its previous row's, plus units if the kind consumes. It is
+// called once per row, in row order, and remembers the result for the next.
+func (db *DB) consumedAfter(license string, kind ActionKind, units int64) (int64, error) {
+	n, ok := db.w.consumed[license]
+	if !ok {
+		n = db.consumed[license]
+	}
+	if kind.billable() {
+		if units > maxConsumed-n {
+			return 0, fmt.Errorf("%w: license %s: license_consumed would pass %d", ErrInvalidAction, license, int64(maxConsumed))
+		}
+		n += units
+	}
+	db.w.consumed[license] = n
+	return n, nil
+}
+
+// rowTime is when a row says it happened: never before the row ahead of it,
+// so that times never decrease along the chain (Verify checks it). Actions
+// arrive in WAL order, and concurrent decisions can reach the WAL in
+// another order than they read the clock; such a row is stamped with its
+// predecessor's time, a difference of microseconds.
+func (t *tx) rowTime(at time.Time) time.Time {
+	if at.Before(t.last) {
+		return t.last
+	}
+	t.last = at
+	return at
 }
 
 func checkActions(actions []Action, through uint64) error {
@@ -94,7 +148,8 @@ func checkActions(actions []Action, through uint64) error {
 	return nil
 }
 
-func (db *DB) commit(t *tx, actions []Action, through uint64) (err error) {
+// commit runs insert and the meta update in one transaction.
+func (db *DB) commit(t *tx, through uint64, insert func() error) (err error) {
 	if err := sqlitex.Execute(db.conn, "BEGIN IMMEDIATE", nil); err != nil {
 		return err
 	}
@@ -105,7 +160,7 @@ func (db *DB) commit(t *tx, actions []Action, through uint64) (err error) {
 			}
 		}
 	}()
-	if err := db.insertActions(t, actions); err != nil {
+	if err := insert(); err != nil {
 		return err
 	}
 	if err := db.updateMeta(t, through); err != nil {
@@ -122,7 +177,9 @@ func (db *DB) insertActions(t *tx, actions []Action) error {
 	db.w.nbound = false
 	if db.level == Detailed {
 		for i := range actions {
-			db.detailedRow(t, &actions[i])
+			if err := db.detailedRow(t, &actions[i]); err != nil {
+				return err
+			}
 			if err := db.insert(stmt, t); err != nil {
 				return err
 			}
@@ -133,7 +190,9 @@ func (db *DB) insertActions(t *tx, actions []Action) error {
 		return err
 	}
 	for i := range db.w.agg {
-		db.standardRow(t, &db.w.agg[i])
+		if err := db.standardRow(t, &db.w.agg[i]); err != nil {
+			return err
+		}
 		if err := db.insert(stmt, t); err != nil {
 			return err
 		}
@@ -145,26 +204,47 @@ func (db *DB) insertActions(t *tx, actions []Action) error {
 // allocation per row): insert hashes and binds it (BindText copies) before
 // the next row overwrites the buffer, and never keeps it in db.w.bound for
 // comparison.
-func (db *DB) detailedRow(t *tx, a *Action) {
-	db.w.time = appendTime(db.w.time[:0], a.Time)
+func (db *DB) detailedRow(t *tx, a *Action) error {
+	consumed, err := db.consumedAfter(a.LicenseID, a.Kind, a.Units)
+	if err != nil {
+		return err
+	}
+	db.w.time = appendTime(db.w.time[:0], t.rowTime(a.Time))
 	db.w.row = row{
 		colSeq: intValue(t.seq + 1), colBatch: intValue(t.batch),
 		colTime: textValue(unsafe.String(unsafe.SliceData(db.w.time), len(db.w.time))), colAction: textValue(kindNames[a.Kind]),
 		colOwner: textValue(a.Owner), colItem: textValue(a.Item), colLicenseID: textValue(a.LicenseID),
-		colUnits: intValue(a.Units), colEvents: intValue(1),
+		colUnits: intValue(a.Units), colEvents: intValue(1), colLicenseConsumed: intValue(consumed),
 		colSession: optText(a.Session), colUsername: optText(a.Username),
 		colHostname: optText(a.Hostname), colIPAddress: optText(a.IPAddress),
 	}
+	return nil
 }
 
-func (db *DB) standardRow(t *tx, g *aggRow) {
-	null := value{tag: tagNull}
+// standardRow fills db.w.row for one aggregated group: its license_consumed
+// is the previous row's plus the group's units, so that the rule Verify
+// checks holds row by row whatever order the groups come in, and the last
+// row of a license in the batch ends where its actions ended.
+func (db *DB) standardRow(t *tx, g *aggRow) error {
+	consumed, err := db.consumedAfter(g.key.license, g.key.kind, g.units)
+	if err != nil {
+		return err
+	}
 	db.w.row = row{
 		colSeq: intValue(t.seq + 1), colBatch: intValue(t.batch),
-		colTime: textValue(string(appendTime(db.w.time[:0], g.first))), colAction: textValue(kindNames[g.key.kind]),
+		colTime: textValue(string(appendTime(db.w.time[:0], t.rowTime(g.first)))), colAction: textValue(kindNames[g.key.kind]),
 		colOwner: textValue(g.key.owner), colItem: textValue(g.key.item), colLicenseID: textValue(g.key.license),
-		colUnits: intValue(g.units), colEvents: intValue(g.events),
-		colSession: null, colUsername: null, colHostname: null, colIPAddress: null,
+		colUnits: intValue(g.units), colEvents: intValue(g.events), colLicenseConsumed: intValue(consumed),
+	}
+	db.nullUserData()
+	return nil
+}
+
+// nullUserData sets the user columns of db.w.row to NULL: a Standard row
+// and an unexported row hold no user data.
+func (db *DB) nullUserData() {
+	for col := colSession; col <= colIPAddress; col++ {
+		db.w.row[col] = value{tag: tagNull}
 	}
 }
 

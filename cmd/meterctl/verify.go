@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/meterd/meterd/export"
 )
@@ -34,6 +35,9 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		fmt.Fprintln(stdout, summaryLine(s))
+		for _, g := range s.Gaps {
+			fmt.Fprintln(stdout, gapLine(s.Path, g))
+		}
 	}
 	if code == exitOK && ledger != nil {
 		if err := ledger.Save(); err != nil {
@@ -65,4 +69,16 @@ func summaryLine(s *export.Summary) string {
 	}
 	return fmt.Sprintf("%s: ok agent=%s level=%s rows=%d seq=%s units=%d key=%s",
 		s.Path, s.AgentID, s.Level, s.Rows, seqs, s.Units, s.KeyID)
+}
+
+// gapLine warns of an unexported row: the file verifies and the units are
+// billed, but no action stands behind them.
+func gapLine(path string, g export.Gap) string {
+	since := "the license's first row"
+	if !g.Since.IsZero() {
+		since = g.Since.Format(time.RFC3339)
+	}
+	return fmt.Sprintf("%s: warning: seq %d: %d units of %s %s (license %s) consumed between %s and %s were written "+
+		"without their actions (usage database off, or records lost before export); they are billed",
+		path, g.Seq, g.Units, g.Owner, g.Item, g.LicenseID, since, g.Until.Format(time.RFC3339))
 }

@@ -1,0 +1,138 @@
+package export
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// rowChecker holds what checking a row needs from the rows before it.
+// Once the MAC holds, these checks only fail for a file written with the key
+// by something other than this package; they keep reports from trusting
+// such rows.
+type rowChecker struct {
+	level    Level
+	batch    int64
+	last     time.Time               // time of the previous row
+	licenses map[string]licenseTrail // by license_id
+}
+
+// licenseTrail is where a license's counter stood after its last row.
+type licenseTrail struct {
+	consumed int64
+	seq      int64
+	time     time.Time
+}
+
+// Gap is a row of action unexported: units the agent consumed but wrote no
+// actions for, between the license's previous row (Since; zero when the
+// license has none) and this row's time (Until).
+type Gap struct {
+	Seq                    int64
+	Owner, Item, LicenseID string
+	Units                  int64
+	Since, Until           time.Time
+}
+
+func newRowChecker(level Level) *rowChecker {
+	return &rowChecker{level: level, licenses: make(map[string]licenseTrail)}
+}
+
+func (c *rowChecker) check(r *row, s *Summary) string {
+	if reason := c.checkValues(r); reason != "" {
+		return reason
+	}
+	t, _ := parseTime(r[colTime].s)
+	if t.Before(c.last) {
+		return fmt.Sprintf("time %s is before the previous row's %s", r[colTime].s, c.last.Format(time.RFC3339Nano))
+	}
+	kind, _ := parseKind(r[colAction].s)
+	if reason := c.checkConsumed(r, kind, t, s); reason != "" {
+		return reason
+	}
+	if kind.billable() {
+		if r[colUnits].i > math.MaxInt64-s.Units {
+			return "units total overflows"
+		}
+		s.Units += r[colUnits].i
+	}
+	c.batch, c.last = r[colBatch].i, t
+	s.Rows++
+	s.LastSeq = r[colSeq].i
+	if s.FirstSeq == 0 {
+		s.FirstSeq = s.LastSeq
+	}
+	return ""
+}
+
+// checkConsumed checks the license's counter: a row that consumes adds its
+// units to the previous row's license_consumed, any other row repeats it.
+// A row whose counter jumped names the units that have no row.
+func (c *rowChecker) checkConsumed(r *row, kind ActionKind, t time.Time, s *Summary) string {
+	id, units, got := r[colLicenseID].s, r[colUnits].i, r[colLicenseConsumed].i
+	prev, seen := c.licenses[id]
+	want := prev.consumed
+	if kind.billable() {
+		want += units // cannot overflow: both are at most maxConsumed
+	}
+	if got != want {
+		after := "the license's first row"
+		if seen {
+			after = fmt.Sprintf("seq %d left it at %d", prev.seq, prev.consumed)
+		}
+		return fmt.Sprintf("license %s (%s %s): license_consumed %d, but %s and this row adds %d: %d units without a row",
+			id, r[colOwner].s, r[colItem].s, got, after, want-prev.consumed, got-want)
+	}
+	if kind == Unexported {
+		s.Gaps = append(s.Gaps, Gap{Seq: r[colSeq].i, Owner: r[colOwner].s, Item: r[colItem].s,
+			LicenseID: id, Units: units, Since: prev.time, Until: t})
+	}
+	c.licenses[id] = licenseTrail{consumed: got, seq: r[colSeq].i, time: t}
+	return ""
+}
+
+func (c *rowChecker) checkValues(r *row) string {
+	for _, col := range [...]int{colBatch, colUnits, colEvents, colLicenseConsumed} {
+		if r[col].tag != tagInteger {
+			return fmt.Sprintf("%s is not an integer", colNames[col])
+		}
+	}
+	for _, col := range [...]int{colTime, colAction, colOwner, colItem, colLicenseID} {
+		if r[col].tag != tagText {
+			return fmt.Sprintf("%s is not text", colNames[col])
+		}
+	}
+	batch, units, events, consumed := r[colBatch].i, r[colUnits].i, r[colEvents].i, r[colLicenseConsumed].i
+	kind, kindOK := parseKind(r[colAction].s)
+	switch {
+	case batch != c.batch && batch != c.batch+1:
+		return fmt.Sprintf("batch %d after batch %d", batch, c.batch)
+	case !validTime(r[colTime].s):
+		return fmt.Sprintf("time %q is not RFC 3339 UTC", r[colTime].s)
+	case !kindOK:
+		return fmt.Sprintf("unknown action %q", r[colAction].s)
+	case units < 0 || units > maxConsumed:
+		return fmt.Sprintf("units %d", units)
+	case consumed < 0 || consumed > maxConsumed:
+		return fmt.Sprintf("license_consumed %d", consumed)
+	case kind == Unexported && events != 0:
+		return fmt.Sprintf("events %d in an unexported row", events)
+	case kind != Unexported && (events < 1 || c.level == Detailed && events != 1):
+		return fmt.Sprintf("events %d at %s level", events, c.level)
+	}
+	return c.checkUserData(r, kind)
+}
+
+func (c *rowChecker) checkUserData(r *row, kind ActionKind) string {
+	for col := colSession; col <= colIPAddress; col++ {
+		switch t := r[col].tag; {
+		case c.level == Standard && t != tagNull:
+			return fmt.Sprintf("%s holds user data at standard level", colNames[col])
+		case kind == Unexported && t != tagNull:
+			return fmt.Sprintf("%s holds user data in an unexported row", colNames[col])
+		case t != tagNull && t != tagText:
+			return fmt.Sprintf("%s is not text", colNames[col])
+		}
+	}
+	return ""
+}
