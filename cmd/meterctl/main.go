@@ -36,6 +36,7 @@ var commands = []command{
 	{"keygen", "make a new key shared by agent and vendor", runKeygen},
 	{"verify", "check usage databases for tampering", runVerify},
 	{"report", "total verified usage per owner, item and period", runReport},
+	{"snapshot", "copy a live usage database consistently, to send it", runSnapshot},
 }
 
 func main() {

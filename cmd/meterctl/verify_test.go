@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/meterd/meterd/export"
 )
@@ -69,4 +70,42 @@ func TestVerifyLedger(t *testing.T) {
 		t.Fatal("a run with a refused file changed the ledger")
 	}
 	verify(b).want(t, 0, "ok", "")
+}
+
+// Units the agent wrote as an unexported row verify, with a warning line, and are billed.
+func TestVerifyWarnsOfUnexported(t *testing.T) {
+	e := newEnv(t)
+	path := filepath.Join(e.dir, "gap.db")
+	db, err := export.Open(export.Options{Path: path, Key: e.keyBytes, Level: export.Standard, AgentID: "agent-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := consumes(1, 4, "users/ann")
+	if _, err := db.Write(as, 4); err != nil {
+		t.Fatal(err)
+	}
+	bal := export.Balance{LicenseID: "lic-users/ann", Owner: "users/ann", Item: "PdfPro", Consumed: 12 + 300}
+	if _, err := db.Reconcile([]export.Balance{bal}, as[3].Time.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	meterctl(t, "verify", "-key", e.key, path).want(t, 0,
+		path+": warning: seq 3: 300 units of users/ann PdfPro (license lic-users/ann) consumed between 2026-12-01T00:00:00Z and 2026-12-01T01:10:00Z", "")
+	meterctl(t, "report", "-key", e.key, "-format", "csv", path).want(t, 0, "users/ann,PdfPro,2026-11,3,1\nusers/ann,PdfPro,2026-12,309,3\n", "")
+}
+
+func TestSnapshot(t *testing.T) {
+	e := newEnv(t)
+	a := e.write(t, "a.db", "agent-a", export.Detailed, consumes(1, 4, "users/ann"))
+	out := filepath.Join(e.dir, "out.db")
+	meterctl(t, "snapshot", "-key", e.key, a, out).want(t, 0, out+": ok agent=agent-a level=detailed rows=4", "")
+	meterctl(t, "snapshot", a, out).want(t, 2, "", "destination exists: "+out)
+	plain := filepath.Join(e.dir, "plain.db")
+	meterctl(t, "snapshot", a, plain).want(t, 0, plain+": snapshot of "+a, "")
+	meterctl(t, "snapshot", a).want(t, 2, "", "want the usage database and the file to write, got 1 arguments")
+	text := filepath.Join(e.dir, "notes.txt")
+	os.WriteFile(text, []byte("hello"), 0o644)
+	meterctl(t, "snapshot", text, filepath.Join(e.dir, "x.db")).want(t, 2, "", "not a usage database")
 }
