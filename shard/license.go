@@ -3,6 +3,7 @@ package shard
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -121,12 +122,17 @@ func (l *License) Value() any { return l.value }
 // creation order. It copies the credit list on write and is safe concurrently
 // with Take, Give and the readers; it is meant to be rare.
 //
-// It panics unless 0 <= used <= total and from < until.
+// It panics unless 0 <= used <= total, from < until, and the license's total
+// stays within int64: Remaining, Used and Total sum over the credits, and a
+// sum that wrapped would hand out units (callers bound totals far lower).
 func (l *License) AddCredit(from, until, total, used int64) int {
 	lk := l.set.Load().lk
 	lk.mu.Lock()
 	defer lk.mu.Unlock()
 	old := l.set.Load()
+	if total > math.MaxInt64-old.total {
+		panic(fmt.Sprintf("BUG: shard: license %q would total more than int64 holds", l.ID()))
+	}
 	i := len(old.byIndex)
 	c := &l.c0
 	if i > 0 {

@@ -2,6 +2,7 @@ package shard_test
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -171,6 +172,7 @@ func TestContractPanics(t *testing.T) {
 	f("give negative", func(l *shard.License) { l.Give([]shard.Part{{Credit: 0, Units: -1}}) })
 	f("used over total", func(l *shard.License) { l.AddCredit(t0, tEnd, 5, 6) })
 	f("empty window", func(l *shard.License) { l.AddCredit(tEnd, tEnd, 5, 0) })
+	f("total past int64", func(l *shard.License) { l.AddCredit(t0, tEnd, math.MaxInt64-4, 0) })
 	f("credit out of range", func(l *shard.License) { l.Credit(1) })
 }
 
