@@ -42,17 +42,10 @@ type applier struct {
 	truncated uint64
 	// storedExported is the usage database head the state store remembers (keyExported).
 	storedExported uint64
+	storedClock    int64                 // the clock's high-water mark the state store remembers (keyClock)
 	err            atomic.Pointer[error] // why the last pass failed, for /healthz
 	done           chan struct{}
 	dec            decoder
-}
-
-// exported is the highest WAL seq the usage database holds (everything applied when off).
-func (a *applier) exported() uint64 {
-	if a.batcher == nil {
-		return a.d.applied
-	}
-	return a.batcher.ExportedSeq()
 }
 
 func (a *applier) run() {
@@ -78,6 +71,7 @@ func (a *applier) run() {
 				return
 			}
 		case <-tick.C:
+			a.e.clk.now() // the high-water mark follows the wall clock while idle, for the checkpoint
 			a.pass(false, true)
 		case <-a.e.closing:
 			return
@@ -169,7 +163,8 @@ func (a *applier) write(final bool) error {
 
 func (a *applier) checkpoint(final bool) error {
 	due := a.d.applied-a.cpSeq >= checkpointEvery || time.Since(a.cpAt) >= checkpointInterval
-	metaDirty := a.d.agentNew || (a.batcher != nil && a.batcher.ExportedSeq() != a.storedExported)
+	metaDirty := a.d.agentNew || (a.batcher != nil && a.batcher.ExportedSeq() != a.storedExported) ||
+		a.e.clk.mark()-a.storedClock >= int64(stepTolerance)
 	if (a.d.applied > a.cpSeq || metaDirty || !a.d.dirty.empty()) && (due || final) {
 		if err := a.commitCheckpoint(); err != nil {
 			return err
@@ -178,7 +173,13 @@ func (a *applier) checkpoint(final bool) error {
 			(*hook)()
 		}
 	}
-	through := min(a.cpSeq, a.exported())
+	// What the state store says the usage database holds, not what it holds now: a usage
+	// database restored to a copy from before the last checkpoint must still find its records
+	// in the log at the next start, rather than having them truncated away.
+	through := a.cpSeq
+	if a.batcher != nil {
+		through = min(through, a.storedExported)
+	}
 	if through <= a.truncated {
 		return nil
 	}
@@ -212,6 +213,8 @@ func (a *applier) commitCheckpoint() error {
 	cp := a.e.log.NewCheckpoint(a.d.applied)
 	a.d.writeCheckpoint(cp)
 	cp.Set(keyAgent, []byte(a.d.agentID))
+	clock := a.e.clk.mark()
+	cp.Set(keyClock, strconv.AppendInt(nil, clock, 10))
 	exported := a.storedExported
 	if a.batcher != nil {
 		exported = a.batcher.ExportedSeq()
@@ -221,7 +224,7 @@ func (a *applier) commitCheckpoint() error {
 		return fmt.Errorf("checkpoint %d: %w", a.d.applied, err)
 	}
 	a.d.dirty.reset()
-	a.d.agentNew, a.storedExported = false, exported
+	a.d.agentNew, a.storedExported, a.storedClock = false, exported, clock
 	a.cpSeq, a.cpAt = a.d.applied, time.Now()
 	return nil
 }

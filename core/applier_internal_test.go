@@ -39,3 +39,103 @@ func TestAdvanceWritesBacklogInSteps(t *testing.T) {
 			writes, a.batcher.Pending(), db.ExportedSeq())
 	}
 }
+
+// The log keeps every record the usage database may still need at the next start: truncation
+// stops at the watermark the state store remembers, not at the one the database has reached
+// since. A database restored to a copy from in between must find its records in the log.
+func TestTruncationKeepsRecordsPastStoredWatermark(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DataDir, cfg.UsageWriteInterval = t.TempDir(), 4
+	e, err := open(cfg, Options{}) // no applier goroutine: the test runs its steps
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { e.apply.db.Close(); e.log.Close() }()
+	a := e.apply
+	if _, err := e.PutProduct("p", []byte(`{"licensedItem":"Item","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Provision("users/u", []byte(`{"transaction":{"externalId":"x","items":[{"productId":"p","quantity":100}]}}`)); err != nil {
+		t.Fatal(err)
+	}
+	consume := func(n int) {
+		for range n {
+			var ans Answer
+			if err := e.Consume(&ConsumeRequest{Owner: "users/u", Item: "Item", Units: 1}, &ans); err != nil || !ans.Granted {
+				t.Fatalf("consume: %+v, %v", ans, err)
+			}
+		}
+		if err := a.applyDurable(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	consume(1) // 1 provision + 1 consume pending: under the interval
+	if err := a.commitCheckpoint(); err != nil {
+		t.Fatal(err)
+	}
+	stored, cp := a.storedExported, a.cpSeq
+	consume(2) // now due: written past the checkpoint's watermark
+	if err := a.write(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.checkpoint(false); err != nil { // the checkpoint itself is not due yet
+		t.Fatal(err)
+	}
+	if a.cpSeq != cp || a.db.ExportedSeq() <= stored {
+		t.Fatalf("setup: checkpoint %d (was %d), exported %d, stored %d", a.cpSeq, cp, a.db.ExportedSeq(), stored)
+	}
+	if first := e.log.FirstSeq(); first > stored+1 {
+		t.Fatalf("log truncated to start at %d, past the stored watermark %d", first, stored)
+	}
+}
+
+// A crash with the checkpoint ahead of the usage database (its interval not yet due): at the
+// next start the state is ahead of the database's watermark, the records between are still in
+// the log, and they are exported as actions, each unit once, with no unexported row.
+func TestRestartWithExportBehindCheckpoint(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DataDir, cfg.UsageWriteInterval = t.TempDir(), 1000
+	e, err := open(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.PutProduct("p", []byte(`{"licensedItem":"Item","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Provision("users/u", []byte(`{"transaction":{"externalId":"x","items":[{"productId":"p","quantity":100}]}}`)); err != nil {
+		t.Fatal(err)
+	}
+	for range 6 {
+		var ans Answer
+		if err := e.Consume(&ConsumeRequest{Owner: "users/u", Item: "Item", Units: 2}, &ans); err != nil || !ans.Granted {
+			t.Fatalf("consume: %+v, %v", ans, err)
+		}
+	}
+	if err := e.apply.applyDurable(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.apply.commitCheckpoint(); err != nil {
+		t.Fatal(err)
+	}
+	if e.apply.db.ExportedSeq() != 0 {
+		t.Fatalf("setup: exported through %d, want nothing yet", e.apply.db.ExportedSeq())
+	}
+	e.apply.db.Close() // the crash: no final pass
+	e.log.Close()
+
+	e2, err := Open(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	key, err := export.LoadKey(cfg.UsageKeyPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := export.Verify(cfg.UsageDatabasePath(), key)
+	if err != nil || s.Units != 12 || len(s.Gaps) != 0 {
+		t.Fatalf("verify: %+v, %v; want 12 units and no unexported row", s, err)
+	}
+}

@@ -3,7 +3,6 @@ package core
 import (
 	"net/netip"
 	"strings"
-	"time"
 )
 
 // CheckinRequest closes an open session. Addressing is as in ConsumeRequest.
@@ -80,8 +79,8 @@ func (e *Engine) closeSession(key []byte, s *session, c *checkinRec) (uint64, er
 
 // reapSessions checks in every session idle since before now - SESSION_TIMEOUT, naming the
 // user who opened it, so that the usage database shows when the session ended.
-func (e *Engine) reapSessions(now time.Time) {
-	cutoff := now.Add(-e.cfg.SessionTimeout).UnixNano()
+func (e *Engine) reapSessions(now int64) {
+	cutoff := now - int64(e.cfg.SessionTimeout)
 	for _, k := range e.sessions.idle(cutoff) {
 		key := []byte(k)
 		s := e.sessions.lookup(key)

@@ -29,7 +29,8 @@ type Engine struct {
 	cfg     Config
 	log     *wal.Log
 	logger  *slog.Logger
-	clock   func() time.Time
+	clock   func() time.Time // the wall clock, for what only paces itself (log throttles)
+	clk     *clock           // the time decisions use: never before one already used
 	metrics *metrics
 	walDir  string
 
@@ -65,6 +66,16 @@ const gateClosed = 1 << 62
 // Open recovers the engine from cfg.DataDir (creating it if needed) and starts its
 // background work.
 func Open(cfg Config, opts Options) (*Engine, error) {
+	e, err := open(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	e.start()
+	return e, nil
+}
+
+// open is Open without the background work: internal tests drive the applier by hand.
+func open(cfg Config, opts Options) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -82,17 +93,24 @@ func Open(cfg Config, opts Options) (*Engine, error) {
 	e.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
 	e.metrics = newMetrics(func() float64 { return float64(e.sessions.open.Load()) },
 		func() float64 { return float64(e.idem.count.Load()) })
+	e.clk = newClock(e.clock, e.clockStepped)
 	if err := e.recover(opts.FS); err != nil {
 		if e.log != nil {
 			e.log.Close()
 		}
 		return nil, err
 	}
-	e.start()
 	return e, nil
 }
 
-func (e *Engine) nowNS() int64 { return e.clock().UnixNano() }
+func (e *Engine) nowNS() int64 { return e.clk.now() }
+
+// clockStepped reports that the system clock fell behind a time the engine already used.
+func (e *Engine) clockStepped(behind time.Duration) {
+	e.metrics.clockStepsBack.Inc()
+	e.logger.Warn("the system clock is behind a time this agent already decided with; time holds there until the clock catches up",
+		"behind", behind.Round(time.Millisecond))
+}
 
 // enter admits one call unless Close has begun.
 func (e *Engine) enter() bool {

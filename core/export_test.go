@@ -6,4 +6,4 @@ func SetHookAfterAppend(e *Engine, f func())     { e.hookAfterAppend.Store(&f) }
 func SetHookAfterCheckpoint(e *Engine, f func()) { e.hookAfterCheckpoint.Store(&f) }
 
 // ReapSessions runs the SESSION_TIMEOUT sweep now, at the engine's clock.
-func ReapSessions(e *Engine) { e.reapSessions(e.clock()) }
+func ReapSessions(e *Engine) { e.reapSessions(e.nowNS()) }

@@ -1,15 +1,11 @@
 package core
 
 import (
-	"math"
 	"sync/atomic"
 	"time"
 
 	"github.com/meterd/meterd/shard"
 )
-
-// openEnded is the validUntil of a credit ordered without licenseValidUntil.
-const openEnded = math.MaxInt64
 
 // productRef lets licenses follow a product's license model when PUT /products changes it.
 type productRef struct {
@@ -28,10 +24,12 @@ type license struct {
 	credits atomic.Pointer[[]creditMeta] // index = the credit's index in ctr; copy-on-write
 }
 
-// creditMeta is what a credit is, beside its live balance in shard.
+// creditMeta is what a credit is, beside its live balance in shard: shard decides with the
+// window in saturated nanoseconds, the API shows it exactly as ordered.
 type creditMeta struct {
 	ID       string
 	TxItemID string
+	Window   window
 }
 
 // newLicense wraps ctr, a shard.License with no credits, which names the license's id.
@@ -43,7 +41,8 @@ func newLicense(ctr *shard.License, owner, item string, created int64, p *produc
 }
 
 // addCredit appends a credit; callers serialise (provisioning or recovery).
-func (l *license) addCredit(m creditMeta, from, until, useCount, used int64) {
+func (l *license) addCredit(m creditMeta, useCount, used int64) {
+	from, until := m.Window.ns()
 	if i := l.ctr.AddCredit(from, until, useCount, used); i != len(*l.credits.Load()) {
 		panic("BUG: credit index and credit metadata out of step")
 	}
@@ -102,28 +101,28 @@ func (l *license) view(now int64) licenseJSON {
 func renderLicense(id, owner, item string, credits []creditView, now int64) licenseJSON {
 	v := licenseJSON{ID: id, Owner: owner, LicensedItem: item,
 		UseCountCredits: make([]creditJSON, 0, len(credits))}
-	from, until := int64(math.MaxInt64), int64(math.MinInt64)
-	for _, c := range credits {
+	var span window // the credits' union: earliest from, latest until, open if any is
+	for i, c := range credits {
 		active := c.From <= now && now < c.Until
-		v.UseCountCredits = append(v.UseCountCredits, creditJSON{ID: c.ID, ValidFrom: jsonTime(c.From),
-			ValidUntil: jsonTime(c.Until), Active: active, LicenseID: id,
+		v.UseCountCredits = append(v.UseCountCredits, creditJSON{ID: c.ID, ValidFrom: jsonInstant(c.Window.From),
+			ValidUntil: c.Window.jsonUntil(), Active: active, LicenseID: id,
 			LicenseTransactionItemID: c.TxItemID, UseCount: c.Total, CountUsed: c.Used})
 		v.Active = v.Active || active
 		v.UseCountConsumed += c.Used
 		v.UseCountTotal += c.Total
-		from, until = min(from, c.From), max(until, c.Until)
+		if i == 0 || c.Window.From.Before(span.From) {
+			span.From = c.Window.From
+		}
+		if i == 0 || c.Window.Until.After(span.Until) {
+			span.Until = c.Window.Until
+		}
+		span.Open = span.Open || c.Window.Open
 	}
 	if len(credits) > 0 {
-		v.ValidFrom, v.ValidUntil = jsonTime(from), jsonTime(until)
+		v.ValidFrom, v.ValidUntil = jsonInstant(span.From), span.jsonUntil()
 	}
 	return v
 }
 
-// jsonTime renders unix nanoseconds as RFC 3339 UTC; an open end is null.
-func jsonTime(ns int64) *string {
-	if ns == openEnded {
-		return nil
-	}
-	s := time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
-	return &s
-}
+// jsonTime renders unix nanoseconds (a time the engine decided at) as RFC 3339 UTC.
+func jsonTime(ns int64) *string { return jsonInstant(time.Unix(0, ns)) }

@@ -47,6 +47,9 @@ type metrics struct {
 	usageActions prometheus.Counter
 	exportLag    prometheus.Gauge
 	walErrors    prometheus.Counter
+	// clockStepsBack counts the system clock falling more than stepTolerance behind the time
+	// decisions already used.
+	clockStepsBack prometheus.Counter
 }
 
 func newMetrics(sessionsOpen, idemKeys func() float64) *metrics {
@@ -71,6 +74,8 @@ func newMetrics(sessionsOpen, idemKeys func() float64) *metrics {
 	m.usageActions = f.counter("meterd_usage_actions_written_total", "Pay-per-use actions written to the usage database.")
 	m.exportLag = f.gauge("meterd_usage_export_lag_actions", "Pay-per-use actions durable in the WAL but not yet in the usage database.")
 	m.walErrors = f.counter("meterd_wal_errors_total", "Appends that failed because the WAL could not persist.")
+	m.clockStepsBack = f.counter("meterd_clock_steps_back_total",
+		"Times the system clock fell more than a second behind a time the agent already decided with.")
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "meterd_idempotency_keys",
 		Help: "Idempotency keys remembered (each until IDEMPOTENCY_TTL)."}, idemKeys))
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "meterd_sessions_open",

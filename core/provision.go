@@ -4,13 +4,24 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/meterd/meterd/shard"
 )
 
-// maxUseCount bounds a credit: quantity × creditAmount, far from int64 overflow even summed.
+// maxUseCount bounds a credit: quantity × creditAmount.
 const maxUseCount = 1_000_000_000_000_000
+
+// maxLicenseTotal bounds a license's total use count, its credits summed: below 2^53 every count
+// is exact in every JSON reader (JavaScript's numbers are doubles), and no sum over the credits
+// can wrap.
+const maxLicenseTotal = 1<<53 - 1
+
+// maxCredits bounds a license's credits (one per order item): memory and the slow path of a
+// take, which walks them, stay bounded whatever orders arrive. A variable only so that a test
+// can make it small.
+var maxCredits = 10_000
 
 // maxTxItems bounds one transaction, so that a single request cannot build a huge record.
 const maxTxItems = 1000
@@ -32,14 +43,12 @@ type txItemRequest struct {
 	LicenseValidUntil *string `json:"licenseValidUntil"`
 }
 
-// txItem is a validated item; From/Until are unset (hasFrom false, until openEnded) when the
-// order did not give them.
+// txItem is a validated item; hasFrom and hasUntil say whether the order gave the dates.
 type txItem struct {
 	txItemRequest
-	quantity int64
-	from     int64
-	hasFrom  bool
-	until    int64
+	quantity          int64
+	from, until       time.Time
+	hasFrom, hasUntil bool
 }
 
 type txOrder struct {
@@ -85,7 +94,7 @@ func parseTransaction(owner string, body []byte) (*txOrder, error) {
 }
 
 func parseTxItem(it txItemRequest) (txItem, error) {
-	v := txItem{txItemRequest: it, until: openEnded}
+	v := txItem{txItemRequest: it}
 	if err := checkID("productId", it.ProductID); err != nil {
 		return v, err
 	}
@@ -104,25 +113,28 @@ func parseTxItem(it txItemRequest) (txItem, error) {
 		}
 	}
 	if it.LicenseValidUntil != nil {
+		v.hasUntil = true
 		if v.until, err = parseRFC3339("licenseValidUntil", *it.LicenseValidUntil); err != nil {
 			return v, err
 		}
 	}
-	if v.hasFrom && v.until <= v.from {
+	if v.hasFrom && v.hasUntil && !v.until.After(v.from) {
 		return v, invalidf("licenseValidUntil must be after licenseValidFrom")
 	}
 	return v, nil
 }
 
-func parseRFC3339(field, s string) (int64, error) {
+// parseRFC3339 reads a date-time exactly, in UTC: any instant from year 1 to 9999 reads back as
+// the same instant (see window).
+func parseRFC3339(field, s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return 0, invalidf("%s %q is not an RFC 3339 date-time", field, s)
+		return time.Time{}, invalidf("%s %q is not an RFC 3339 date-time", field, s)
 	}
-	if t.Year() < 1 || t.Year() > 9999 {
-		return 0, invalidf("%s %q is out of range", field, s)
+	if t = t.UTC(); t.Year() < 1 || t.Year() > 9999 {
+		return time.Time{}, invalidf("%s %q is outside the years 0001 to 9999", field, s)
 	}
-	return t.UnixNano(), nil
+	return t, nil
 }
 
 // digest identifies the order's content, so that a resent externalId can be told apart from
@@ -132,8 +144,8 @@ func (o *txOrder) digest() [32]byte {
 	for _, it := range o.items {
 		b = appendStr(appendStr(b, it.ExternalID), it.ProductID)
 		b = binary.AppendVarint(b, it.quantity)
-		b = appendBool(binary.AppendVarint(b, it.from), it.hasFrom)
-		b = binary.AppendVarint(b, it.until)
+		b = appendBool(appendInstant(b, it.from), it.hasFrom)
+		b = appendBool(appendInstant(b, it.until), it.hasUntil)
 	}
 	return sha256.Sum256(b)
 }
@@ -176,6 +188,7 @@ func (e *Engine) planTransaction(o *txOrder) (*provisionRec, error) {
 	now := e.nowNS()
 	rec := &provisionRec{Time: now, TxID: newID(), ExternalID: o.externalID, Type: o.typ, Owner: o.owner, Hash: o.hash}
 	created := make(map[string]string) // licensed item → license id new in this transaction
+	sizes := make(map[string]licenseSize)
 	for i, it := range o.items {
 		ref := e.products[it.ProductID]
 		if ref == nil {
@@ -186,20 +199,48 @@ func (e *Engine) planTransaction(o *txOrder) (*provisionRec, error) {
 			return nil, invalidf("items[%d]: quantity × creditAmount exceeds %d", i, int64(maxUseCount))
 		}
 		pi := provisionItem{ID: newID(), ExternalID: it.ExternalID, ProductID: p.ID, Quantity: it.quantity,
-			From: now, Until: it.until, LicensedItem: p.LicensedItem, CreditID: newID(),
-			UseCount: it.quantity * p.CreditAmount}
+			Window:       window{From: unixTime(now), Until: it.until, Open: !it.hasUntil},
+			LicensedItem: p.LicensedItem, CreditID: newID(), UseCount: it.quantity * p.CreditAmount}
 		if it.hasFrom {
-			pi.From = it.from
+			pi.Window.From = it.from
 		}
-		if pi.Until <= pi.From {
+		if !pi.Window.Open && !pi.Window.Until.After(pi.Window.From) {
 			return nil, invalidf("items[%d]: licenseValidUntil must be after licenseValidFrom", i)
 		}
 		pi.LicenseID, pi.NewLicense = e.licenseFor(o.owner, p.LicensedItem, created)
+		if err := e.grow(sizes, pi.LicenseID, pi.UseCount); err != nil {
+			return nil, invalidf("items[%d]: %v", i, err)
+		}
 		rec.Items = append(rec.Items, pi)
 	}
 	var err error
 	rec.Response, err = e.renderTransaction(rec)
 	return rec, err
+}
+
+// licenseSize is a license's total use count and credits, as a transaction being planned
+// would leave them.
+type licenseSize struct {
+	total   int64
+	credits int
+}
+
+// grow adds a credit of useCount to license in sizes, refusing what would pass maxLicenseTotal
+// or maxCredits. provMu is held.
+func (e *Engine) grow(sizes map[string]licenseSize, license string, useCount int64) error {
+	sz, ok := sizes[license]
+	if l := e.lookup(license); !ok && l != nil && l.id == license {
+		sz = licenseSize{l.ctr.Total(), l.ctr.NumCredits()}
+	}
+	switch {
+	case useCount > maxLicenseTotal-sz.total:
+		return fmt.Errorf("the license would hold %d + %d units, over the most one license may hold (%d)",
+			sz.total, useCount, int64(maxLicenseTotal))
+	case sz.credits >= maxCredits:
+		return fmt.Errorf("the license already has %d credits, the most one license may have", maxCredits)
+	}
+	sizes[license] = licenseSize{sz.total + useCount, sz.credits + 1}
+	return nil
 }
 
 // licenseFor picks the owner's license for item, or a new one (once per transaction).
@@ -222,7 +263,7 @@ func (e *Engine) applyProvision(rec *provisionRec) {
 		if l == nil {
 			l = e.installLicense(it.LicenseID, rec.Owner, it.LicensedItem, rec.Time, e.products[it.ProductID])
 		}
-		l.addCredit(creditMeta{ID: it.CreditID, TxItemID: it.ID}, it.From, it.Until, it.UseCount, 0)
+		l.addCredit(creditMeta{ID: it.CreditID, TxItemID: it.ID, Window: it.Window}, it.UseCount, 0)
 	}
 	e.txs[rec.ExternalID] = &txEntry{Owner: rec.Owner, Hash: rec.Hash, Response: rec.Response}
 }
@@ -271,15 +312,16 @@ func (e *Engine) renderTransaction(rec *provisionRec) ([]byte, error) {
 				credits[it.LicenseID] = l.creditViews()
 			}
 		}
-		credits[it.LicenseID] = append(credits[it.LicenseID], creditView{creditMeta{it.CreditID, it.ID},
-			shard.CreditState{From: it.From, Until: it.Until, Total: it.UseCount}})
+		from, until := it.Window.ns()
+		credits[it.LicenseID] = append(credits[it.LicenseID], creditView{creditMeta{it.CreditID, it.ID, it.Window},
+			shard.CreditState{From: from, Until: until, Total: it.UseCount}})
 		items[it.LicenseID] = it.LicensedItem
 	}
 	for _, it := range rec.Items {
 		lic := renderLicense(it.LicenseID, rec.Owner, items[it.LicenseID], credits[it.LicenseID], rec.Time)
 		out.Transaction.Items = append(out.Transaction.Items, txItemJSON{ID: it.ID, ExternalID: it.ExternalID,
-			ProductID: it.ProductID, Quantity: it.Quantity, LicenseValidFrom: jsonTime(it.From),
-			LicenseValidUntil: jsonTime(it.Until), Licenses: []licenseJSON{lic}})
+			ProductID: it.ProductID, Quantity: it.Quantity, LicenseValidFrom: jsonInstant(it.Window.From),
+			LicenseValidUntil: it.Window.jsonUntil(), Licenses: []licenseJSON{lic}})
 	}
 	return json.Marshal(out)
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -22,7 +23,7 @@ func FuzzParseTransaction(f *testing.F) {
 			t.Fatalf("accepted an order without items or externalId: %+v", o)
 		}
 		for _, it := range o.items {
-			if it.quantity < 1 || it.quantity > maxUnits || (it.hasFrom && it.until <= it.from) {
+			if it.quantity < 1 || it.quantity > maxUnits || (it.hasFrom && it.hasUntil && !it.until.After(it.from)) {
 				t.Fatalf("accepted an invalid item: %+v", it)
 			}
 		}
@@ -49,5 +50,36 @@ func TestTransactionHash(t *testing.T) {
 	}
 	if a == c {
 		t.Fatal("orders of different quantity hashed the same")
+	}
+}
+
+// A license takes at most maxCredits credits: the order that would pass it is refused whole.
+func TestMaxCredits(t *testing.T) {
+	defer func(n int) { maxCredits = n }(maxCredits)
+	maxCredits = 3
+	cfg := DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	e, err := Open(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if _, err := e.PutProduct("p", []byte(`{"licensedItem":"Item","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT"}`)); err != nil {
+		t.Fatal(err)
+	}
+	order := func(ext string, items int) error {
+		body := `{"transaction":{"externalId":"` + ext + `","items":[` +
+			strings.Repeat(`{"productId":"p","quantity":1},`, items-1) + `{"productId":"p","quantity":1}]}}`
+		_, err := e.Provision("users/u", []byte(body))
+		return err
+	}
+	if err := order("a", 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := order("b", 2); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "already has 3 credits") {
+		t.Fatalf("got %v, want the fourth credit refused", err)
+	}
+	if err := order("b", 1); err != nil {
+		t.Fatalf("the third credit: %v", err)
 	}
 }

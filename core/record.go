@@ -21,9 +21,14 @@ import (
 //	product   : time varint ‖ id str ‖ name str ‖ item str ‖ mode byte ‖ creditAmount varint
 //	provision : time ‖ txID str ‖ externalID str ‖ type str ‖ owner str ‖ hash [32]
 //	            ‖ n uvarint ‖ n × item ‖ response str
-//	  item    : id str ‖ externalID str ‖ productID str ‖ quantity varint ‖ from varint
-//	            ‖ until varint ‖ licenseID str ‖ newLicense byte ‖ licensedItem str
-//	            ‖ creditID str ‖ useCount varint
+//	  item    : id str ‖ externalID str ‖ productID str ‖ quantity varint ‖ window
+//	            ‖ licenseID str ‖ newLicense byte ‖ licensedItem str ‖ creditID str
+//	            ‖ useCount varint
+//	  window  : from instant ‖ open byte ‖ [until instant, unless open]
+//	  instant : unix seconds varint ‖ nanoseconds uvarint
+//	            (recProvisionNS, written by earlier builds and still replayed, has
+//	            from varint ‖ until varint in unix ns instead of window, which wrapped
+//	            dates past 2262)
 //	decision  : time ‖ kind byte ‖ license str ‖ units varint ‖ n uvarint
 //	            ‖ n × (credit uvarint ‖ units varint) ‖ remaining varint ‖ outcome byte
 //	            ‖ session str ‖ user str ‖ host str ‖ ip str ‖ idemKey str ‖ [hash [16] if idemKey]
@@ -47,7 +52,11 @@ const (
 	recCheckin
 	recBatch       // written by earlier builds; still replayed
 	recBatchPacked // see record_batch.go
+	recProvision2  // provision with exact windows; recProvision is the earlier form
 )
+
+// recProvisionNS is the provision record of earlier builds, with windows in unix ns.
+const recProvisionNS = recProvision
 
 // decisionKind says what a decision record did.
 type decisionKind uint8
@@ -111,7 +120,7 @@ type provisionItem struct {
 	ExternalID   string
 	ProductID    string
 	Quantity     int64
-	From, Until  int64
+	Window       window
 	LicenseID    string
 	NewLicense   bool
 	LicensedItem string
@@ -189,7 +198,7 @@ func (p *productRec) appendTo(b []byte) []byte {
 }
 
 func (p *provisionRec) appendTo(b []byte) []byte {
-	b = appendHeader(b, recProvision, p.Time)
+	b = appendHeader(b, recProvision2, p.Time)
 	b = appendStr(appendStr(appendStr(appendStr(b, p.TxID), p.ExternalID), p.Type), p.Owner)
 	b = append(b, p.Hash[:]...)
 	b = binary.AppendUvarint(b, uint64(len(p.Items)))
@@ -201,8 +210,7 @@ func (p *provisionRec) appendTo(b []byte) []byte {
 
 func (it *provisionItem) appendTo(b []byte) []byte {
 	b = appendStr(appendStr(appendStr(b, it.ID), it.ExternalID), it.ProductID)
-	b = binary.AppendVarint(b, it.Quantity)
-	b = binary.AppendVarint(binary.AppendVarint(b, it.From), it.Until)
+	b = it.Window.appendTo(binary.AppendVarint(b, it.Quantity))
 	b = appendBool(appendStr(b, it.LicenseID), it.NewLicense)
 	b = appendStr(appendStr(b, it.LicensedItem), it.CreditID)
 	return binary.AppendVarint(b, it.UseCount)
@@ -215,6 +223,41 @@ type record struct {
 	Product   *productRec
 	Provision *provisionRec
 	Batch     []*decision
+}
+
+// time is the latest time the record was decided at (unix ns).
+func (rec *record) time() int64 {
+	switch {
+	case rec.Decision != nil:
+		return rec.Decision.Time
+	case rec.Checkin != nil:
+		return rec.Checkin.Time
+	case rec.Product != nil:
+		return rec.Product.Time
+	case rec.Provision != nil:
+		return rec.Provision.Time
+	}
+	t := int64(math.MinInt64)
+	for _, d := range rec.Batch {
+		t = max(t, d.Time)
+	}
+	return t
+}
+
+// consumed calls f with the units each grant of the record took from its license: what adds
+// to the license's all-time consumption.
+func (rec *record) consumed(f func(license string, units int64)) {
+	grant := func(d *decision) {
+		if d.Kind == decConsume || d.Kind == decCheckout {
+			f(d.License, d.Units)
+		}
+	}
+	if rec.Decision != nil {
+		grant(rec.Decision)
+	}
+	for _, d := range rec.Batch {
+		grant(d)
+	}
 }
 
 // decodeRecord decodes one WAL record. It never panics on arbitrary bytes.
@@ -232,8 +275,10 @@ func decodeRecord(b []byte) (record, error) {
 		rec.Checkin = r.checkin(t)
 	case recProduct:
 		rec.Product = r.product(t)
-	case recProvision:
-		rec.Provision = r.provision(t)
+	case recProvision2:
+		rec.Provision = r.provision(t, (*reader).window)
+	case recProvisionNS:
+		rec.Provision = r.provision(t, (*reader).windowNS)
 	case recBatch:
 		rec.Batch = r.batch()
 	case recBatchPacked:
@@ -445,13 +490,14 @@ func (r *reader) product(t int64) *productRec {
 	return p
 }
 
-func (r *reader) provision(t int64) *provisionRec {
+// provision decodes a provision record whose items' windows window reads.
+func (r *reader) provision(t int64, window func(*reader) window) *provisionRec {
 	p := &provisionRec{Time: t, TxID: r.str(), ExternalID: r.str(), Type: r.str(), Owner: r.str()}
 	r.fixed(p.Hash[:])
-	p.Items = make([]provisionItem, r.count(12))
+	p.Items = make([]provisionItem, r.count(11))
 	for i := range p.Items {
 		p.Items[i] = provisionItem{ID: r.str(), ExternalID: r.str(), ProductID: r.str(),
-			Quantity: r.varint(), From: r.varint(), Until: r.varint(), LicenseID: r.str(),
+			Quantity: r.varint(), Window: window(r), LicenseID: r.str(),
 			NewLicense: r.bool(), LicensedItem: r.str(), CreditID: r.str(), UseCount: r.varint()}
 	}
 	p.Response = append([]byte(nil), r.bytes()...) // rec is only valid during the WAL callback

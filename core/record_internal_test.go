@@ -3,9 +3,11 @@ package core
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"net/netip"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/meterd/meterd/shard"
 )
@@ -23,8 +25,13 @@ func sampleRecords() []record {
 			Mode: TrackCallerCount, CreditAmount: 3}}},
 		{Provision: &provisionRec{Time: 9, TxID: "tx", ExternalID: "0000004556786", Type: "Order",
 			Owner: "organizations/o", Hash: [32]byte{9}, Response: []byte(`{"transaction":{}}`),
-			Items: []provisionItem{{ID: "i", ExternalID: "e", ProductID: "p", Quantity: 15000, From: 1,
-				Until: openEnded, LicenseID: "l", NewLicense: true, LicensedItem: "PdfPro", CreditID: "c", UseCount: 15000}}}},
+			Items: []provisionItem{{ID: "i", ExternalID: "e", ProductID: "p", Quantity: 15000,
+				Window: window{From: time.Unix(0, 1).UTC(), Open: true}, LicenseID: "l", NewLicense: true,
+				LicensedItem: "PdfPro", CreditID: "c", UseCount: 15000},
+				{ID: "j", ProductID: "p", Quantity: 1, Window: window{From: time.Date(2600, 1, 1, 0, 0, 0, 0, time.UTC),
+					Until: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)}, LicenseID: "l", CreditID: "d", UseCount: 1},
+				{ID: "k", ProductID: "p", Quantity: 1, Window: window{From: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+					Until: time.Date(1677, 1, 1, 0, 0, 0, 1, time.UTC)}, LicenseID: "l", CreditID: "e", UseCount: 1}}}},
 		{Batch: []*decision{
 			{Kind: decConsume, Time: 11, License: "lic-1", Units: 2, Parts: []shard.Part{{Credit: 1, Units: 2}},
 				Remaining: 7, Outcome: shard.Granted, User: "bob", IdemKey: "b-1", IdemHash: [16]byte{4}},
@@ -164,5 +171,34 @@ func TestRecordBatchPacked(t *testing.T) {
 	bad = append(binary.AppendVarint(bad, 0), byte(decConsume), 3) // license index 3 of a 1-string table
 	if _, err := decodeRecord(append(bad, make([]byte, 12)...)); !errors.Is(err, ErrBadRecord) {
 		t.Fatalf("an index beyond the table: %v", err)
+	}
+}
+
+// A provision record of an earlier build, with windows in unix ns, still replays: what it held
+// (within the years 1678 to 2262 that ns could hold) reads back the same, an absent
+// licenseValidUntil as an open window.
+func TestRecordProvisionNS(t *testing.T) {
+	b := appendHeader(nil, recProvisionNS, 9)
+	b = appendStr(appendStr(appendStr(appendStr(b, "tx"), "ext"), "Order"), "organizations/o")
+	b = append(b, make([]byte, 32)...)
+	b = binary.AppendUvarint(b, 2)
+	for _, until := range []int64{1_800_000_000_000000000, math.MaxInt64} {
+		b = appendStr(appendStr(appendStr(b, "i"), "e"), "p")
+		b = binary.AppendVarint(b, 5)
+		b = binary.AppendVarint(binary.AppendVarint(b, 1_700_000_000_000000001), until)
+		b = appendBool(appendStr(b, "l"), true)
+		b = binary.AppendVarint(appendStr(appendStr(b, "PdfPro"), "c"), 5)
+	}
+	b = appendStr(b, "{}")
+	rec, err := decodeRecord(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := time.Unix(1_700_000_000, 1).UTC()
+	want := []window{{From: from, Until: time.Unix(1_800_000_000, 0).UTC()}, {From: from, Open: true}}
+	for i, w := range want {
+		if got := rec.Provision.Items[i].Window; got != w {
+			t.Fatalf("item %d: window %+v, want %+v", i, got, w)
+		}
 	}
 }

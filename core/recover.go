@@ -26,8 +26,8 @@ var keyExported = []byte("m/exported")
 // exports what the usage database lacks, and builds the live engine from the result.
 func (e *Engine) recover(fs vfs.FS) error {
 	if fs == nil {
-		if err := os.MkdirAll(e.cfg.DataDir, 0o700); err != nil {
-			return fmt.Errorf("data dir: %w", err)
+		if err := makeDataDir(e.cfg.DataDir); err != nil {
+			return err
 		}
 	}
 	log, err := wal.Open(e.walDir, wal.Options{FS: fs, Durability: walDurability(e.cfg.Durability),
@@ -45,6 +45,7 @@ func (e *Engine) recover(fs vfs.FS) error {
 		return err
 	}
 	a.d, a.cpSeq, a.truncated, a.storedExported = d, log.CheckpointSeq(), log.FirstSeq()-1, stored
+	a.storedClock = e.clk.mark() // what the checkpoint held: nothing has read the clock yet
 	if err := e.openUsage(a, stored); err != nil {
 		return err
 	}
@@ -55,13 +56,14 @@ func (e *Engine) recover(fs vfs.FS) error {
 		return err
 	}
 	e.apply = a
+	e.nowNS() // a system clock behind the recovered mark is reported at start-up, not at the first request
 	return a.pass(true, false)
 }
 
 // loadState reads the checkpoint. Answers and transactions go straight to the live tables.
 func (e *Engine) loadState() (d *durable, exported uint64, err error) {
 	d = newDurable(int64(e.cfg.IdempotencyTTL), e.cfg.UsageLevel)
-	now := e.nowNS()
+	now := wallNS(e.clock()) // not the engine's clock: its mark is not loaded yet
 	d.onIdem = func(key string, ent *idemEntry) {
 		if ent.created+int64(e.cfg.IdempotencyTTL) > now {
 			e.idem.put(key, ent)
@@ -69,8 +71,13 @@ func (e *Engine) loadState() (d *durable, exported uint64, err error) {
 	}
 	d.onTx = func(ext string, ent *txEntry) { e.txs[ext] = ent }
 	err = e.log.State(func(k, v []byte) error {
-		if string(k) == string(keyExported) {
+		switch string(k) {
+		case string(keyExported):
 			exported, err = strconv.ParseUint(string(v), 10, 64)
+			return err
+		case string(keyClock):
+			t, err := strconv.ParseInt(string(v), 10, 64)
+			e.clk.advance(t)
 			return err
 		}
 		return d.load(k, v)
@@ -120,17 +127,22 @@ func (e *Engine) openUsage(a *applier, stored uint64) error {
 }
 
 // replay applies the records after the checkpoint and exports those after the usage
-// database's head, which may start before the checkpoint.
+// database's head, which may start before the checkpoint. Every record's time raises the
+// clock's high-water mark.
 func (e *Engine) replay(a *applier) error {
 	from := a.d.applied + 1
 	if a.batcher != nil {
 		from = max(min(from, a.batcher.ExportedSeq()+1), e.log.FirstSeq())
+		if err := e.reconcileUsage(a, from); err != nil {
+			return err
+		}
 	}
 	return e.log.Records(from, e.log.LastSeq(), func(seq uint64, b []byte) error {
 		rec, err := a.dec.decode(b)
 		if err != nil {
 			return fmt.Errorf("%s: record %d: %w", e.walDir, seq, err)
 		}
+		e.clk.advance(rec.time())
 		if seq > a.d.applied {
 			err = a.d.apply(seq, rec, a.sink())
 		} else {
@@ -162,7 +174,7 @@ func (e *Engine) buildLive(d *durable) error {
 		}
 		l := e.installLicense(dl.ID, dl.Owner, dl.Item, dl.Created, ref)
 		for _, c := range dl.Credits {
-			l.addCredit(creditMeta{c.ID, c.TxItemID}, c.From, c.Until, c.UseCount, c.Used)
+			l.addCredit(creditMeta{c.ID, c.TxItemID, c.Window}, c.UseCount, c.Used)
 		}
 	}
 	for k, s := range d.sessions {
@@ -171,6 +183,23 @@ func (e *Engine) buildLive(d *durable) error {
 		e.sessions.put(k, live)
 	}
 	d.onIdem, d.onTx = nil, nil
+	return nil
+}
+
+// makeDataDir creates the data directory (0700) or checks the one there: a directory group or
+// others may write to lets them swap the log, the state or the usage database underneath the
+// agent.
+func makeDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("data dir %s: mode %04o lets group or others write to it; chmod go-w %s", dir, perm, dir)
+	}
 	return nil
 }
 

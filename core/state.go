@@ -36,10 +36,19 @@ type dLicense struct {
 	Credits                    []dCredit
 }
 
+// consumed is the license's all-time consumed units.
+func (l *dLicense) consumed() int64 {
+	var n int64
+	for _, c := range l.Credits {
+		n += c.Used
+	}
+	return n
+}
+
 type dCredit struct {
-	ID, TxItemID          string
-	From, Until, UseCount int64
-	Used                  int64
+	ID, TxItemID   string
+	Window         window
+	UseCount, Used int64
 }
 
 // dSession is an open session; who opened it is kept so that a timeout checkin can say so.
@@ -218,7 +227,7 @@ func (d *durable) applyProvision(p *provisionRec) error {
 			return fmt.Errorf("%w: credit for unknown license %s", ErrBadRecord, it.LicenseID)
 		}
 		l.Credits = append(l.Credits, dCredit{ID: it.CreditID, TxItemID: it.ID,
-			From: it.From, Until: it.Until, UseCount: it.UseCount})
+			Window: it.Window, UseCount: it.UseCount})
 		d.dirty.licenses[l.ID] = struct{}{}
 	}
 	e := &txEntry{Owner: p.Owner, Hash: p.Hash, Response: p.Response}

@@ -19,6 +19,10 @@ import (
 //	m/agent                        agent id of this data directory
 const stateVersion = 1
 
+// licenseVersion is the version of license values: 2 holds credit windows exactly (window.go),
+// 1, written by earlier builds and still read, in unix ns.
+const licenseVersion = 2
+
 var (
 	prefixProduct = []byte("p/")
 	prefixLicense = []byte("l/")
@@ -56,24 +60,30 @@ func (r *reader) productValue() Product {
 }
 
 func (l *dLicense) appendTo(b []byte) []byte {
-	b = appendStr(appendStr(append(b, stateVersion), l.ID), l.Owner)
+	b = appendStr(appendStr(append(b, licenseVersion), l.ID), l.Owner)
 	b = appendStr(appendStr(b, l.Item), l.ProductID)
 	b = binary.AppendUvarint(binary.AppendVarint(b, l.Created), uint64(len(l.Credits)))
 	for _, c := range l.Credits {
-		b = appendStr(appendStr(b, c.ID), c.TxItemID)
-		b = binary.AppendVarint(binary.AppendVarint(b, c.From), c.Until)
+		b = c.Window.appendTo(appendStr(appendStr(b, c.ID), c.TxItemID))
 		b = binary.AppendVarint(binary.AppendVarint(b, c.UseCount), c.Used)
 	}
 	return b
 }
 
 func (r *reader) licenseValue() *dLicense {
-	r.version()
+	window := (*reader).window
+	switch v := r.byte(); v {
+	case licenseVersion:
+	case 1:
+		window = (*reader).windowNS
+	default:
+		r.fail(fmt.Sprintf("license state version %d", v))
+	}
 	l := &dLicense{ID: r.str(), Owner: r.str(), Item: r.str(), ProductID: r.str(), Created: r.varint()}
 	l.Credits = make([]dCredit, r.count(6))
 	for i := range l.Credits {
-		l.Credits[i] = dCredit{ID: r.str(), TxItemID: r.str(), From: r.varint(),
-			Until: r.varint(), UseCount: r.varint(), Used: r.varint()}
+		l.Credits[i] = dCredit{ID: r.str(), TxItemID: r.str(), Window: window(r),
+			UseCount: r.varint(), Used: r.varint()}
 	}
 	return l
 }

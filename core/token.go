@@ -11,22 +11,32 @@ import (
 	"strings"
 )
 
+// MinTokenLen is the shortest admin token accepted: the token is all that stands between a
+// local process and provisioning, so it must not be guessable.
+const MinTokenLen = 32
+
 // LoadOrCreateToken reads the admin bearer token from path, creating a random one (mode 0600)
-// when the file does not exist. The token is never logged.
+// when the file does not exist. A file group or others may read, or a token shorter than
+// MinTokenLen, is refused with the fix in the message. The token is never logged.
 func LoadOrCreateToken(path string, logger *slog.Logger) (string, error) {
-	b, err := os.ReadFile(path)
+	fi, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return createToken(path, logger)
 	}
 	if err != nil {
 		return "", fmt.Errorf("admin token: %w", err)
 	}
-	tok := strings.TrimSpace(string(b))
-	if tok == "" {
-		return "", fmt.Errorf("admin token: %s is empty", path)
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return "", fmt.Errorf("admin token: %s: mode %04o lets group or others read it; chmod 600 %s", path, perm, path)
 	}
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 && logger != nil {
-		logger.Warn("admin token file is readable by others; chmod 600", "path", path, "mode", fi.Mode().Perm().String())
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("admin token: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if len(tok) < MinTokenLen {
+		return "", fmt.Errorf("admin token: %s holds %d characters, fewer than %d; write a longer random one, "+
+			"or delete the file and meterd makes one", path, len(tok), MinTokenLen)
 	}
 	return tok, nil
 }

@@ -1,0 +1,386 @@
+package core_test
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/export"
+)
+
+// The tests here play a customer who wants a smaller bill: each ends with the units billed,
+// the file failing verification, or the agent refusing to start. Never a file that verifies
+// and bills less than was granted.
+
+const (
+	billOwner   = "organizations/acme"
+	billProduct = "7a195f0b-459b-4c60-ba5e-7a3d53133e28"
+)
+
+// testClock is an injected wall clock that the test sets.
+type testClock struct{ ns atomic.Int64 }
+
+func newTestClock(t time.Time) *testClock {
+	c := new(testClock)
+	c.set(t)
+	return c
+}
+
+func (c *testClock) set(t time.Time)    { c.ns.Store(t.UnixNano()) }
+func (c *testClock) now() time.Time     { return time.Unix(0, c.ns.Load()) }
+func (c *testClock) opts() core.Options { return core.Options{Clock: c.now} }
+
+func openEngine(t *testing.T, cfg core.Config, opts core.Options) *core.Engine {
+	t.Helper()
+	e, err := core.Open(cfg, opts)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return e
+}
+
+func closeEngine(t *testing.T, e *core.Engine) {
+	t.Helper()
+	if err := e.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+}
+
+// orderPdfPro defines the caller-count product and orders quantity units valid in
+// [from, until); it returns the license id.
+func orderPdfPro(t *testing.T, e *core.Engine, externalID string, quantity int64, from, until time.Time) string {
+	t.Helper()
+	if _, err := e.PutProduct(billProduct, []byte(`{"name":"PdfPro","licensedItem":"PdfPro",
+		"trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT","creditAmount":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	body := orderBody(externalID, billProduct, quantity, from, until)
+	out, err := e.Provision(billOwner, []byte(body))
+	if err != nil {
+		t.Fatalf("provision: %v", err)
+	}
+	var tx txView
+	if err := json.Unmarshal(out, &tx); err != nil {
+		t.Fatal(err)
+	}
+	return tx.Transaction.Items[0].Licenses[0].ID
+}
+
+// consumeN takes n units one request at a time and fails the test unless each is granted.
+func consumeN(t *testing.T, e *core.Engine, n int) {
+	t.Helper()
+	for range n {
+		req := core.ConsumeRequest{Owner: billOwner, Item: "PdfPro", Units: 1}
+		var ans core.Answer
+		if err := e.Consume(&req, &ans); err != nil || !ans.Granted {
+			t.Fatalf("consume: %+v, %v", ans, err)
+		}
+	}
+}
+
+// billed verifies the usage database and returns its summary and the units the report bills.
+func billed(t *testing.T, cfg core.Config) (*export.Summary, int64) {
+	t.Helper()
+	key, err := export.LoadKey(cfg.UsageKeyPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := export.Verify(cfg.UsageDatabasePath(), key)
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	totals, err := export.Report([]string{cfg.UsageDatabasePath()}, key, export.ByMonth)
+	if err != nil {
+		t.Fatalf("report: %v", err)
+	}
+	var units int64
+	for _, tot := range totals {
+		units += tot.Units
+	}
+	return s, units
+}
+
+// Consume 5 with the usage database on, 300 with it off, 1 with it on again: the 300 are billed,
+// as one unexported row that verify warns of.
+func TestUsageDatabaseOffIsBilled(t *testing.T) {
+	cfg := newTestConfig(t)
+	now := time.Now()
+	e := openEngine(t, cfg, noOpts())
+	lic := orderPdfPro(t, e, "order-1", 1000, now.Add(-time.Hour), now.Add(time.Hour))
+	consumeN(t, e, 5)
+	closeEngine(t, e)
+
+	off := cfg
+	off.UsageDatabase = core.UsageOff
+	e = openEngine(t, off, noOpts())
+	consumeN(t, e, 300)
+	closeEngine(t, e) // checkpoints and truncates the log: the 300 have no records left to export
+
+	e = openEngine(t, cfg, noOpts())
+	consumeN(t, e, 1)
+	closeEngine(t, e)
+
+	s, units := billed(t, cfg)
+	if units != 306 || s.Units != 306 {
+		t.Fatalf("billed %d (verify says %d), want 306", units, s.Units)
+	}
+	if len(s.Gaps) != 1 || s.Gaps[0].Units != 300 || s.Gaps[0].LicenseID != lic {
+		t.Fatalf("unexported rows %+v, want one of 300 units of %s", s.Gaps, lic)
+	}
+}
+
+// An agent that never had a usage database, then gets one: everything consumed before is billed.
+func TestUsageDatabaseNewAfterOffIsBilled(t *testing.T) {
+	cfg := newTestConfig(t)
+	off := cfg
+	off.UsageDatabase = core.UsageOff
+	now := time.Now()
+	e := openEngine(t, off, noOpts())
+	orderPdfPro(t, e, "order-1", 1000, now.Add(-time.Hour), now.Add(time.Hour))
+	consumeN(t, e, 7)
+	closeEngine(t, e)
+	e = openEngine(t, cfg, noOpts())
+	closeEngine(t, e)
+	if s, units := billed(t, cfg); units != 7 || len(s.Gaps) != 1 {
+		t.Fatalf("billed %d with %d unexported rows, want 7 in one", units, len(s.Gaps))
+	}
+}
+
+// A usage database put back to an older copy while the agent is stopped: the agent refuses to
+// start and says so; with the newer file back, it starts and bills everything.
+func TestUsageDatabaseRolledBackRefused(t *testing.T) {
+	cfg := newTestConfig(t)
+	now := time.Now()
+	e := openEngine(t, cfg, noOpts())
+	orderPdfPro(t, e, "order-1", 1000, now.Add(-time.Hour), now.Add(time.Hour))
+	consumeN(t, e, 5)
+	closeEngine(t, e)
+	old := readFile(t, cfg.UsageDatabasePath())
+
+	e = openEngine(t, cfg, noOpts())
+	consumeN(t, e, 40)
+	closeEngine(t, e)
+	current := readFile(t, cfg.UsageDatabasePath())
+
+	writeFile(t, cfg.UsageDatabasePath(), old)
+	_, err := core.Open(cfg, noOpts())
+	if err == nil || !strings.Contains(err.Error(), "older copy") || !strings.Contains(err.Error(), cfg.UsageDatabasePath()) {
+		t.Fatalf("open with an older copy: got %v, want a refusal naming the file", err)
+	}
+	writeFile(t, cfg.UsageDatabasePath(), current)
+	e = openEngine(t, cfg, noOpts())
+	closeEngine(t, e)
+	if _, units := billed(t, cfg); units != 45 {
+		t.Fatalf("billed %d, want 45", units)
+	}
+}
+
+// Setting the clock back neither revives an expired credit, nor after a restart, nor
+// back-dates a row; the step is counted.
+func TestClockSetBack(t *testing.T) {
+	cfg := newTestConfig(t)
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	clk := newTestClock(t0)
+	e := openEngine(t, cfg, clk.opts())
+	orderPdfPro(t, e, "order-1", 1000, t0.Add(-time.Hour), t0.Add(time.Hour))
+	consumeN(t, e, 2)
+	deny := func(e *core.Engine, want string) {
+		t.Helper()
+		req := core.ConsumeRequest{Owner: billOwner, Item: "PdfPro", Units: 1}
+		var ans core.Answer
+		if err := e.Consume(&req, &ans); err != nil || ans.Granted || ans.Outcome.String() != want {
+			t.Fatalf("consume: %+v, %v; want a denial, %s", ans, err, want)
+		}
+	}
+	clk.set(t0.Add(2 * time.Hour)) // the credit expired
+	deny(e, "expired")
+	clk.set(t0) // the customer sets the clock back
+	deny(e, "expired")
+	if n := counterValue(t, e, "meterd_clock_steps_back_total"); n != 1 {
+		t.Fatalf("meterd_clock_steps_back_total = %v, want 1", n)
+	}
+	closeEngine(t, e)
+
+	e = openEngine(t, cfg, clk.opts()) // restarted with the clock still set back
+	deny(e, "expired")
+	if n := counterValue(t, e, "meterd_clock_steps_back_total"); n != 1 {
+		t.Fatalf("after restart: meterd_clock_steps_back_total = %v, want 1 (the step found at start-up)", n)
+	}
+	closeEngine(t, e)
+
+	// An idle run with the clock right again: nothing is decided, yet its time is kept, and a
+	// later start with the clock behind it finds the step.
+	clk.set(t0.Add(3 * time.Hour))
+	closeEngine(t, openEngine(t, cfg, clk.opts()))
+	clk.set(t0.Add(150 * time.Minute))
+	e = openEngine(t, cfg, clk.opts())
+	if n := counterValue(t, e, "meterd_clock_steps_back_total"); n != 1 {
+		t.Fatalf("after an idle run: meterd_clock_steps_back_total = %v, want 1", n)
+	}
+	closeEngine(t, e)
+	if _, units := billed(t, cfg); units != 2 {
+		t.Fatalf("billed %d, want 2", units)
+	}
+}
+
+// counterValue reads one counter of the engine's registry.
+func counterValue(t *testing.T, e *core.Engine, name string) float64 {
+	t.Helper()
+	mfs, err := e.Metrics().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Dates from year 1 to 9999 read back as the same instant, live, from the transaction's answer
+// and after a restart; a credit that starts in 2600 does not grant today.
+func TestFarDatesExact(t *testing.T) {
+	cfg := newTestConfig(t)
+	e := openEngine(t, cfg, noOpts())
+	if _, err := e.PutProduct(billProduct, []byte(`{"licensedItem":"PdfPro","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT"}`)); err != nil {
+		t.Fatal(err)
+	}
+	windows := [][2]string{
+		{"2600-01-01T00:00:00Z", "5000-01-01T00:00:00Z"},
+		{"2026-01-01T00:00:00+02:00", "9999-12-31T23:59:59.999999999Z"},
+		{"0001-01-01T00:00:00Z", "1000-06-15T12:00:00.5Z"},
+	}
+	var items []string
+	for i, w := range windows {
+		items = append(items, `{"externalId":"i`+string(rune('0'+i))+`","productId":"`+billProduct+
+			`","quantity":10,"licenseValidFrom":"`+w[0]+`","licenseValidUntil":"`+w[1]+`"}`)
+	}
+	out, err := e.Provision(billOwner, []byte(`{"transaction":{"externalId":"far","items":[`+strings.Join(items, ",")+`]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(where string, l licenseView) {
+		t.Helper()
+		if len(l.UseCountCredits) != len(windows) {
+			t.Fatalf("%s: %d credits", where, len(l.UseCountCredits))
+		}
+		for i, c := range l.UseCountCredits {
+			sameInstant(t, where, c.ValidFrom, windows[i][0])
+			sameInstant(t, where, c.ValidUntil, windows[i][1])
+		}
+		sameInstant(t, where+" license", l.ValidFrom, "0001-01-01T00:00:00Z")
+		sameInstant(t, where+" license", l.ValidUntil, "9999-12-31T23:59:59.999999999Z")
+	}
+	var tx txView
+	json.Unmarshal(out, &tx)
+	check("transaction answer", tx.Transaction.Items[2].Licenses[0])
+	id := tx.Transaction.Items[0].Licenses[0].ID
+	req := core.ConsumeRequest{License: id, Units: 11} // more than the one active credit holds
+	var ans core.Answer
+	if err := e.Consume(&req, &ans); err != nil || ans.Granted || ans.Remaining != 10 {
+		t.Fatalf("consume 11: %+v, %v; want a denial with 10 remaining (only the 2026 credit is active)", ans, err)
+	}
+	check("live", engineLicense(t, e, id))
+	closeEngine(t, e)
+	e = openEngine(t, cfg, noOpts())
+	defer closeEngine(t, e)
+	check("after restart", engineLicense(t, e, id))
+}
+
+func sameInstant(t *testing.T, where string, got *string, want string) {
+	t.Helper()
+	w, _ := time.Parse(time.RFC3339Nano, want)
+	if got == nil {
+		t.Fatalf("%s: null, want %s", where, want)
+	}
+	g, err := time.Parse(time.RFC3339Nano, *got)
+	if err != nil || !g.Equal(w) {
+		t.Fatalf("%s: %s, want the instant %s", where, *got, want)
+	}
+}
+
+func engineLicense(t *testing.T, e *core.Engine, id string) licenseView {
+	t.Helper()
+	b, err := e.License(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l licenseView
+	if err := json.Unmarshal(b, &l); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// A license's total stays below 2^53: an order that would pass it is refused whole, reserves
+// nothing, and its externalId stays free.
+func TestLicenseTotalBound(t *testing.T) {
+	cfg := newTestConfig(t)
+	e := openEngine(t, cfg, noOpts())
+	defer closeEngine(t, e)
+	if _, err := e.PutProduct(billProduct, []byte(`{"licensedItem":"PdfPro","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT","creditAmount":1000000}`)); err != nil {
+		t.Fatal(err)
+	}
+	order := func(ext string, items int, quantity int64) error {
+		var its []string
+		for range items {
+			its = append(its, `{"productId":"`+billProduct+`","quantity":`+strconv.FormatInt(quantity, 10)+`}`)
+		}
+		_, err := e.Provision(billOwner, []byte(`{"transaction":{"externalId":"`+ext+`","items":[`+strings.Join(its, ",")+`]}}`))
+		return err
+	}
+	if err := order("big", 9, 1_000_000_000); err != nil { // 9 × 10^15, under 2^53 ≈ 9.007 × 10^15
+		t.Fatal(err)
+	}
+	err := order("more", 1, 10_000_000) // 10^13 more passes 2^53
+	if !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), "over the most one license may hold") {
+		t.Fatalf("got %v, want ErrInvalid naming the bound", err)
+	}
+	if err := order("wrap", 10, 1_000_000_000); !errors.Is(err, core.ErrInvalid) { // on a new owner's behalf too
+		t.Fatalf("one order past 2^53: got %v", err)
+	}
+	l := engineLicense(t, e, licenseOf(t, e))
+	if l.UseCountTotal != 9_000_000_000_000_000 || len(l.UseCountCredits) != 9 {
+		t.Fatalf("total %d in %d credits after refused orders, want 9e15 in 9", l.UseCountTotal, len(l.UseCountCredits))
+	}
+	if err := order("more", 1, 1); err != nil { // the refused externalId was not reserved
+		t.Fatal(err)
+	}
+}
+
+func licenseOf(t *testing.T, e *core.Engine) string {
+	t.Helper()
+	b, err := e.OwnerLicenses(billOwner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct{ Licenses []licenseView }
+	if err := json.Unmarshal(b, &out); err != nil || len(out.Licenses) != 1 {
+		t.Fatalf("licenses %s: %v", b, err)
+	}
+	return out.Licenses[0].ID
+}
