@@ -1,7 +1,8 @@
 // Command demo runs meterd's whole job end to end in a temporary directory: the vendor makes
 // a key, the agent starts on it, the vendor provisions the 10Duke PdfPro example and a
-// sessions-mode product, concurrent clients consume both until they are exhausted, the agent
-// is stopped with SIGTERM, and the vendor verifies the usage database and bills from it.
+// sessions-mode product, concurrent clients consume both until they are exhausted, the
+// customer takes a consistent copy of the live usage database, the agent is stopped with
+// SIGTERM, and the vendor verifies the usage database and bills from it.
 //
 //	go run ./bench/demo -bin bin     (make demo)
 package main
@@ -71,11 +72,16 @@ func run(bin string, keep bool) error {
 	if err != nil {
 		return err
 	}
+	db := filepath.Join(data, "usage.db")
+	snap := filepath.Join(dir, "usage-"+time.Now().UTC().Format("2006-01")+".db")
+	step("customer: meterctl snapshot -key vendor.key usage.db %s (a consistent copy while the agent runs)", filepath.Base(snap))
+	if err := show(exec.Command(meterctlPath, "snapshot", "-key", key, db, snap)); err != nil {
+		return err
+	}
 	step("SIGTERM: stop accepting, finish requests, flush the usage database")
 	if code, err := a.Stop(syscall.SIGTERM, time.Minute); err != nil || code != 0 {
 		return fmt.Errorf("meterd exit: code %d, %v", code, err)
 	}
-	db := filepath.Join(data, "usage.db")
 	step("vendor: meterctl verify -key vendor.key usage.db")
 	if err := show(exec.Command(meterctlPath, "verify", "-key", key, db)); err != nil {
 		return err
