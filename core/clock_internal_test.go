@@ -157,3 +157,30 @@ func TestClockFollowsWallWhileIdle(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkClock compares the engine's clock with the wall clock it wraps, on every core at
+// once: the high-water mark is one shared word, written whenever time moved.
+//
+//	go test ./core -run '^$' -bench Clock -count 10 | benchstat -col /impl -
+func BenchmarkClock(b *testing.B) {
+	var sink atomic.Int64
+	b.Run("impl=wall", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			var last int64
+			for pb.Next() {
+				last = time.Now().UnixNano()
+			}
+			sink.Store(last)
+		})
+	})
+	b.Run("impl=clock", func(b *testing.B) {
+		c := newClock(time.Now, func(time.Duration) {})
+		b.RunParallel(func(pb *testing.PB) {
+			var last int64
+			for pb.Next() {
+				last = c.now()
+			}
+			sink.Store(last)
+		})
+	})
+}
