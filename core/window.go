@@ -73,15 +73,20 @@ func (r *reader) instant() time.Time {
 }
 
 // windowNS reads the window of an earlier build's record or state: unix ns, from then until.
-func (r *reader) windowNS() window { return windowNS(r.varint(), r.varint()) }
+func (r *reader) windowNS() window { return r.checked(windowNS(r.varint(), r.varint())) }
 
 func (r *reader) window() window {
 	w := window{From: r.instant(), Open: r.bool()}
 	if !w.Open {
 		w.Until = r.instant()
-		if r.err == nil && !w.Until.After(w.From) {
-			r.fail("empty credit window")
-		}
+	}
+	return r.checked(w)
+}
+
+// checked fails the read of a window that holds no instant: provisioning never writes one.
+func (r *reader) checked(w window) window {
+	if r.err == nil && !w.Open && !w.Until.After(w.From) {
+		r.fail("empty credit window")
 	}
 	return w
 }
