@@ -139,3 +139,69 @@ func TestRestartWithExportBehindCheckpoint(t *testing.T) {
 		t.Fatalf("verify: %+v, %v; want 12 units and no unexported row", s, err)
 	}
 }
+
+// A crash with the usage database ahead of the checkpoint, by thousands of records over
+// several licenses: start-up counts what the records between add, and the database and the
+// state agree, with nothing written twice and no unexported row.
+func TestRestartWithExportAheadOfCheckpoint(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DataDir, cfg.UsageWriteInterval, cfg.Durability = t.TempDir(), 10, DurabilityAsync
+	e, err := open(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := []string{"A", "B", "C"}
+	for _, it := range items {
+		if _, err := e.PutProduct("p"+it, []byte(`{"licensedItem":"`+it+`","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT"}`)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Provision("users/u", []byte(`{"transaction":{"externalId":"x`+it+`","items":[{"productId":"p`+it+`","quantity":100000}]}}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.log.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.apply.applyDurable(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.apply.commitCheckpoint(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3000 {
+		var ans Answer
+		if err := e.Consume(&ConsumeRequest{Owner: "users/u", Item: items[i%3], Units: 1}, &ans); err != nil || !ans.Granted {
+			t.Fatalf("consume: %+v, %v", ans, err)
+		}
+	}
+	if err := e.log.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.apply.applyDurable(); err != nil { // writes the usage database as it goes, no checkpoint
+		t.Fatal(err)
+	}
+	if err := e.apply.write(true); err != nil {
+		t.Fatal(err)
+	}
+	if x, a := e.apply.db.ExportedSeq(), e.apply.cpSeq; x <= a+2000 {
+		t.Fatalf("setup: exported through %d, checkpoint at %d", x, a)
+	}
+	e.apply.db.Close() // the crash
+	e.log.Close()
+
+	e2, err := Open(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	key, err := export.LoadKey(cfg.UsageKeyPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := export.Verify(cfg.UsageDatabasePath(), key)
+	if err != nil || s.Units != 3000 || len(s.Gaps) != 0 {
+		t.Fatalf("verify: %+v, %v; want 3000 units and no unexported row", s, err)
+	}
+}

@@ -23,8 +23,11 @@ func (e *Engine) reconcileUsage(a *applier, from uint64) error {
 	}
 	bals := make([]export.Balance, 0, len(a.d.licenses))
 	for _, l := range a.d.licenses {
-		bals = append(bals, export.Balance{LicenseID: l.ID, Owner: l.Owner, Item: l.Item,
-			Consumed: l.consumed() + moved[l.ID]})
+		b := export.Balance{LicenseID: l.ID, Owner: l.Owner, Item: l.Item, Consumed: l.consumed()}
+		if n := moved[l.ID]; n != nil {
+			b.Consumed += *n
+		}
+		bals = append(bals, b)
 	}
 	rows, err := a.db.Reconcile(bals, unixTime(at))
 	if err != nil {
@@ -41,8 +44,8 @@ func (e *Engine) reconcileUsage(a *applier, from uint64) error {
 // at a.d.applied: the units of records applied+1 to p when p is later, minus those of records
 // p+1 to applied when it is earlier. It also returns the time of record p+1 (the clock's mark
 // if there is none): unexported rows stand just before it.
-func (e *Engine) consumedBetween(a *applier, p uint64) (map[string]int64, int64, error) {
-	moved := make(map[string]int64)
+func (e *Engine) consumedBetween(a *applier, p uint64) (map[string]*int64, int64, error) {
+	moved := make(map[string]*int64)
 	lo, hi, sign := p+1, a.d.applied, int64(-1)
 	if p > a.d.applied {
 		lo, hi, sign = a.d.applied+1, p, 1
@@ -58,10 +61,15 @@ func (e *Engine) consumedBetween(a *applier, p uint64) (map[string]int64, int64,
 		}
 		if seq <= hi {
 			rec.consumed(func(license string, units int64) {
-				if _, ok := moved[license]; !ok {
-					license = strings.Clone(license) // it aliases the log's buffer
+				// license aliases the log's buffer. An assignment to a map with string keys
+				// stores its key even when the key is there already, so the count is
+				// reached through a pointer, and only a new key (copied) is ever assigned.
+				n := moved[license]
+				if n == nil {
+					n = new(int64)
+					moved[strings.Clone(license)] = n
 				}
-				moved[license] += sign * units
+				*n += sign * units
 			})
 		}
 		return nil
