@@ -112,7 +112,8 @@ func TestFsyncFailure(t *testing.T) {
 }
 
 // A crash keeps exactly what was synced: every grant acknowledged before the crash is there,
-// and resending an acknowledged request with its key returns its first answer.
+// nothing is there twice, and resending any request with its key returns its first answer if
+// its record survived, or is granted afresh if not.
 func TestCrashKeepsAcknowledged(t *testing.T) {
 	for seed := range uint64(3) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { crashKeepsAcknowledged(t, seed) })
@@ -120,8 +121,9 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 }
 
 type ack struct {
-	key string
-	ans core.Answer
+	key   string
+	units int64
+	ans   core.Answer
 }
 
 func crashKeepsAcknowledged(t *testing.T, seed uint64) {
@@ -131,49 +133,63 @@ func crashKeepsAcknowledged(t *testing.T, seed uint64) {
 	var (
 		mu    sync.Mutex
 		acked []ack
+		errs  []error
 		stop  atomic.Bool
 		wg    sync.WaitGroup
 	)
 	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for n := 0; !stop.Load(); n++ {
 				req := core.ConsumeRequest{License: id, Units: int64(1 + n%5), IdempotencyKey: fmt.Sprintf("w%d-%d", w, n)}
 				var ans core.Answer
-				if err := e.Consume(&req, &ans); err == nil {
-					mu.Lock()
-					acked = append(acked, ack{req.IdempotencyKey, ans})
-					mu.Unlock()
+				err := e.Consume(&req, &ans)
+				mu.Lock()
+				if err != nil || !ans.Granted {
+					errs = append(errs, fmt.Errorf("%s: %+v, %v", req.IdempotencyKey, ans, err))
+				} else {
+					acked = append(acked, ack{req.IdempotencyKey, req.Units, ans})
 				}
+				mu.Unlock()
 			}
-		}()
+		})
 	}
 	rng := rand.New(rand.NewPCG(seed, 1))
 	time.Sleep(time.Duration(20+rng.IntN(80)) * time.Millisecond) // a random moment under load
 	mu.Lock()
-	before := append([]ack(nil), acked...) // acknowledged before the crash
+	before := len(acked) // acknowledged before the crash: acked[:before]
 	mu.Unlock()
 	crashed := mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 50, RNG: rand.New(rand.NewPCG(seed, 2))})
 	stop.Store(true)
 	wg.Wait()
 	e.Close()
+	if len(errs) > 0 {
+		t.Fatalf("%d requests failed on a healthy engine, first: %v", len(errs), errs[0])
+	}
+	if before == 0 {
+		t.Fatal("nothing was acknowledged before the crash: the test measured nothing")
+	}
 
 	e = memEngine(t, crashed)
 	defer e.Close()
-	var want int64
-	for _, a := range before {
-		want += a.ans.Units
-	}
-	if got := consumed(t, e, id); got < want {
-		t.Fatalf("after the crash: consumed %d < %d acknowledged before it", got, want)
-	}
-	for _, a := range before {
-		units := a.ans.Units
+	got := consumed(t, e, id)
+	var survived int64
+	for i, a := range acked {
 		var again core.Answer
-		if err := e.Consume(&core.ConsumeRequest{License: id, Units: units, IdempotencyKey: a.key}, &again); err != nil || again != a.ans {
-			t.Fatalf("resend %s after the crash: %+v %v, want the first answer %+v", a.key, again, err, a.ans)
+		prev := consumed(t, e, id)
+		err := e.Consume(&core.ConsumeRequest{License: id, Units: a.units, IdempotencyKey: a.key}, &again)
+		switch delta := consumed(t, e, id) - prev; {
+		case err != nil || !again.Granted:
+			t.Fatalf("resend %s after the crash: %+v, %v", a.key, again, err)
+		case delta == 0 && again == a.ans: // its record survived: the first answer, nothing taken
+			survived += a.units
+		case i < before:
+			t.Fatalf("resend %s, acknowledged before the crash: %+v (took %d), want the first answer %+v", a.key, again, delta, a.ans)
+		case delta != a.units:
+			t.Fatalf("resend %s, lost in the crash: took %d, want %d afresh", a.key, delta, a.units)
 		}
+	}
+	if got != survived {
+		t.Fatalf("after the crash: consumed %d, but the requests whose records survived took %d: counted twice or lost", got, survived)
 	}
 }
 
@@ -210,7 +226,10 @@ func TestCrashBetweenAppendAndAnswer(t *testing.T) {
 }
 
 // Failpoint: the crash comes between a checkpoint and the truncation behind it, and again in
-// the middle of later checkpoints. Recovery must rebuild exactly the acknowledged state.
+// the middle of later checkpoints. Recovery must rebuild exactly the acknowledged state: each
+// image holds every grant acknowledged before it was taken, plus at most the one request then
+// in flight, and resending that request with its key settles which: the license must then hold
+// exactly one more unit than was acknowledged.
 func TestCrashAroundCheckpoint(t *testing.T) {
 	mem := vfs.NewCrashableMem()
 	e := memEngine(t, mem)
@@ -229,11 +248,12 @@ func TestCrashAroundCheckpoint(t *testing.T) {
 			clones = append(clones, mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0}))
 		}
 	})
+	key := func(n int64) string { return fmt.Sprint("req-", n) } // request n takes the nth unit
 	deadline := time.Now().Add(10 * time.Second)
-	for n := 0; ; n++ {
+	for n := int64(1); ; n++ {
 		var ans core.Answer
-		if err := e.Consume(&core.ConsumeRequest{License: id, Units: 1}, &ans); err != nil {
-			t.Fatal(err)
+		if err := e.Consume(&core.ConsumeRequest{License: id, Units: 1, IdempotencyKey: key(n)}, &ans); err != nil || !ans.Granted {
+			t.Fatalf("consume %d: %+v, %v", n, ans, err)
 		}
 		granted.Add(1)
 		mu.Lock()
@@ -249,8 +269,16 @@ func TestCrashAroundCheckpoint(t *testing.T) {
 	}
 	for i, fs := range clones {
 		e := memEngine(t, fs)
-		if got := consumed(t, e, id); got < grantedAt[i] {
-			t.Fatalf("clone %d: consumed %d < %d acknowledged when it was taken", i, got, grantedAt[i])
+		got := consumed(t, e, id)
+		if got != grantedAt[i] && got != grantedAt[i]+1 {
+			t.Fatalf("clone %d: consumed %d, want the %d acknowledged when it was taken (or one more, in flight)", i, got, grantedAt[i])
+		}
+		var ans core.Answer
+		if err := e.Consume(&core.ConsumeRequest{License: id, Units: 1, IdempotencyKey: key(grantedAt[i] + 1)}, &ans); err != nil || !ans.Granted {
+			t.Fatalf("clone %d: resend: %+v, %v", i, ans, err)
+		}
+		if got := consumed(t, e, id); got != grantedAt[i]+1 {
+			t.Fatalf("clone %d: consumed %d after resending the request in flight, want exactly %d", i, got, grantedAt[i]+1)
 		}
 		e.Close()
 	}
