@@ -196,7 +196,10 @@ func TestTakeConcurrentExact(t *testing.T) {
 				}
 				if res.Outcome == shard.Granted {
 					granted.Add(n)
-				} else if res.Remaining == 0 {
+				}
+				// <= and the overdraw check, not == 0: a broken take that drives the
+				// balance below 0 must end the loop and fail the test, not hang it.
+				if res.Outcome != shard.Granted && res.Remaining <= 0 || granted.Load() > total {
 					return
 				}
 			}
