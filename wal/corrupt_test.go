@@ -76,4 +76,8 @@ func TestOpenCorrupt(t *testing.T) {
 	f("UnknownVersion", 0, 0, set(recordKey(6), frame(9, 0, "")), 6, "unknown frame version 9")
 	f("BelowTruncationMark", 5, 5, set(recordKey(2), frame(1, 0, "")), 2, "below the truncation mark 5")
 	f("CheckpointBeyondLast", 0, 0, set(checkpointKey, binary.BigEndian.AppendUint64(nil, 50)), 11, "the checkpoint is at 50")
+	// A checkpoint moved back below the truncation mark: the records between are gone, and
+	// the state does not cover them.
+	f("CheckpointBelowTruncation", 8, 8, set(checkpointKey, binary.BigEndian.AppendUint64(nil, 3)), 4,
+		"truncated through 8 but the checkpoint is at 3")
 }
