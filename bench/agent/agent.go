@@ -91,6 +91,16 @@ func (a *Agent) Stop(sig os.Signal, timeout time.Duration) (int, error) {
 	}
 }
 
+// Exited reports whether meterd has exited (by itself, or after Stop or Kill).
+func (a *Agent) Exited() bool {
+	select {
+	case <-a.exited:
+		return true
+	default:
+		return false
+	}
+}
+
 // Kill ends meterd at once, if it still runs, and waits until it has.
 func (a *Agent) Kill() {
 	select {

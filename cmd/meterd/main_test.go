@@ -90,6 +90,16 @@ func tryStart(t *testing.T, data string, args ...string) (*proc, error) {
 	return p, nil
 }
 
+// kill SIGKILLs meterd, which must still be running: an agent that died by itself would
+// otherwise pass for one the test killed.
+func (p *proc) kill() {
+	p.t.Helper()
+	if p.Exited() {
+		p.t.Fatalf("meterd exited by itself before the test killed it:\n%s", p.log.String())
+	}
+	p.Kill()
+}
+
 // stop sends sig and expects a clean exit.
 func (p *proc) stop(sig os.Signal) {
 	p.t.Helper()
