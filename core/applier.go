@@ -233,6 +233,7 @@ func (a *applier) commitCheckpoint() error {
 // database and checkpoints, then the database is closed.
 func (a *applier) finish() error {
 	<-a.done
+	a.e.clk.now() // the last checkpoint keeps the time of the stop, and expires keys by it
 	err := a.pass(true, false)
 	if a.db != nil {
 		err = errors.Join(err, a.db.Close())

@@ -179,7 +179,9 @@ func TestHandleConsumeAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	e.PutProduct("p", []byte(`{"licensedItem":"Item","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT"}`))
+	if _, err := e.PutProduct("p", []byte(`{"licensedItem":"Item","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT"}`)); err != nil {
+		t.Fatal(err)
+	}
 	now := time.Now()
 	if _, err := e.Provision("organizations/o", []byte(orderBody("x", "p", 1_000_000, now.Add(-time.Hour), now.Add(time.Hour)))); err != nil {
 		t.Fatal(err)

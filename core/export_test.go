@@ -7,3 +7,6 @@ func SetHookAfterCheckpoint(e *Engine, f func()) { e.hookAfterCheckpoint.Store(&
 
 // ReapSessions runs the SESSION_TIMEOUT sweep now, at the engine's clock.
 func ReapSessions(e *Engine) { e.reapSessions(e.nowNS()) }
+
+// ExpireIdempotencyKeys runs the IDEMPOTENCY_TTL sweep now, at the engine's clock.
+func ExpireIdempotencyKeys(e *Engine) { e.idem.expire(e.nowNS()) }
