@@ -278,3 +278,53 @@ func FuzzForgedCounters(f *testing.F) {
 		}
 	})
 }
+
+// resignMeta sets meta key to value and re-signs meta_mac, leaving the rows alone.
+func resignMeta(t testing.TB, path, key, value string) {
+	t.Helper()
+	conn, err := sqlite.OpenConn(path, sqlite.OpenReadWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	execArgs(t, conn, "UPDATE meta SET value = ? WHERE key = ?", value, key)
+	entries, _, err := readMeta(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var next []metaEntry
+	for _, e := range entries {
+		if e.key != metaMAC {
+			next = append(next, e)
+		}
+	}
+	sum := newSigner(forgeKey).meta(next)
+	execArgs(t, conn, "UPDATE meta SET value = ? WHERE key = ?", hex.EncodeToString(sum[:]), metaMAC)
+}
+
+// The head in meta, under a valid meta_mac, must still be the chain's: Verify and Open both
+// check it against the last row (or the chain start of an empty file).
+func TestForgedHead(t *testing.T) {
+	other := strings.Repeat("ab", macSize)
+	f := func(name string, empty bool, key, value, want string) {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), "usage.db")
+		copyTo(t, forgeBase(t, Standard), path)
+		if empty {
+			forge(t, path, "DELETE FROM usage")
+		}
+		resignMeta(t, path, key, value)
+		_, err := Verify(path, forgeKey)
+		var ve *VerifyError
+		if !errors.As(err, &ve) || !ve.Meta || ve.Reason != want {
+			t.Fatalf("%s: Verify: got %v, want meta: %s", name, err, want)
+		}
+		_, err = Open(Options{Path: path, Key: forgeKey, Level: Standard, AgentID: "agent-forge"})
+		if !errors.As(err, &ve) || !ve.Meta || ve.Reason != want {
+			t.Fatalf("%s: Open: got %v, want meta: %s", name, err, want)
+		}
+	}
+	f("head_mac of another chain", false, metaHeadMAC, other, "head_mac does not match row 7")
+	f("empty file, head_mac not the start", true, metaHeadMAC, other, "head_mac is not the chain start")
+	f("head_seq short of the last row", false, metaHeadSeq, "6", "head_seq 6 but last row is 7")
+}

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -57,10 +56,13 @@ func TestChainSpec(t *testing.T) {
 	}
 	defer conn.Close()
 	meta := map[string]string{}
-	sqlitex.ExecuteTransient(conn, "SELECT key, value FROM meta", &sqlitex.ExecOptions{ResultFunc: func(s *sqlite.Stmt) error {
+	err = sqlitex.ExecuteTransient(conn, "SELECT key, value FROM meta", &sqlitex.ExecOptions{ResultFunc: func(s *sqlite.Stmt) error {
 		meta[s.ColumnText(0)] = s.ColumnText(1)
 		return nil
 	}})
+	if err != nil || len(meta) == 0 {
+		t.Fatalf("read meta: %v (%d rows)", err, len(meta))
+	}
 	var keys []string
 	for k := range meta {
 		if k != "meta_mac" {
@@ -113,14 +115,14 @@ func TestVerifyLiveDatabase(t *testing.T) {
 	}
 	copyDir := t.TempDir()
 	copyFile(t, path, filepath.Join(copyDir, "usage.db"))
-	before, _ := os.ReadFile(filepath.Join(copyDir, "usage.db"))
+	before := readBytes(t, filepath.Join(copyDir, "usage.db"))
 	// Even the tables still sit in the -wal file: the copy is no usage
 	// database yet.
 	if _, err := export.Verify(filepath.Join(copyDir, "usage.db"), testKey(t)); !errors.Is(err, export.ErrNotUsageDB) {
 		t.Fatalf("copy without its WAL: got %v, want ErrNotUsageDB", err)
 	}
-	after, _ := os.ReadFile(filepath.Join(copyDir, "usage.db"))
-	if got := files(t, copyDir); len(got) != 1 || !bytes.Equal(before, after) {
+	after := readBytes(t, filepath.Join(copyDir, "usage.db"))
+	if got := files(t, copyDir); len(got) != 1 || len(before) == 0 || !bytes.Equal(before, after) {
 		t.Fatalf("Verify of a WAL-mode copy left %v or changed it", got)
 	}
 }

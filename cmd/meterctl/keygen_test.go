@@ -13,10 +13,13 @@ func TestKeygen(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 || fi.Size() != 65 {
 		t.Fatalf("got %v, %v; want 65 bytes, mode 0600", fi, err)
 	}
-	before, _ := os.ReadFile(path)
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	meterctl(t, "keygen", "-o", path).want(t, 1, "", "file exists")
-	if after, _ := os.ReadFile(path); string(after) != string(before) {
-		t.Fatal("keygen overwrote the key")
+	if after, err := os.ReadFile(path); err != nil || string(after) != string(before) {
+		t.Fatalf("keygen overwrote the key (%v)", err)
 	}
 	meterctl(t, "keygen").want(t, 2, "", "-o is required")
 	meterctl(t, "keygen", "-o", path+"2", "extra").want(t, 2, "", `unexpected argument "extra"`)
