@@ -183,24 +183,6 @@ func checkConsume(req *ConsumeRequest, p *Product) error {
 	return checkWho(req.Session, req.User, req.Host, req.IP)
 }
 
-func checkWho(session, user, host, ip string) error {
-	if err := checkText("session", session, false); err != nil {
-		return err
-	}
-	if err := checkText("user", user, false); err != nil {
-		return err
-	}
-	if err := checkText("host", host, false); err != nil {
-		return err
-	}
-	if ip != "" {
-		if _, err := netip.ParseAddr(ip); err != nil {
-			return invalidf("ip %q is not an IP address", ip)
-		}
-	}
-	return nil
-}
-
 // checkIdemKey accepts 1 to 255 printable ASCII characters.
 func checkIdemKey(k string) error {
 	if len(k) > maxIDLen {
