@@ -125,8 +125,12 @@ func (e *Engine) consumeSession(l *license, p *Product, d *decision, ans *Answer
 	s := e.sessions.acquire(*kb)
 	defer e.sessions.release(*kb, s)
 	if !s.open {
+		if !e.sessions.reserve() {
+			return ErrTooManySessions
+		}
 		d.Units = p.CreditAmount
 		if err := e.take(l, d, decCheckout, ans, parts); err != nil || !ans.Granted {
+			e.sessions.unreserve()
 			return err
 		}
 		e.sessions.markOpen(s, d.Time, strings.Clone(d.User), strings.Clone(d.Host), strings.Clone(d.IP))

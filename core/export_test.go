@@ -7,3 +7,6 @@ func SetHookAfterCheckpoint(e *Engine, f func()) { e.hookAfterCheckpoint.Store(&
 
 // ReapSessions runs the SESSION_TIMEOUT sweep now, at the engine's clock.
 func ReapSessions(e *Engine) { e.reapSessions(e.clock()) }
+
+// ExpireKeys runs the IDEMPOTENCY_TTL sweep now, at the engine's clock.
+func ExpireKeys(e *Engine) { e.idem.expire(e.nowNS()) }

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -207,13 +209,23 @@ func writeError(ctx *fasthttp.RequestCtx, status int, code, msg string) {
 // fail answers an engine error.
 func (s *Server) fail(ctx *fasthttp.RequestCtx, err error) {
 	status, code := httpStatus(err)
-	if status == http.StatusServiceUnavailable {
+	switch status {
+	case http.StatusServiceUnavailable:
 		ctx.Response.Header.Set("Retry-After", "1")
+	case http.StatusTooManyRequests:
+		s.setRetryAfter(ctx, err)
 	}
 	if status == http.StatusInternalServerError {
 		s.logger.Error("request failed", "path", string(ctx.Path()), "err", err)
 	}
 	writeError(ctx, status, code, err.Error())
+}
+
+// setRetryAfter tells a client refused with 429 when a key or a session may be free, in
+// whole seconds, at least 1.
+func (s *Server) setRetryAfter(ctx *fasthttp.RequestCtx, err error) {
+	secs := int64(math.Ceil(s.e.RetryAfter(err).Seconds()))
+	ctx.Response.Header.Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 }
 
 func writeJSON(ctx *fasthttp.RequestCtx, status int, body []byte) {

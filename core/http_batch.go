@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"sync"
@@ -36,11 +37,19 @@ func (s *Server) consumeBatch(ctx *fasthttp.RequestCtx) {
 	}
 	bp := s.e.getBuf()
 	b := append((*bp)[:0], `{"results":[`...)
+	var refused error // an item's 429: the answer says when to retry, as a single one would
 	for i := range *ip {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendBatchResult(b, &(*ip)[i])
+		it := &(*ip)[i]
+		b = appendBatchResult(b, it)
+		if errors.Is(it.Err, ErrTooManyKeys) || errors.Is(it.Err, ErrTooManySessions) {
+			refused = it.Err
+		}
+	}
+	if refused != nil {
+		s.setRetryAfter(ctx, refused)
 	}
 	*bp = append(b, "]}"...)
 	writeJSON(ctx, http.StatusOK, *bp)

@@ -30,7 +30,7 @@ var routeNames = [numRoutes]string{"consume", "consume_batch", "checkin", "licen
 	"owner_licenses", "license_transactions", "products", "metrics", "healthz", "other"}
 
 // Status codes resolved once per route; anything else goes through WithLabelValues.
-var knownCodes = [...]int{200, 400, 401, 404, 405, 409, 413, 415, 422, 500, 503}
+var knownCodes = [...]int{200, 400, 401, 403, 404, 405, 408, 409, 413, 415, 421, 422, 429, 431, 500, 503}
 
 // metrics is the agent's Prometheus registry. Children with labels are resolved at most once,
 // so the hot path only does atomic adds.
