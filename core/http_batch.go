@@ -14,7 +14,7 @@ var batchItemsPool = sync.Pool{New: func() any { s := make([]BatchItem, 0, MaxBa
 // consumeBatch serves POST /v1/consume:batch: {"requests": [consume body + "idempotencyKey"]}
 // answers 200 {"results": [...]}, one result per request in order, each with its own
 // "status" (200 grant, 409 denial, or the 4xx/5xx of its error with "error" and "message").
-func (s *Server) consumeBatch(ctx *fasthttp.RequestCtx) {
+func (s *Server) consumeBatch(ctx *fasthttp.RequestCtx, body []byte) {
 	ip := batchItemsPool.Get().(*[]BatchItem)
 	defer func() {
 		clear(*ip)
@@ -22,7 +22,7 @@ func (s *Server) consumeBatch(ctx *fasthttp.RequestCtx) {
 		batchItemsPool.Put(ip)
 	}()
 	peer := peerAddr(ctx)
-	err := parseBatchBody(ctx.PostBody(), MaxBatch, func(fb *flatBody) error {
+	err := parseBatchBody(body, MaxBatch, func(fb *flatBody) error {
 		*ip = append(*ip, BatchItem{Req: ConsumeRequest{Owner: fb.str[fieldOwner], Item: fb.str[fieldItem],
 			License: fb.str[fieldLicense], Units: fb.units, Session: fb.str[fieldSession], User: fb.str[fieldUser],
 			Host: fb.str[fieldHost], IP: fb.str[fieldIP], Peer: peer, IdempotencyKey: fb.str[fieldIdemKey]}})

@@ -47,6 +47,8 @@ type metrics struct {
 	usageActions prometheus.Counter
 	exportLag    prometheus.Gauge
 	walErrors    prometheus.Counter
+	connsOpen    prometheus.Gauge
+	connsRefused prometheus.Counter
 }
 
 func newMetrics(sessionsOpen, idemKeys func() float64) *metrics {
@@ -71,6 +73,8 @@ func newMetrics(sessionsOpen, idemKeys func() float64) *metrics {
 	m.usageActions = f.counter("meterd_usage_actions_written_total", "Pay-per-use actions written to the usage database.")
 	m.exportLag = f.gauge("meterd_usage_export_lag_actions", "Pay-per-use actions durable in the WAL but not yet in the usage database.")
 	m.walErrors = f.counter("meterd_wal_errors_total", "Appends that failed because the WAL could not persist.")
+	m.connsOpen = f.gauge("meterd_connections_open", "HTTP connections open (MAX_CONNS bounds them).")
+	m.connsRefused = f.counter("meterd_connections_refused_total", "HTTP connections closed at once because MAX_CONNS were open.")
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "meterd_idempotency_keys",
 		Help: "Idempotency keys remembered (each until IDEMPOTENCY_TTL)."}, idemKeys))
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "meterd_sessions_open",
