@@ -34,6 +34,7 @@ type Server struct {
 	srv     *fasthttp.Server
 	metrics fasthttp.RequestHandler
 	logger  *slog.Logger
+	hosts   hostSet
 	conns   connLimit
 	idle    time.Duration
 	header  time.Duration
@@ -52,8 +53,8 @@ func NewServer(e *Engine, adminToken string, logger *slog.Logger) *Server {
 	s := &Server{e: e, token: sha256.Sum256([]byte(adminToken)), logger: logger,
 		metrics: fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(e.Metrics(),
 			promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})),
-		conns: connLimit{max: int64(cfg.MaxConns)},
-		idle:  cfg.IdleTimeout, header: cfg.HeaderTimeout, body: cfg.BodyTimeout,
+		hosts: newHostSet(cfg.AllowedHostList()), conns: connLimit{max: int64(cfg.MaxConns)},
+		idle: cfg.IdleTimeout, header: cfg.HeaderTimeout, body: cfg.BodyTimeout,
 		acceptLog: throttle{every: 5 * time.Second}}
 	s.srv = &fasthttp.Server{
 		Handler:        s.Handle,
@@ -90,7 +91,10 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWith
 // Handle serves one request; exported so benchmarks can drive it without a network.
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
-	route := s.dispatch(ctx)
+	route := routeOther
+	if s.guard(ctx) {
+		route = s.dispatch(ctx)
+	}
 	s.e.metrics.request(route, ctx.Response.StatusCode(), time.Since(start))
 }
 
