@@ -41,6 +41,7 @@ type Server struct {
 	body    time.Duration
 
 	acceptLog throttle // accept errors while descriptors run out
+	parseLog  throttle // requests fasthttp could not read
 }
 
 // NewServer serves e with the HTTP settings of its Config; adminToken guards provisioning and
@@ -55,7 +56,7 @@ func NewServer(e *Engine, adminToken string, logger *slog.Logger) *Server {
 			promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})),
 		hosts: newHostSet(cfg.AllowedHostList()), conns: connLimit{max: int64(cfg.MaxConns)},
 		idle: cfg.IdleTimeout, header: cfg.HeaderTimeout, body: cfg.BodyTimeout,
-		acceptLog: throttle{every: 5 * time.Second}}
+		acceptLog: throttle{every: 5 * time.Second}, parseLog: throttle{every: 5 * time.Second}}
 	s.srv = &fasthttp.Server{
 		Handler:        s.Handle,
 		ErrorHandler:   s.handleParseError,
@@ -69,12 +70,13 @@ func NewServer(e *Engine, adminToken string, logger *slog.Logger) *Server {
 		NoDefaultServerHeader: true,
 		// HEADER_TIMEOUT; fasthttp re-arms it at the first byte of every request after the
 		// first, and the connection does for the first one (see listener.go).
-		ReadTimeout:     cfg.HeaderTimeout,
-		IdleTimeout:     cfg.IdleTimeout,
-		WriteTimeout:    30 * time.Second,
-		Concurrency:     cfg.MaxConns,
-		CloseOnShutdown: true,
-		Logger:          fasthttpLogger{logger},
+		ReadTimeout:           cfg.HeaderTimeout,
+		IdleTimeout:           cfg.IdleTimeout,
+		WriteTimeout:          30 * time.Second,
+		Concurrency:           cfg.MaxConns,
+		SecureErrorLogMessage: true,
+		CloseOnShutdown:       true,
+		Logger:                fasthttpLogger{logger, &s.parseLog},
 	}
 	return s
 }
@@ -104,9 +106,11 @@ func (s *Server) headerReceived(*fasthttp.RequestHeader) fasthttp.RequestConfig 
 }
 
 // handleParseError answers requests fasthttp could not read, in JSON like everything else.
+// The answer never quotes the error: fasthttp's errors may carry the raw request, headers
+// (and so the admin token) included.
 func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	lingerOnClose(ctx.Conn()) // fasthttp closes next, maybe amid the body: see linger.go
-	status, code, msg := http.StatusBadRequest, "bad_request", "malformed HTTP request: "+err.Error()
+	status, code, msg := http.StatusBadRequest, "bad_request", "malformed HTTP request"
 	var small *fasthttp.ErrSmallBuffer
 	switch {
 	case isTimeout(err):
@@ -294,11 +298,4 @@ func writeJSON(ctx *fasthttp.RequestCtx, status int, body []byte) {
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(body)
-}
-
-// fasthttpLogger routes fasthttp's own messages to slog.
-type fasthttpLogger struct{ l *slog.Logger }
-
-func (f fasthttpLogger) Printf(format string, args ...any) {
-	f.l.Warn(fmt.Sprintf(format, args...), "component", "fasthttp")
 }
