@@ -112,7 +112,7 @@ func (s hostSet) allowsOrigin(origin []byte) bool {
 
 func (s hostSet) has(name []byte) bool {
 	for _, h := range s {
-		if bytes.EqualFold(name, h) {
+		if len(name) == len(h) && bytes.EqualFold(name, h) {
 			return true
 		}
 	}

@@ -70,10 +70,13 @@ func NewServer(e *Engine, adminToken string, logger *slog.Logger) *Server {
 		NoDefaultServerHeader: true,
 		// HEADER_TIMEOUT; fasthttp re-arms it at the first byte of every request after the
 		// first, and the connection does for the first one (see listener.go).
-		ReadTimeout:           cfg.HeaderTimeout,
-		IdleTimeout:           cfg.IdleTimeout,
-		WriteTimeout:          30 * time.Second,
-		Concurrency:           cfg.MaxConns,
+		ReadTimeout:  cfg.HeaderTimeout,
+		IdleTimeout:  cfg.IdleTimeout,
+		WriteTimeout: 30 * time.Second,
+		Concurrency:  cfg.MaxConns,
+		// Nothing reads RequestCtx.Time: fasthttp need not read the clock for every
+		// request, which the deadlines above already do.
+		LazyRequestTime:       true,
 		SecureErrorLogMessage: true,
 		CloseOnShutdown:       true,
 		Logger:                fasthttpLogger{logger, &s.parseLog},
