@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -89,20 +90,27 @@ func TestMalformedRequests(t *testing.T) {
 	}
 }
 
-// A request fasthttp itself cannot parse still gets a JSON error.
+// A request fasthttp itself cannot parse, or refuses before the handler, still gets a JSON
+// error.
 func TestMalformedHTTP(t *testing.T) {
 	a := startAgent(t, newTestConfig(t), noOpts())
-	conn, err := net.Dial("tcp", strings.TrimPrefix(a.base, "http://"))
-	if err != nil {
-		t.Fatal(err)
+	f := func(name, req, status, code string) {
+		t.Helper()
+		conn, err := net.Dial("tcp", strings.TrimPrefix(a.base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		io.WriteString(conn, req)
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, _ := io.ReadAll(conn) // each of these closes the connection after its answer
+		if !strings.HasPrefix(string(resp), "HTTP/1.1 "+status) || !strings.Contains(string(resp), `"error":"`+code+`"`) {
+			t.Errorf("%s: got %q, want %s %s", name, resp, status, code)
+		}
 	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "POST /v1/consume HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", 1<<20)
-	buf := make([]byte, 4096)
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	n, _ := conn.Read(buf)
-	resp := string(buf[:n])
-	if !strings.HasPrefix(resp, "HTTP/1.1 413") || !strings.Contains(resp, `"error":"payload_too_large"`) {
-		t.Fatalf("got %q", resp)
-	}
+	head := "POST /v1/consume HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+	f("unparsable Content-Length", head+"Content-Length: abc\r\n\r\n{}", "400", "bad_request")
+	f("declared body over 64 KiB", head+fmt.Sprintf("Content-Length: %d\r\n\r\n", 1<<20)+strings.Repeat("x", 8<<10),
+		"413", "payload_too_large")
+	f("headers over the read buffer", head+"X-Pad: "+strings.Repeat("x", 8<<10)+"\r\n\r\n", "431", "header_too_large")
 }

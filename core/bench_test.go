@@ -160,6 +160,7 @@ func newRequestCtx(body []byte) *fasthttp.RequestCtx {
 	var req fasthttp.Request
 	req.Header.SetMethod("POST")
 	req.SetRequestURI("/v1/consume")
+	req.Header.SetHost("127.0.0.1:8787")
 	req.Header.SetContentType("application/json")
 	req.SetBody(body)
 	ctx := new(fasthttp.RequestCtx)

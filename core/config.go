@@ -18,6 +18,12 @@ const (
 	DefaultUsageWriteInterval = 100
 	DefaultSessionTimeout     = time.Hour
 	DefaultIdempotencyTTL     = 24 * time.Hour
+	DefaultIdempotencyMaxKeys = 1_000_000
+	DefaultHeaderTimeout      = 10 * time.Second
+	DefaultBodyTimeout        = 30 * time.Second
+	DefaultIdleTimeout        = 2 * time.Minute
+	DefaultMaxConns           = 4096
+	DefaultMaxSessions        = 100_000
 
 	// UsageOff as USAGE_DATABASE disables the usage database.
 	UsageOff = "off"
@@ -62,6 +68,13 @@ type Config struct {
 	AdminTokenFile     string // "" → <DataDir>/admin.token
 	SessionTimeout     time.Duration
 	IdempotencyTTL     time.Duration
+	IdempotencyMaxKeys int
+	AllowedHosts       string // comma-separated, lower case; "" → DefaultAllowedHosts plus LISTEN's host
+	HeaderTimeout      time.Duration
+	BodyTimeout        time.Duration
+	IdleTimeout        time.Duration
+	MaxConns           int
+	MaxSessions        int
 }
 
 // DefaultConfig returns the configuration meterd runs with when nothing is set.
@@ -74,6 +87,12 @@ func DefaultConfig() Config {
 		Durability:         DurabilitySync,
 		SessionTimeout:     DefaultSessionTimeout,
 		IdempotencyTTL:     DefaultIdempotencyTTL,
+		IdempotencyMaxKeys: DefaultIdempotencyMaxKeys,
+		HeaderTimeout:      DefaultHeaderTimeout,
+		BodyTimeout:        DefaultBodyTimeout,
+		IdleTimeout:        DefaultIdleTimeout,
+		MaxConns:           DefaultMaxConns,
+		MaxSessions:        DefaultMaxSessions,
 	}
 }
 
@@ -167,6 +186,46 @@ var configKeys = []configKey{
 		func(c *Config, v string) (err error) { c.IdempotencyTTL, err = parsePositiveDuration(v); return err },
 		func(c *Config) string { return c.IdempotencyTTL.String() },
 		func(c *Config) error { return checkPositive(c.IdempotencyTTL) }},
+	{"IDEMPOTENCY_MAX_KEYS", "Idempotency-Keys remembered at once; past it a keyed request gets 429 too_many_keys",
+		func(c *Config, v string) (err error) {
+			c.IdempotencyMaxKeys, err = parseCount(v, maxKeysLimit)
+			return err
+		},
+		func(c *Config) string { return strconv.Itoa(c.IdempotencyMaxKeys) },
+		func(c *Config) error { return checkCount(c.IdempotencyMaxKeys, maxKeysLimit) }},
+	{"ALLOWED_HOSTS", "comma-separated Host names the API answers to (default localhost,127.0.0.1,::1 and LISTEN's host)",
+		func(c *Config, v string) (err error) { c.AllowedHosts, err = parseHostList(v); return err },
+		func(c *Config) string { return c.AllowedHosts },
+		func(c *Config) error {
+			if c.AllowedHosts == "" {
+				return nil
+			}
+			_, err := parseHostList(c.AllowedHosts)
+			return err
+		}},
+	{"HEADER_TIMEOUT", "a request's headers must be complete this long after its first byte",
+		func(c *Config, v string) (err error) { c.HeaderTimeout, err = parsePositiveDuration(v); return err },
+		func(c *Config) string { return c.HeaderTimeout.String() },
+		func(c *Config) error { return checkPositive(c.HeaderTimeout) }},
+	{"BODY_TIMEOUT", "a request's body must be complete this long after its headers",
+		func(c *Config, v string) (err error) { c.BodyTimeout, err = parsePositiveDuration(v); return err },
+		func(c *Config) string { return c.BodyTimeout.String() },
+		func(c *Config) error { return checkPositive(c.BodyTimeout) }},
+	{"IDLE_TIMEOUT", "a connection with no request for this long is closed, without an answer",
+		func(c *Config, v string) (err error) { c.IdleTimeout, err = parsePositiveDuration(v); return err },
+		func(c *Config) string { return c.IdleTimeout.String() },
+		func(c *Config) error { return checkPositive(c.IdleTimeout) }},
+	{"MAX_CONNS", "open connections at once; past it new connections are closed at once",
+		func(c *Config, v string) (err error) { c.MaxConns, err = parseCount(v, maxConnsLimit); return err },
+		func(c *Config) string { return strconv.Itoa(c.MaxConns) },
+		func(c *Config) error { return checkCount(c.MaxConns, maxConnsLimit) }},
+	{"MAX_SESSIONS", "sessions open at once; past it a checkout gets 429 too_many_sessions",
+		func(c *Config, v string) (err error) {
+			c.MaxSessions, err = parseCount(v, maxSessionsLimit)
+			return err
+		},
+		func(c *Config) string { return strconv.Itoa(c.MaxSessions) },
+		func(c *Config) error { return checkCount(c.MaxSessions, maxSessionsLimit) }},
 }
 
 func noCheck(*Config) error { return nil }
@@ -194,6 +253,29 @@ func parseInterval(v string) (int, error) {
 		return 0, fmt.Errorf("want a whole number from 1 to %d, got %q", maxWriteInterval, v)
 	}
 	return n, nil
+}
+
+// Upper limits of the counts, far above any sensible setting: they only stop a typo from
+// reading as "no limit".
+const (
+	maxKeysLimit     = 1_000_000_000
+	maxConnsLimit    = 1_000_000
+	maxSessionsLimit = 1_000_000_000
+)
+
+func parseCount(v string, limit int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || checkCount(n, limit) != nil {
+		return 0, fmt.Errorf("want a whole number from 1 to %d, got %q", limit, v)
+	}
+	return n, nil
+}
+
+func checkCount(n, limit int) error {
+	if n < 1 || n > limit {
+		return fmt.Errorf("want a whole number from 1 to %d, got %d", limit, n)
+	}
+	return nil
 }
 
 func parsePositiveDuration(v string) (time.Duration, error) {

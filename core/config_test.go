@@ -26,7 +26,9 @@ func TestParseConfig(t *testing.T) {
 		want := core.Config{Listen: "127.0.0.1:9999", DataDir: "/var/lib/meter d", UsageDatabase: "off",
 			UsageLevel: export.Detailed, UsageWriteInterval: 250, UsageKeyFile: "/etc/meterd/usage.key",
 			Durability: core.DurabilityAsync, AdminTokenFile: "/etc/meterd/admin#1.token",
-			SessionTimeout: 15 * time.Minute, IdempotencyTTL: 48 * time.Hour}
+			SessionTimeout: 15 * time.Minute, IdempotencyTTL: 48 * time.Hour, IdempotencyMaxKeys: 5000,
+			AllowedHosts: "localhost,::1,agent.internal", HeaderTimeout: 5 * time.Second, BodyTimeout: 20 * time.Second,
+			IdleTimeout: 5 * time.Minute, MaxConns: 512, MaxSessions: 2000}
 		if cfg != want {
 			t.Fatalf("got %+v\nwant %+v", cfg, want)
 		}
@@ -65,6 +67,10 @@ func TestParseConfig(t *testing.T) {
 	f("missing-equals.cfg", 1, "", "KEY = value")
 	f("listen-without-port.cfg", 1, "LISTEN", "host:port")
 	f("negative-ttl.cfg", 1, "IDEMPOTENCY_TTL", "positive duration")
+	f("wildcard-allowed-host.cfg", 2, "ALLOWED_HOSTS", "*.example.com")
+	f("zero-max-conns.cfg", 2, "MAX_CONNS", "whole number")
+	f("idle-timeout-without-unit.cfg", 2, "IDLE_TIMEOUT", "positive duration")
+	f("max-keys-not-whole.cfg", 1, "IDEMPOTENCY_MAX_KEYS", "whole number")
 }
 
 func TestConfigStringRoundTrip(t *testing.T) {
@@ -82,6 +88,9 @@ func TestConfigStringRoundTrip(t *testing.T) {
 	cfg := core.DefaultConfig()
 	cfg.UsageDatabase, cfg.AdminTokenFile, cfg.DataDir = "/a b/usage.db", "/x/#token", " spaced "
 	cfg.Durability, cfg.UsageLevel, cfg.SessionTimeout = core.DurabilityAsync, export.Detailed, 90*time.Second
+	f(cfg)
+	cfg.AllowedHosts, cfg.HeaderTimeout, cfg.BodyTimeout, cfg.IdleTimeout = "agent.internal,::1", time.Second, 2*time.Second, time.Minute
+	cfg.MaxConns, cfg.IdempotencyMaxKeys, cfg.MaxSessions = 10, 20, 30
 	f(cfg)
 }
 
@@ -101,13 +110,15 @@ func TestConfigDerivedPaths(t *testing.T) {
 
 func TestKeysHaveFlags(t *testing.T) {
 	want := map[string]string{"LISTEN": "listen", "DATA_DIR": "data-dir", "USAGE_WRITE_INTERVAL": "usage-write-interval",
-		"ADMIN_TOKEN_FILE": "admin-token-file", "IDEMPOTENCY_TTL": "idempotency-ttl"}
+		"ADMIN_TOKEN_FILE": "admin-token-file", "IDEMPOTENCY_TTL": "idempotency-ttl",
+		"IDEMPOTENCY_MAX_KEYS": "idempotency-max-keys", "ALLOWED_HOSTS": "allowed-hosts", "HEADER_TIMEOUT": "header-timeout",
+		"BODY_TIMEOUT": "body-timeout", "IDLE_TIMEOUT": "idle-timeout", "MAX_CONNS": "max-conns", "MAX_SESSIONS": "max-sessions"}
 	got := map[string]string{}
 	for _, k := range core.Keys() {
 		got[k.Key] = k.Flag
 	}
-	if len(got) != 10 {
-		t.Fatalf("got %d keys, want the 10 of DESIGN.md", len(got))
+	if len(got) != 17 {
+		t.Fatalf("got %d keys, want 17", len(got))
 	}
 	for k, f := range want {
 		if got[k] != f {

@@ -125,8 +125,12 @@ func (e *Engine) consumeSession(l *license, p *Product, d *decision, ans *Answer
 	s := e.sessions.acquire(*kb)
 	defer e.sessions.release(*kb, s)
 	if !s.open {
+		if !e.sessions.reserve() {
+			return ErrTooManySessions
+		}
 		d.Units = p.CreditAmount
 		if err := e.take(l, d, decCheckout, ans, parts); err != nil || !ans.Granted {
+			e.sessions.unreserve()
 			return err
 		}
 		e.sessions.markOpen(s, d.Time, strings.Clone(d.User), strings.Clone(d.Host), strings.Clone(d.IP))
@@ -181,24 +185,6 @@ func checkConsume(req *ConsumeRequest, p *Product) error {
 		return invalidf("session is required: the license tracks sessions opened")
 	}
 	return checkWho(req.Session, req.User, req.Host, req.IP)
-}
-
-func checkWho(session, user, host, ip string) error {
-	if err := checkText("session", session, false); err != nil {
-		return err
-	}
-	if err := checkText("user", user, false); err != nil {
-		return err
-	}
-	if err := checkText("host", host, false); err != nil {
-		return err
-	}
-	if ip != "" {
-		if _, err := netip.ParseAddr(ip); err != nil {
-			return invalidf("ip %q is not an IP address", ip)
-		}
-	}
-	return nil
 }
 
 // checkIdemKey accepts 1 to 255 printable ASCII characters.

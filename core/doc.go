@@ -25,6 +25,17 @@
 // database ahead of the log or behind its truncation point) stops start-up with an error
 // naming the file: a silently dropped record would be free units.
 //
+// # The HTTP edge
+//
+// Server assumes every local process and every web page in the user's browser may be
+// hostile. Before routing it answers only Host names in ALLOWED_HOSTS and refuses foreign
+// Origins and OPTIONS (http_guard.go). The listener bounds connections (MAX_CONNS) and drives
+// the first request's deadlines, fasthttp the later ones (listener.go); bodies are streamed
+// into buffers that grow with the bytes received (http_body.go). Nothing fasthttp could not
+// parse is quoted back or logged as text (httplog.go), since it may hold the admin token.
+// Idempotency keys and sessions are bounded (IDEMPOTENCY_MAX_KEYS, MAX_SESSIONS): past a
+// bound a new one is refused with 429 and takes nothing.
+//
 // # Concurrency
 //
 // Every exported method of Engine is safe for concurrent use. Consumption takes no lock

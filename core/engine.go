@@ -80,8 +80,8 @@ func open(cfg Config, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, logger: opts.Logger, clock: opts.Clock, walDir: filepath.Join(cfg.DataDir, "wal"),
-		table: new(shard.Table), idem: newIdemTable(int64(cfg.IdempotencyTTL)),
-		sessions: newSessionTable(), products: make(map[string]*productRef),
+		table: new(shard.Table), idem: newIdemTable(int64(cfg.IdempotencyTTL), cfg.IdempotencyMaxKeys),
+		sessions: newSessionTable(cfg.MaxSessions), products: make(map[string]*productRef),
 		byOwner: make(map[string][]*license), txs: make(map[string]*txEntry), closing: make(chan struct{}), drained: make(chan struct{})}
 	if e.logger == nil {
 		e.logger = slog.New(slog.DiscardHandler)

@@ -23,6 +23,12 @@ var (
 	ErrUnavailable = errors.New("write-ahead log unavailable")
 	// ErrClosed: the engine is shutting down.
 	ErrClosed = errors.New("engine closed")
+	// ErrTooManyKeys: IDEMPOTENCY_MAX_KEYS keys are remembered, so a new key cannot be;
+	// nothing was taken.
+	ErrTooManyKeys = errors.New("too many idempotency keys remembered")
+	// ErrTooManySessions: MAX_SESSIONS sessions are open, so no other can be checked out;
+	// nothing was taken.
+	ErrTooManySessions = errors.New("too many sessions open")
 )
 
 // invalidf wraps ErrInvalid with a message for the caller.
@@ -55,6 +61,10 @@ func httpStatus(err error) (int, string) {
 		return http.StatusServiceUnavailable, "wal_unavailable"
 	case errors.Is(err, ErrClosed):
 		return http.StatusServiceUnavailable, "shutting_down"
+	case errors.Is(err, ErrTooManyKeys):
+		return http.StatusTooManyRequests, "too_many_keys"
+	case errors.Is(err, ErrTooManySessions):
+		return http.StatusTooManyRequests, "too_many_sessions"
 	}
 	return http.StatusInternalServerError, "internal"
 }

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,37 +34,61 @@ type Server struct {
 	srv     *fasthttp.Server
 	metrics fasthttp.RequestHandler
 	logger  *slog.Logger
+	hosts   hostSet
+	conns   connLimit
+	idle    time.Duration
+	header  time.Duration
+	body    time.Duration
+
+	acceptLog throttle // accept errors while descriptors run out
+	parseLog  throttle // requests fasthttp could not read
 }
 
-// NewServer serves e; adminToken guards provisioning and the admin reads.
+// NewServer serves e with the HTTP settings of its Config; adminToken guards provisioning and
+// the admin reads.
 func NewServer(e *Engine, adminToken string, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	cfg := &e.cfg
 	s := &Server{e: e, token: sha256.Sum256([]byte(adminToken)), logger: logger,
 		metrics: fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(e.Metrics(),
-			promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))}
+			promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})),
+		hosts: newHostSet(cfg.AllowedHostList()), conns: connLimit{max: int64(cfg.MaxConns)},
+		idle: cfg.IdleTimeout, header: cfg.HeaderTimeout, body: cfg.BodyTimeout,
+		acceptLog: throttle{every: 5 * time.Second}, parseLog: throttle{every: 5 * time.Second}}
 	s.srv = &fasthttp.Server{
-		Handler:               s.Handle,
-		ErrorHandler:          s.handleParseError,
-		HeaderReceived:        headerReceived,
-		Name:                  "meterd",
+		Handler:        s.Handle,
+		ErrorHandler:   s.handleParseError,
+		HeaderReceived: s.headerReceived,
+		Name:           "meterd",
+		// Bodies are streamed: fasthttp reads ahead at most 8 KiB (it would otherwise reserve
+		// a declared Content-Length before a byte of it arrived), and readBody takes the
+		// rest as it comes, up to the route's limit.
+		StreamRequestBody:     true,
 		MaxRequestBodySize:    MaxBodySize,
 		NoDefaultServerHeader: true,
-		// No ReadTimeout: fasthttp applies it to the first byte of a connection's first
-		// request and answers its expiry with an error response, which a client that opened
-		// a spare connection and left it idle receives unasked (and a request racing it
-		// receives as its answer). Keep-alive connections still close after IdleTimeout.
-		WriteTimeout:    30 * time.Second,
-		IdleTimeout:     2 * time.Minute,
-		CloseOnShutdown: true,
-		Logger:          fasthttpLogger{logger},
+		// HEADER_TIMEOUT; fasthttp re-arms it at the first byte of every request after the
+		// first, and the connection does for the first one (see listener.go).
+		ReadTimeout:  cfg.HeaderTimeout,
+		IdleTimeout:  cfg.IdleTimeout,
+		WriteTimeout: 30 * time.Second,
+		Concurrency:  cfg.MaxConns,
+		// Nothing reads RequestCtx.Time: fasthttp need not read the clock for every
+		// request, which the deadlines above already do.
+		LazyRequestTime:       true,
+		SecureErrorLogMessage: true,
+		CloseOnShutdown:       true,
+		Logger:                fasthttpLogger{logger, &s.parseLog},
 	}
 	return s
 }
 
-// Serve answers on ln until Shutdown. Connections close lingering (see linger.go).
-func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(lingerListener{ln}) }
+// Serve answers on ln until Shutdown, at most MAX_CONNS connections at once across every
+// listener (see listener.go). Connections close lingering (see linger.go).
+func (s *Server) Serve(ln net.Listener) error {
+	return s.srv.Serve(&connListener{Listener: ln, lim: &s.conns, s: s, idle: s.idle, header: s.header})
+}
 
 // Shutdown stops accepting connections and waits for the requests in flight to finish.
 func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
@@ -70,31 +96,48 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWith
 // Handle serves one request; exported so benchmarks can drive it without a network.
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
-	route := s.dispatch(ctx)
+	route := routeOther
+	if s.guard(ctx) {
+		route = s.dispatch(ctx)
+	}
 	s.e.metrics.request(route, ctx.Response.StatusCode(), time.Since(start))
 }
 
-// headerReceived raises the body limit for the batch endpoint only.
-func headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-	if string(h.RequestURI()) == "/v1/consume:batch" {
-		return fasthttp.RequestConfig{MaxRequestBodySize: MaxBatchBodySize}
-	}
-	return fasthttp.RequestConfig{}
+// headerReceived arms BODY_TIMEOUT once a request's headers are in.
+func (s *Server) headerReceived(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+	return fasthttp.RequestConfig{ReadTimeout: s.body}
 }
 
 // handleParseError answers requests fasthttp could not read, in JSON like everything else.
+// The answer never quotes the error: fasthttp's errors may carry the raw request, headers
+// (and so the admin token) included.
 func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	lingerOnClose(ctx.Conn()) // fasthttp closes next, maybe amid the body: see linger.go
-	code := http.StatusBadRequest
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-		writeError(ctx, http.StatusRequestEntityTooLarge, "payload_too_large",
-			fmt.Sprintf("request body is larger than %d bytes", MaxBodySize))
-		code = http.StatusRequestEntityTooLarge
-	} else {
-		writeError(ctx, code, "bad_request", "malformed HTTP request: "+err.Error())
+	status, code, msg := http.StatusBadRequest, "bad_request", "malformed HTTP request"
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case isTimeout(err):
+		status, code, msg = http.StatusRequestTimeout, "request_timeout",
+			fmt.Sprintf("the request was not complete in time (headers %v after the first byte, body %v after the headers)", s.header, s.body)
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		status, code, msg = http.StatusRequestEntityTooLarge, "payload_too_large",
+			fmt.Sprintf("request body is larger than %d bytes", MaxBodySize)
+	case errors.As(err, &small):
+		status, code, msg = http.StatusRequestHeaderFieldsTooLarge, "header_too_large",
+			"request headers are larger than the read buffer"
 	}
-	s.e.metrics.request(routeOther, code, 0)
+	writeError(ctx, status, code, msg)
+	s.e.metrics.request(routeOther, status, 0)
 }
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// handler serves a request whose body, if the route takes one, is read: it aliases a pooled
+// buffer, valid until the handler returns.
+type handler func(ctx *fasthttp.RequestCtx, body []byte)
 
 // dispatch routes by path, then method, and returns the route for metrics.
 func (s *Server) dispatch(ctx *fasthttp.RequestCtx) int {
@@ -107,7 +150,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx) int {
 	case "/v1/checkin":
 		return s.serve(ctx, routeCheckin, "POST", false, s.checkin)
 	case "/metrics":
-		return s.serve(ctx, routeMetrics, "GET", false, s.metrics)
+		return s.serve(ctx, routeMetrics, "GET", false, func(ctx *fasthttp.RequestCtx, _ []byte) { s.metrics(ctx) })
 	case "/healthz":
 		return s.serve(ctx, routeHealthz, "GET", false, s.healthz)
 	}
@@ -120,35 +163,52 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx) int {
 	if owner, tail, ok := ownerPath(path); ok {
 		switch tail {
 		case "license-transactions":
-			return s.serve(ctx, routeTransactions, "POST", true, func(ctx *fasthttp.RequestCtx) { s.transaction(ctx, owner) })
+			return s.serve(ctx, routeTransactions, "POST", true, func(ctx *fasthttp.RequestCtx, body []byte) { s.transaction(ctx, owner, body) })
 		case "licenses":
-			return s.serve(ctx, routeOwnerLicenses, "GET", true, func(ctx *fasthttp.RequestCtx) { s.ownerLicenses(ctx, owner) })
+			return s.serve(ctx, routeOwnerLicenses, "GET", true, func(ctx *fasthttp.RequestCtx, _ []byte) { s.ownerLicenses(ctx, owner) })
 		}
 	}
-	writeError(ctx, http.StatusNotFound, "not_found", fmt.Sprintf("no route for %s %s", ctx.Method(), path))
+	refuse(ctx, http.StatusNotFound, "not_found", fmt.Sprintf("no route for %s %s", ctx.Method(), path))
 	return routeOther
 }
 
 // serve checks the method (405 with Allow), the admin token (401) and, for requests with a
-// body, the content type (415), then runs h.
-func (s *Server) serve(ctx *fasthttp.RequestCtx, route int, allow string, admin bool, h fasthttp.RequestHandler) int {
+// body, the content type (415), reads the body (413, 408) and runs h.
+func (s *Server) serve(ctx *fasthttp.RequestCtx, route int, allow string, admin bool, h handler) int {
 	if !methodAllowed(ctx, allow) {
 		ctx.Response.Header.Set("Allow", allow)
-		writeError(ctx, http.StatusMethodNotAllowed, "method_not_allowed",
+		refuse(ctx, http.StatusMethodNotAllowed, "method_not_allowed",
 			fmt.Sprintf("%s is not allowed here; use %s", ctx.Method(), allow))
 		return route
 	}
 	if admin && !s.authorized(ctx) {
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="meterd"`)
-		writeError(ctx, http.StatusUnauthorized, "unauthorized", "missing or wrong bearer token")
+		refuse(ctx, http.StatusUnauthorized, "unauthorized", "missing or wrong bearer token")
 		return route
 	}
-	if (ctx.IsPost() || ctx.IsPut()) && !isJSON(ctx.Request.Header.ContentType()) {
-		writeError(ctx, http.StatusUnsupportedMediaType, "unsupported_media_type",
+	if !ctx.IsPost() && !ctx.IsPut() {
+		// A body here is ignored. Let go of its stream, so that nothing (the metrics
+		// adapter reads PostBody) reads it whole into memory: fasthttp drains or closes.
+		ctx.Request.CloseBodyStream()
+		h(ctx, nil)
+		return route
+	}
+	if !isJSON(ctx.Request.Header.ContentType()) {
+		refuse(ctx, http.StatusUnsupportedMediaType, "unsupported_media_type",
 			"request bodies must be Content-Type: application/json")
 		return route
 	}
-	h(ctx)
+	limit := MaxBodySize
+	if route == routeConsumeBatch {
+		limit = MaxBatchBodySize
+	}
+	bp := bodyPool.Get().(*[]byte)
+	if body, err := readBody(ctx, limit, bp); err != nil {
+		s.bodyError(ctx, err, limit)
+	} else {
+		h(ctx, body)
+	}
+	bodyPool.Put(bp)
 	return route
 }
 
@@ -204,11 +264,25 @@ func writeError(ctx *fasthttp.RequestCtx, status int, code, msg string) {
 	ctx.SetBody(appendError(nil, code, msg))
 }
 
+// refuse answers a request without reading its body. A body left unread closes the
+// connection, lingering (see linger.go): fasthttp would otherwise read up to 256 KiB of it to
+// find the next request, or close while the client is still sending.
+func refuse(ctx *fasthttp.RequestCtx, status int, code, msg string) {
+	if hasBody(ctx) {
+		ctx.SetConnectionClose()
+		lingerOnClose(ctx.Conn())
+	}
+	writeError(ctx, status, code, msg)
+}
+
 // fail answers an engine error.
 func (s *Server) fail(ctx *fasthttp.RequestCtx, err error) {
 	status, code := httpStatus(err)
-	if status == http.StatusServiceUnavailable {
+	switch status {
+	case http.StatusServiceUnavailable:
 		ctx.Response.Header.Set("Retry-After", "1")
+	case http.StatusTooManyRequests:
+		s.setRetryAfter(ctx, err)
 	}
 	if status == http.StatusInternalServerError {
 		s.logger.Error("request failed", "path", string(ctx.Path()), "err", err)
@@ -216,15 +290,15 @@ func (s *Server) fail(ctx *fasthttp.RequestCtx, err error) {
 	writeError(ctx, status, code, err.Error())
 }
 
+// setRetryAfter tells a client refused with 429 when a key or a session may be free, in
+// whole seconds, at least 1.
+func (s *Server) setRetryAfter(ctx *fasthttp.RequestCtx, err error) {
+	secs := int64(math.Ceil(s.e.RetryAfter(err).Seconds()))
+	ctx.Response.Header.Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+}
+
 func writeJSON(ctx *fasthttp.RequestCtx, status int, body []byte) {
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(body)
-}
-
-// fasthttpLogger routes fasthttp's own messages to slog.
-type fasthttpLogger struct{ l *slog.Logger }
-
-func (f fasthttpLogger) Printf(format string, args ...any) {
-	f.l.Warn(fmt.Sprintf(format, args...), "component", "fasthttp")
 }

@@ -8,14 +8,14 @@ import (
 )
 
 // product serves GET and PUT /products/{id}.
-func (s *Server) product(ctx *fasthttp.RequestCtx) {
+func (s *Server) product(ctx *fasthttp.RequestCtx, req []byte) {
 	id := string(ctx.Path()[len("/products/"):])
 	var (
 		p   Product
 		err error
 	)
 	if ctx.IsPut() {
-		p, err = s.e.PutProduct(id, ctx.PostBody())
+		p, err = s.e.PutProduct(id, req)
 	} else {
 		p, err = s.e.Product(id)
 	}
@@ -32,8 +32,8 @@ func (s *Server) product(ctx *fasthttp.RequestCtx) {
 }
 
 // transaction serves POST /{organizations|users}/{id}/license-transactions.
-func (s *Server) transaction(ctx *fasthttp.RequestCtx, owner string) {
-	body, err := s.e.Provision(owner, ctx.PostBody())
+func (s *Server) transaction(ctx *fasthttp.RequestCtx, owner string, req []byte) {
+	body, err := s.e.Provision(owner, req)
 	if err != nil {
 		s.fail(ctx, err)
 		return

@@ -17,9 +17,9 @@ var (
 )
 
 // consume serves POST /v1/consume: 200 grant, 409 denial, errors as JSON.
-func (s *Server) consume(ctx *fasthttp.RequestCtx) {
+func (s *Server) consume(ctx *fasthttp.RequestCtx, body []byte) {
 	var fb flatBody
-	if err := parseFlatBody(ctx.PostBody(), &fb, &consumeFields); err != nil {
+	if err := parseFlatBody(body, &fb, &consumeFields); err != nil {
 		s.fail(ctx, err)
 		return
 	}
@@ -43,9 +43,9 @@ func (s *Server) consume(ctx *fasthttp.RequestCtx) {
 }
 
 // checkin serves POST /v1/checkin.
-func (s *Server) checkin(ctx *fasthttp.RequestCtx) {
+func (s *Server) checkin(ctx *fasthttp.RequestCtx, body []byte) {
 	var fb flatBody
-	if err := parseFlatBody(ctx.PostBody(), &fb, &checkinFields); err != nil {
+	if err := parseFlatBody(body, &fb, &checkinFields); err != nil {
 		s.fail(ctx, err)
 		return
 	}
@@ -66,7 +66,7 @@ func (s *Server) checkin(ctx *fasthttp.RequestCtx) {
 }
 
 // license serves GET /v1/licenses/{id}.
-func (s *Server) license(ctx *fasthttp.RequestCtx) {
+func (s *Server) license(ctx *fasthttp.RequestCtx, _ []byte) {
 	id := string(ctx.Path()[len("/v1/licenses/"):])
 	body, err := s.e.License(id)
 	if err != nil {
@@ -77,7 +77,7 @@ func (s *Server) license(ctx *fasthttp.RequestCtx) {
 }
 
 // healthz serves GET /healthz: 200 when the WAL and the usage database take writes.
-func (s *Server) healthz(ctx *fasthttp.RequestCtx) {
+func (s *Server) healthz(ctx *fasthttp.RequestCtx, _ []byte) {
 	if err := s.e.Health(); err != nil {
 		status, code := httpStatus(err)
 		if status != http.StatusServiceUnavailable {

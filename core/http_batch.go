@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"sync"
@@ -13,7 +14,7 @@ var batchItemsPool = sync.Pool{New: func() any { s := make([]BatchItem, 0, MaxBa
 // consumeBatch serves POST /v1/consume:batch: {"requests": [consume body + "idempotencyKey"]}
 // answers 200 {"results": [...]}, one result per request in order, each with its own
 // "status" (200 grant, 409 denial, or the 4xx/5xx of its error with "error" and "message").
-func (s *Server) consumeBatch(ctx *fasthttp.RequestCtx) {
+func (s *Server) consumeBatch(ctx *fasthttp.RequestCtx, body []byte) {
 	ip := batchItemsPool.Get().(*[]BatchItem)
 	defer func() {
 		clear(*ip)
@@ -21,7 +22,7 @@ func (s *Server) consumeBatch(ctx *fasthttp.RequestCtx) {
 		batchItemsPool.Put(ip)
 	}()
 	peer := peerAddr(ctx)
-	err := parseBatchBody(ctx.PostBody(), MaxBatch, func(fb *flatBody) error {
+	err := parseBatchBody(body, MaxBatch, func(fb *flatBody) error {
 		*ip = append(*ip, BatchItem{Req: ConsumeRequest{Owner: fb.str[fieldOwner], Item: fb.str[fieldItem],
 			License: fb.str[fieldLicense], Units: fb.units, Session: fb.str[fieldSession], User: fb.str[fieldUser],
 			Host: fb.str[fieldHost], IP: fb.str[fieldIP], Peer: peer, IdempotencyKey: fb.str[fieldIdemKey]}})
@@ -36,11 +37,19 @@ func (s *Server) consumeBatch(ctx *fasthttp.RequestCtx) {
 	}
 	bp := s.e.getBuf()
 	b := append((*bp)[:0], `{"results":[`...)
+	var refused error // an item's 429: the answer says when to retry, as a single one would
 	for i := range *ip {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendBatchResult(b, &(*ip)[i])
+		it := &(*ip)[i]
+		b = appendBatchResult(b, it)
+		if errors.Is(it.Err, ErrTooManyKeys) || errors.Is(it.Err, ErrTooManySessions) {
+			refused = it.Err
+		}
+	}
+	if refused != nil {
+		s.setRetryAfter(ctx, refused)
 	}
 	*bp = append(b, "]}"...)
 	writeJSON(ctx, http.StatusOK, *bp)

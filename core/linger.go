@@ -3,13 +3,11 @@ package core
 import (
 	"io"
 	"net"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
 // A connection closed while the client is still sending is reset by the kernel, and a reset
-// can destroy the answer the server just wrote before the client reads it. fasthttp closes
+// can destroy the answer the server just wrote before the client reads it. The server closes
 // right after answering a request it could not read: a body that is too large (413) or a
 // malformed request (400), so the client would see "connection reset by peer" instead of the
 // JSON error, depending on timing. Such a connection closes lingering instead, as net/http and
@@ -22,46 +20,33 @@ const (
 	lingerMax     = 8 << 20 // bytes discarded at most
 )
 
-type lingerListener struct{ net.Listener }
-
-func (l lingerListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if tc, ok := c.(*net.TCPConn); ok && err == nil {
-		return &lingerConn{TCPConn: tc}, nil
-	}
-	return c, err
-}
-
-type lingerConn struct {
-	*net.TCPConn
-	linger atomic.Bool
-	once   sync.Once
-}
-
 // lingerOnClose makes the connection of a request that could not be read close lingering.
 func lingerOnClose(c net.Conn) {
-	if lc, ok := c.(*lingerConn); ok {
+	if lc, ok := c.(*conn); ok {
 		lc.linger.Store(true)
 	}
 }
 
 // Close returns at once; a lingering connection is closed for good by a goroutine once the
 // client has closed its side, sent lingerMax bytes, or lingerTimeout has passed.
-func (c *lingerConn) Close() error {
+func (c *conn) Close() error {
 	err := net.ErrClosed
 	c.once.Do(func() {
 		if !c.linger.Load() {
 			err = c.TCPConn.Close()
+			c.released()
 			return
 		}
 		if err = c.CloseWrite(); err != nil {
 			err = c.TCPConn.Close()
+			c.released()
 			return
 		}
-		c.SetReadDeadline(time.Now().Add(lingerTimeout))
+		c.TCPConn.SetReadDeadline(time.Now().Add(lingerTimeout))
 		go func() {
 			io.CopyN(io.Discard, c.TCPConn, lingerMax)
 			c.TCPConn.Close()
+			c.released()
 		}()
 	})
 	return err

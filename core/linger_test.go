@@ -22,7 +22,7 @@ func TestOversizedBodyAnsweredNotReset(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(c, "POST /v1/consume HTTP/1.1\r\nHost: meterd\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+		fmt.Fprintf(c, "POST /v1/consume HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
 		if _, err := c.Write(body); err != nil {
 			t.Fatalf("round %d: sending the body: %v", i, err)
 		}

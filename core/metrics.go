@@ -30,7 +30,7 @@ var routeNames = [numRoutes]string{"consume", "consume_batch", "checkin", "licen
 	"owner_licenses", "license_transactions", "products", "metrics", "healthz", "other"}
 
 // Status codes resolved once per route; anything else goes through WithLabelValues.
-var knownCodes = [...]int{200, 400, 401, 404, 405, 409, 413, 415, 422, 500, 503}
+var knownCodes = [...]int{200, 400, 401, 403, 404, 405, 408, 409, 413, 415, 421, 422, 429, 431, 500, 503}
 
 // metrics is the agent's Prometheus registry. Children with labels are resolved at most once,
 // so the hot path only does atomic adds.
@@ -50,6 +50,8 @@ type metrics struct {
 	// clockStepsBack counts the system clock falling more than stepTolerance behind the time
 	// decisions already used.
 	clockStepsBack prometheus.Counter
+	connsOpen      prometheus.Gauge
+	connsRefused   prometheus.Counter
 }
 
 func newMetrics(sessionsOpen, idemKeys func() float64) *metrics {
@@ -76,6 +78,8 @@ func newMetrics(sessionsOpen, idemKeys func() float64) *metrics {
 	m.walErrors = f.counter("meterd_wal_errors_total", "Appends that failed because the WAL could not persist.")
 	m.clockStepsBack = f.counter("meterd_clock_steps_back_total",
 		"Times the system clock fell more than a second behind a time the agent already decided with.")
+	m.connsOpen = f.gauge("meterd_connections_open", "HTTP connections open (MAX_CONNS bounds them).")
+	m.connsRefused = f.counter("meterd_connections_refused_total", "HTTP connections closed at once because MAX_CONNS were open.")
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "meterd_idempotency_keys",
 		Help: "Idempotency keys remembered (each until IDEMPOTENCY_TTL)."}, idemKeys))
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "meterd_sessions_open",

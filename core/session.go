@@ -18,10 +18,14 @@ type session struct {
 	host, ip   string
 }
 
-// sessionTable holds the sessions of all licenses, keyed by sessionKey(license, session).
+// sessionTable holds the sessions of all licenses, keyed by sessionKey(license, session). At
+// most max are open or opening at once (recovery may put more: a session the log holds open
+// stays open).
 type sessionTable struct {
 	seed   maphash.Seed
-	open   atomic.Int64
+	max    int64
+	open   atomic.Int64 // checked out, for meterd_sessions_open
+	held   atomic.Int64 // open, plus checkouts in flight
 	shards [64]sessionShard
 }
 
@@ -31,8 +35,8 @@ type sessionShard struct {
 	_  [40]byte // keep neighbouring shards' mutexes off one cache line
 }
 
-func newSessionTable() *sessionTable {
-	t := &sessionTable{seed: maphash.MakeSeed()}
+func newSessionTable(max int) *sessionTable {
+	t := &sessionTable{seed: maphash.MakeSeed(), max: int64(max)}
 	for i := range t.shards {
 		t.shards[i].m = make(map[string]*session)
 	}
@@ -79,7 +83,19 @@ func (t *sessionTable) lookup(key []byte) *session {
 	return s
 }
 
-// markOpen records a successful checkout; s is locked.
+// reserve takes a place for a checkout before it takes units; false: MAX_SESSIONS are held.
+// The place is the caller's until markOpen, or unreserve if the checkout fails.
+func (t *sessionTable) reserve() bool {
+	if t.held.Add(1) > t.max {
+		t.held.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (t *sessionTable) unreserve() { t.held.Add(-1) }
+
+// markOpen records a successful checkout, whose place is reserved; s is locked.
 func (t *sessionTable) markOpen(s *session, now int64, user, host, ip string) {
 	s.open, s.user, s.host, s.ip = true, user, host, ip
 	s.lastActive.Store(now)
@@ -100,6 +116,7 @@ func (t *sessionTable) close(s *session) {
 	if s.open {
 		s.open = false
 		t.open.Add(-1)
+		t.held.Add(-1)
 	}
 }
 
@@ -121,6 +138,7 @@ func (t *sessionTable) put(key string, s *session) {
 	sh.m[key] = s
 	sh.mu.Unlock()
 	t.open.Add(1)
+	t.held.Add(1)
 }
 
 // idle returns the keys of sessions whose last activity is at or before cutoff.

@@ -31,6 +31,9 @@ func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
 	f("# c\n\nUSAGE_LEVEL = chatty\n", nil, cfg+":3: USAGE_LEVEL:")
 	f("USAGE_WRITE_INTERVAL = many\n", nil, cfg+":1: USAGE_WRITE_INTERVAL:")
 	f("LISTEN = 127.0.0.1:0\n", []string{"-durability", "eventually"}, "flag -durability: DURABILITY:")
+	f("ALLOWED_HOSTS = localhost, *\n", nil, cfg+":1: ALLOWED_HOSTS:")
+	f("LISTEN = 127.0.0.1:0\n", []string{"-max-conns", "0"}, "flag -max-conns: MAX_CONNS:")
+	f("LISTEN = 127.0.0.1:0\n", []string{"-header-timeout", "10"}, "flag -header-timeout: HEADER_TIMEOUT:")
 }
 
 // A flag wins over the file.

@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -67,9 +68,12 @@ func serve(cfg core.Config, logger *slog.Logger) error {
 		return errors.Join(err, eng.Close())
 	}
 	warnIfExposed(ln.Addr(), logger)
+	warnIfFewDescriptors(cfg.MaxConns, logger)
 	srv := core.NewServer(eng, token, logger)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	logger.Info("answering to", "allowed_hosts", strings.Join(cfg.AllowedHostList(), ","), "max_conns", cfg.MaxConns,
+		"header_timeout", cfg.HeaderTimeout, "body_timeout", cfg.BodyTimeout, "idle_timeout", cfg.IdleTimeout)
 	logger.Info("listening", "addr", ln.Addr().String())
 
 	select {
