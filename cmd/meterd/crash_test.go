@@ -233,7 +233,7 @@ func resend(t *testing.T, p *proc, license string, doubt []inDoubt) int64 {
 
 // TestAsyncLossWindow measures what DURABILITY = async can lose to a kill -9: after each kill
 // and restart it resends every acknowledged request of the cycle with its key. A request whose
-// answer comes back with another seq was lost; the test logs how many and how long before the
+// resend is granted afresh was lost; the test logs how many and how long before the
 // kill the oldest was given (bench/RESULTS.md keeps the figures). It asserts what async
 // promises without timing: a lost answer is lost whole (a retry is granted afresh), and what
 // a kill takes is the log's tail: every answer that survived has a lower seq than every one
@@ -263,17 +263,26 @@ func TestAsyncLossWindow(t *testing.T) {
 		close(acks)
 		p = startMeterd(t, data, args...)
 		hc := &http.Client{Timeout: 30 * time.Second}
+		// A resend whose record survived takes nothing; one whose record was lost is granted
+		// afresh (its new seq may even equal the lost one's, so the license's count, not the
+		// seq, tells which).
 		var kept, gone []uint64 // first seqs of the answers that survived, and of those lost
+		prev := p.consumed(license)
 		for a := range acks {
 			total++
 			st, out, err := request(hc, "POST", p.Base+"/v1/consume", "", a.key, map[string]any{"license": license, "units": 1})
 			if err != nil || st != 200 {
 				t.Fatalf("resend %s: %d %v %v", a.key, st, out, err)
 			}
-			if uint64(out["seq"].(float64)) == a.seq {
+			now := p.consumed(license)
+			switch took := now - prev; {
+			case took == 0 && uint64(out["seq"].(float64)) == a.seq:
 				kept = append(kept, a.seq)
 				continue
+			case took != 1:
+				t.Fatalf("resend %s took %d units: %v", a.key, took, out)
 			}
+			prev = now
 			lost++
 			gone = append(gone, a.seq)
 			worst = max(worst, killedAt.Sub(a.at))
