@@ -161,3 +161,31 @@ func closeWithin(t *testing.T, l *wal.Log, d time.Duration) error {
 		return nil
 	}
 }
+
+// A write to Pebble's WAL file that fails (not its fsync) in Async mode, where no Append waits
+// for the disk: the log learns of it from the file itself, fails sticky, and says why.
+func TestWriteFailureAsync(t *testing.T) {
+	var on atomic.Bool
+	fs := errorfs.Wrap(vfs.NewMem(), errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if op.Kind == errorfs.OpFileWrite && on.Load() && strings.HasSuffix(op.Path, ".log") {
+			return errorfs.ErrInjected
+		}
+		return nil
+	}))
+	l := mustOpen(t, fs, wal.Options{Durability: wal.Async})
+	appendN(t, l, 10)
+	on.Store(true)
+	deadline := time.Now().Add(10 * time.Second)
+	for l.Err() == nil {
+		if _, err := l.Append([]byte("after the failure")); err != nil && !isUnavailable(err) {
+			t.Fatalf("Append: got %v, want nil or ErrUnavailable wrapping ErrInjected", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the log did not notice its failing WAL writes within 10 s")
+		}
+	}
+	if err := l.Err(); !isUnavailable(err) {
+		t.Fatalf("Err: got %v, want ErrUnavailable wrapping ErrInjected", err)
+	}
+	closeWithin(t, l, 10*time.Second)
+}
