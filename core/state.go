@@ -144,7 +144,7 @@ func (d *durable) actions(seq uint64, rec record, emit func(export.Action)) erro
 				return err
 			}
 			emit(export.Action{WALSeq: seq, Time: unixTime(p.Time), Kind: export.Provision,
-				Owner: l.Owner, Item: l.Item, LicenseID: l.ID, Units: it.UseCount})
+				Owner: l.Owner, Item: l.Item, LicenseID: l.ID, Units: it.UseCount, ExternalID: p.ExternalID})
 		}
 	case rec.Decision != nil:
 		return d.decisionActions(seq, rec.Decision, emit)
