@@ -77,12 +77,13 @@ func renderProvisionCSV(w *bytes.Buffer, txs []export.Transaction) {
 }
 
 // renderProvisionTable lists one transaction a line, the agent by the first 8 characters of
-// its id (as sealed segments name it); a problem with a signature follows on its own line.
+// its id (as sealed segments name it) and the time to the second; a problem with a signature
+// follows on its own line.
 func renderProvisionTable(w *bytes.Buffer, txs []export.Transaction) {
 	rows := [][]string{{"EXTERNAL_ID", "OWNER", "ITEMS", "UNITS", "SIGNATURE", "AGENT", "TIME"}}
 	for _, tx := range txs {
 		rows = append(rows, []string{tx.ExternalID, tx.Owner, strings.Join(tx.Items, ","), strconv.FormatInt(tx.Units, 10),
-			tx.Signature.String(), tx.AgentID[:min(8, len(tx.AgentID))], tx.Time})
+			tx.Signature.String(), tx.AgentID[:min(8, len(tx.AgentID))], toSecond(tx.Time)})
 	}
 	width := make([]int, len(rows[0]))
 	for _, r := range rows {
@@ -104,4 +105,12 @@ func renderProvisionTable(w *bytes.Buffer, txs []export.Transaction) {
 			w.WriteString("  " + txs[i-1].Problem + "\n")
 		}
 	}
+}
+
+// toSecond cuts the fraction off an RFC 3339 UTC time.
+func toSecond(t string) string {
+	if i := strings.IndexByte(t, '.'); i >= 0 {
+		return t[:i] + "Z"
+	}
+	return t
 }

@@ -31,7 +31,8 @@ func (e *env) vendorKeys(t *testing.T) (vendor, stranger ed25519.PrivateKey, pub
 // order is the provision of one item of units to owner under ext at WAL seq seq, signed by
 // key unless it is nil.
 func order(seq uint64, owner, ext string, units int64, key ed25519.PrivateKey) []export.Action {
-	a := export.Action{WALSeq: seq, Time: t0, Kind: export.Provision, Owner: owner, Item: "PdfPro",
+	// A fraction of a second, which the table leaves out.
+	a := export.Action{WALSeq: seq, Time: t0.Add(123456789), Kind: export.Provision, Owner: owner, Item: "PdfPro",
 		LicenseID: "lic-" + owner, Units: units, ExternalID: ext}
 	if key != nil {
 		path := "/" + owner + "/license-transactions"
