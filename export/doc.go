@@ -200,4 +200,12 @@
 // before 3.37 cannot open them; the type tags in canon do their job.
 // Signing rows without chaining: a deleted or reordered row would go
 // unnoticed.
+// The vendor's signature on every item row of a transaction: an order of
+// 1,000 items would repeat a 64 KiB request 1,000 times; the first row
+// carries it and the others name the externalId. The signature as a BLOB:
+// as text it reads in the sqlite3 shell as the header the agent received.
+// A missing or bad vendor signature failing Verify: the chain proves the
+// rows are the agent's, and a file that failed would also keep its
+// consumption off the bill; what an unsigned provision is worth is the
+// vendor's call, made with the transaction in front of it.
 package export
