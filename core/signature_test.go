@@ -119,7 +119,8 @@ func TestSignatureRefusals(t *testing.T) {
 		{"missing", order, "header is missing"},
 		{"empty", with(order, ""), "header is missing"},
 		{"malformed", with(order, "ed25519=abc"), "base64 characters"},
-		{"no scheme", with(order, strings.TrimPrefix(valid, "ed25519=")), "want ed25519="},
+		{"not base64", with(order, "ed25519="+strings.Repeat("*", 86)+"=="), "not padded standard base64"},
+		{"no scheme", with(order, strings.TrimPrefix(valid, "ed25519=")), "does not start with ed25519="},
 		{"unpadded", with(order, strings.TrimRight(valid, "=")), "base64 characters"},
 		{"wrong key", signed(stranger(t), "POST", txPath, order), "does not verify"},
 		{"signed for another owner's path", signed(v.key, "POST", "/organizations/other/license-transactions", order), "does not verify"},
@@ -139,6 +140,10 @@ func TestSignatureRefusals(t *testing.T) {
 		var e answer
 		if st := a.do(tc.c, &e); st != 403 || e.Error != "bad_signature" || !strings.Contains(e.Message, tc.want) {
 			t.Errorf("%s: %d %+v; want 403 bad_signature saying %q", tc.name, st, e, tc.want)
+		}
+		// The answer describes the header; it never quotes it back.
+		if sig := strings.TrimPrefix(tc.c.header[core.SignatureHeader], "ed25519="); len(sig) >= 16 && strings.Contains(e.Message, sig[:16]) {
+			t.Errorf("%s: the answer quotes the Meterd-Signature header: %s", tc.name, e.Message)
 		}
 	}
 	if got := a.ownerLicenses(orgOwner); !jsonEqual(t, got, licensesBefore) {

@@ -163,12 +163,15 @@ func FormatSignature(sig []byte) string {
 
 // ParseSignature reads a Meterd-Signature header value. Only the form FormatSignature writes
 // is accepted, so a signature has one spelling: the usage database stores it as received,
-// and two spellings of one signature must not look like two signatures.
+// and two spellings of one signature must not look like two signatures. Errors describe the
+// value without quoting it: the agent answers them to whoever sent the header, and what an
+// answer echoes is what the HTTP edge has to prove holds no secret.
 func ParseSignature(v string) ([]byte, error) {
 	b64, ok := strings.CutPrefix(v, signaturePrefix)
 	switch {
 	case !ok:
-		return nil, fmt.Errorf("%w: want %s<base64 of %d bytes>, got %s", ErrBadSignature, signaturePrefix, ed25519.SignatureSize, quoteShort(v))
+		return nil, fmt.Errorf("%w: want %s<base64 of %d bytes>; the value does not start with %s", ErrBadSignature,
+			signaturePrefix, ed25519.SignatureSize, signaturePrefix)
 	case len(v) != signatureLen:
 		return nil, fmt.Errorf("%w: want %d base64 characters after %s, got %d", ErrBadSignature, signatureLen-len(signaturePrefix), signaturePrefix, len(b64))
 	}
@@ -176,7 +179,8 @@ func ParseSignature(v string) ([]byte, error) {
 	// refused line feeds, which the decoder would skip.
 	sig, err := base64.StdEncoding.Strict().DecodeString(b64)
 	if err != nil || len(sig) != ed25519.SignatureSize {
-		return nil, fmt.Errorf("%w: %s is not padded standard base64 of %d bytes", ErrBadSignature, quoteShort(b64), ed25519.SignatureSize)
+		return nil, fmt.Errorf("%w: the characters after %s are not padded standard base64 of %d bytes", ErrBadSignature,
+			signaturePrefix, ed25519.SignatureSize)
 	}
 	return sig, nil
 }
