@@ -75,6 +75,9 @@ type Config struct {
 	IdleTimeout        time.Duration
 	MaxConns           int
 	MaxSessions        int
+	// VendorPublicKeyFile: "" → provisioning needs the admin token alone; else products and
+	// license transactions must also carry the vendor's signature (vendorsig.go).
+	VendorPublicKeyFile string
 }
 
 // DefaultConfig returns the configuration meterd runs with when nothing is set.
@@ -226,6 +229,10 @@ var configKeys = []configKey{
 		},
 		func(c *Config) string { return strconv.Itoa(c.MaxSessions) },
 		func(c *Config) error { return checkCount(c.MaxSessions, maxSessionsLimit) }},
+	{"VENDOR_PUBLIC_KEY_FILE", "Ed25519 public key of the vendor (meterctl signkey); when set, products and license transactions must carry its Meterd-Signature",
+		func(c *Config, v string) error { c.VendorPublicKeyFile = v; return checkNonEmpty(v) },
+		func(c *Config) string { return c.VendorPublicKeyFile },
+		noCheck},
 }
 
 func noCheck(*Config) error { return nil }

@@ -112,13 +112,14 @@ func TestKeysHaveFlags(t *testing.T) {
 	want := map[string]string{"LISTEN": "listen", "DATA_DIR": "data-dir", "USAGE_WRITE_INTERVAL": "usage-write-interval",
 		"ADMIN_TOKEN_FILE": "admin-token-file", "IDEMPOTENCY_TTL": "idempotency-ttl",
 		"IDEMPOTENCY_MAX_KEYS": "idempotency-max-keys", "ALLOWED_HOSTS": "allowed-hosts", "HEADER_TIMEOUT": "header-timeout",
-		"BODY_TIMEOUT": "body-timeout", "IDLE_TIMEOUT": "idle-timeout", "MAX_CONNS": "max-conns", "MAX_SESSIONS": "max-sessions"}
+		"BODY_TIMEOUT": "body-timeout", "IDLE_TIMEOUT": "idle-timeout", "MAX_CONNS": "max-conns", "MAX_SESSIONS": "max-sessions",
+		"VENDOR_PUBLIC_KEY_FILE": "vendor-public-key-file"}
 	got := map[string]string{}
 	for _, k := range core.Keys() {
 		got[k.Key] = k.Flag
 	}
-	if len(got) != 17 {
-		t.Fatalf("got %d keys, want 17", len(got))
+	if len(got) != 18 {
+		t.Fatalf("got %d keys, want 18", len(got))
 	}
 	for k, f := range want {
 		if got[k] != f {

@@ -36,6 +36,17 @@
 // Idempotency keys and sessions are bounded (IDEMPOTENCY_MAX_KEYS, MAX_SESSIONS): past a
 // bound a new one is refused with 429 and takes nothing.
 //
+// # Vendor signatures
+//
+// The admin token that guards provisioning sits on the customer's machine. With
+// VENDOR_PUBLIC_KEY_FILE set, PutProductSigned and ProvisionSigned also require the vendor's
+// Ed25519 signature over METHOD SP PATH LF body, checked before the body is read against the
+// method and path the engine rebuilds from what it is about to change, so a signature made
+// for another owner or product cannot pass; a refusal is ErrBadSignature and changes nothing.
+// A transaction's signature and the bytes it covers go into its WAL record, the durable state
+// (v/<externalId>) and its first provision row of the usage database, where the vendor's
+// meterctl checks it again. Without the key, signatures are neither checked nor kept.
+//
 // # Concurrency
 //
 // Every exported method of Engine is safe for concurrent use. Consumption takes no lock

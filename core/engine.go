@@ -1,6 +1,7 @@
 package core
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,6 +38,8 @@ type Engine struct {
 	table    *shard.Table // license id, and ownerItemKey aliases; values are *license
 	idem     *idemTable
 	sessions *sessionTable
+
+	vendorKey ed25519.PublicKey // VENDOR_PUBLIC_KEY_FILE; nil: provisioning needs no signature
 
 	provMu   sync.RWMutex // provisioning and the maps below
 	products map[string]*productRef
@@ -94,6 +97,9 @@ func open(cfg Config, opts Options) (*Engine, error) {
 	e.metrics = newMetrics(func() float64 { return float64(e.sessions.open.Load()) },
 		func() float64 { return float64(e.idem.count.Load()) })
 	e.clk = newClock(e.clock, e.clockStepped)
+	if err := e.loadVendorKey(); err != nil {
+		return nil, err
+	}
 	if err := e.recover(opts.FS); err != nil {
 		if e.log != nil {
 			e.log.Close()

@@ -19,6 +19,10 @@ var (
 	// ErrConflict: a provisioning externalId reused with a different body, or a product
 	// change that existing licenses forbid.
 	ErrConflict = errors.New("conflict")
+	// ErrBadSignature: with VENDOR_PUBLIC_KEY_FILE set, a provisioning request whose
+	// Meterd-Signature is missing, malformed, or not the vendor's over this method, path and
+	// body; nothing changed.
+	ErrBadSignature = errors.New("bad vendor signature")
 	// ErrUnavailable: the write-ahead log cannot persist; nothing was granted.
 	ErrUnavailable = errors.New("write-ahead log unavailable")
 	// ErrClosed: the engine is shutting down.
@@ -57,6 +61,8 @@ func httpStatus(err error) (int, string) {
 		return http.StatusUnprocessableEntity, "idempotency_key_reused"
 	case errors.Is(err, ErrConflict):
 		return http.StatusConflict, "conflict"
+	case errors.Is(err, ErrBadSignature):
+		return http.StatusForbidden, "bad_signature"
 	case errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable, "wal_unavailable"
 	case errors.Is(err, ErrClosed):

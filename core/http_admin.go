@@ -15,7 +15,7 @@ func (s *Server) product(ctx *fasthttp.RequestCtx, req []byte) {
 		err error
 	)
 	if ctx.IsPut() {
-		p, err = s.e.PutProduct(id, req)
+		p, err = s.e.PutProductSigned(id, req, vendorSignature(ctx))
 	} else {
 		p, err = s.e.Product(id)
 	}
@@ -33,7 +33,7 @@ func (s *Server) product(ctx *fasthttp.RequestCtx, req []byte) {
 
 // transaction serves POST /{organizations|users}/{id}/license-transactions.
 func (s *Server) transaction(ctx *fasthttp.RequestCtx, owner string, req []byte) {
-	body, err := s.e.Provision(owner, req)
+	body, err := s.e.ProvisionSigned(owner, req, vendorSignature(ctx))
 	if err != nil {
 		s.fail(ctx, err)
 		return

@@ -153,12 +153,27 @@ func (o *txOrder) digest() [32]byte {
 // Provision runs a license transaction for owner ("organizations/<id>" or "users/<id>") and
 // returns the response body. The same externalId with the same body returns the first
 // response and provisions nothing; with another body, ErrConflict. Any invalid item fails
-// the whole transaction with ErrInvalid.
+// the whole transaction with ErrInvalid. With VENDOR_PUBLIC_KEY_FILE set it fails with
+// ErrBadSignature: only ProvisionSigned can carry the vendor's signature.
 func (e *Engine) Provision(owner string, body []byte) ([]byte, error) {
+	return e.ProvisionSigned(owner, body, "")
+}
+
+// ProvisionSigned is Provision for a request carrying signature, the value of its
+// Meterd-Signature header ("" when absent). With VENDOR_PUBLIC_KEY_FILE set, a signature that
+// is not the vendor's over POST /<owner>/license-transactions and body, byte for byte, fails
+// with ErrBadSignature before the body is read, and nothing changes: no externalId is
+// reserved, no record written. A signature that verifies is kept with the transaction, in
+// its record, the durable state and the first provision row of the usage database.
+func (e *Engine) ProvisionSigned(owner string, body []byte, signature string) ([]byte, error) {
 	if !e.enter() {
 		return nil, ErrClosed
 	}
 	defer e.exit()
+	ev, err := e.checkVendor("POST", "/"+owner+"/license-transactions", body, signature)
+	if err != nil {
+		return nil, err
+	}
 	o, err := parseTransaction(owner, body)
 	if err != nil {
 		return nil, err
@@ -175,6 +190,7 @@ func (e *Engine) Provision(owner string, body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	rec.Signature, rec.Request = ev.signature, ev.request
 	if _, err := e.appendRecord(rec.appendTo(nil)); err != nil {
 		return nil, err
 	}

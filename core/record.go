@@ -29,6 +29,9 @@ import (
 //	            (recProvisionNS, written by earlier builds and still replayed, has
 //	            from varint ‖ until varint in unix ns instead of window, which wrapped
 //	            dates past 2262)
+//	signed provision (recProvisionSigned): a provision ‖ signature str ‖ request str
+//	            (the Meterd-Signature value and the bytes it covers, METHOD SP PATH LF
+//	            body, as the agent checked them under VENDOR_PUBLIC_KEY_FILE)
 //	decision  : time ‖ kind byte ‖ license str ‖ units varint ‖ n uvarint
 //	            ‖ n × (credit uvarint ‖ units varint) ‖ remaining varint ‖ outcome byte
 //	            ‖ session str ‖ user str ‖ host str ‖ ip str ‖ idemKey str ‖ [hash [16] if idemKey]
@@ -53,6 +56,7 @@ const (
 	recBatch       // written by earlier builds; still replayed
 	recBatchPacked // see record_batch.go
 	recProvision2  // provision with exact windows; recProvision is the earlier form
+	recProvisionSigned
 )
 
 // recProvisionNS is the provision record of earlier builds, with windows in unix ns.
@@ -113,6 +117,10 @@ type provisionRec struct {
 	Hash       [32]byte
 	Items      []provisionItem
 	Response   []byte // the first answer, returned again for the same externalId
+	// The vendor's signature and the request it covers, when VENDOR_PUBLIC_KEY_FILE is set;
+	// written as recProvisionSigned, else both empty and the record is recProvision2.
+	Signature string
+	Request   []byte
 }
 
 type provisionItem struct {
@@ -198,14 +206,22 @@ func (p *productRec) appendTo(b []byte) []byte {
 }
 
 func (p *provisionRec) appendTo(b []byte) []byte {
-	b = appendHeader(b, recProvision2, p.Time)
+	kind := recProvision2
+	if p.Signature != "" {
+		kind = recProvisionSigned
+	}
+	b = appendHeader(b, kind, p.Time)
 	b = appendStr(appendStr(appendStr(appendStr(b, p.TxID), p.ExternalID), p.Type), p.Owner)
 	b = append(b, p.Hash[:]...)
 	b = binary.AppendUvarint(b, uint64(len(p.Items)))
 	for i := range p.Items {
 		b = p.Items[i].appendTo(b)
 	}
-	return appendStr(b, string(p.Response))
+	b = appendStr(b, string(p.Response))
+	if kind == recProvisionSigned {
+		b = appendStr(appendStr(b, p.Signature), string(p.Request))
+	}
+	return b
 }
 
 func (it *provisionItem) appendTo(b []byte) []byte {
@@ -279,6 +295,9 @@ func decodeRecord(b []byte) (record, error) {
 		rec.Provision = r.provision(t, (*reader).window)
 	case recProvisionNS:
 		rec.Provision = r.provision(t, (*reader).windowNS)
+	case recProvisionSigned:
+		rec.Provision = r.provision(t, (*reader).window)
+		r.vendorEvidence(rec.Provision)
 	case recBatch:
 		rec.Batch = r.batch()
 	case recBatchPacked:
@@ -502,4 +521,14 @@ func (r *reader) provision(t int64, window func(*reader) window) *provisionRec {
 	}
 	p.Response = append([]byte(nil), r.bytes()...) // rec is only valid during the WAL callback
 	return p
+}
+
+// vendorEvidence reads what a signed provision adds; a signed record without a signature is
+// not one the agent writes.
+func (r *reader) vendorEvidence(p *provisionRec) {
+	p.Signature = r.str()
+	p.Request = append([]byte(nil), r.bytes()...)
+	if r.err == nil && (p.Signature == "" || len(p.Request) == 0) {
+		r.fail("signed provision without its signature")
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/netip"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,6 +33,12 @@ func sampleRecords() []record {
 					Until: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)}, LicenseID: "l", CreditID: "d", UseCount: 1},
 				{ID: "k", ProductID: "p", Quantity: 1, Window: window{From: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
 					Until: time.Date(1677, 1, 1, 0, 0, 0, 1, time.UTC)}, LicenseID: "l", CreditID: "e", UseCount: 1}}}},
+		{Provision: &provisionRec{Time: 10, TxID: "tx2", ExternalID: "o-2", Type: "Order", Owner: "users/u",
+			Hash: [32]byte{7}, Response: []byte(`{}`), Items: []provisionItem{{ID: "i", ProductID: "p", Quantity: 2,
+				Window: window{From: time.Unix(5, 0).UTC(), Open: true}, LicenseID: "l2", NewLicense: true,
+				LicensedItem: "Viewer", CreditID: "c", UseCount: 4}},
+			Signature: "ed25519=" + strings.Repeat("A", 86) + "==",
+			Request:   []byte("POST /users/u/license-transactions\n{\"transaction\":{}}")}},
 		{Batch: []*decision{
 			{Kind: decConsume, Time: 11, License: "lic-1", Units: 2, Parts: []shard.Part{{Credit: 1, Units: 2}},
 				Remaining: 7, Outcome: shard.Granted, User: "bob", IdemKey: "b-1", IdemHash: [16]byte{4}},

@@ -138,13 +138,17 @@ func (d *durable) actions(seq uint64, rec record, emit func(export.Action)) erro
 	switch {
 	case rec.Provision != nil:
 		p := rec.Provision
-		for _, it := range p.Items {
+		for i, it := range p.Items {
 			l, err := d.license(it.LicenseID)
 			if err != nil {
 				return err
 			}
-			emit(export.Action{WALSeq: seq, Time: unixTime(p.Time), Kind: export.Provision,
-				Owner: l.Owner, Item: l.Item, LicenseID: l.ID, Units: it.UseCount})
+			a := export.Action{WALSeq: seq, Time: unixTime(p.Time), Kind: export.Provision,
+				Owner: l.Owner, Item: l.Item, LicenseID: l.ID, Units: it.UseCount, ExternalID: p.ExternalID}
+			if i == 0 { // the evidence once per transaction, on its first item's row
+				a.VendorSignature, a.VendorRequest = p.Signature, string(p.Request)
+			}
+			emit(a)
 		}
 	case rec.Decision != nil:
 		return d.decisionActions(seq, rec.Decision, emit)
@@ -232,6 +236,9 @@ func (d *durable) applyProvision(p *provisionRec) error {
 	}
 	e := &txEntry{Owner: p.Owner, Hash: p.Hash, Response: p.Response}
 	d.dirty.ops = append(d.dirty.ops, kv{txStateKey(p.ExternalID), e.appendTo(nil)})
+	if p.Signature != "" {
+		d.dirty.ops = append(d.dirty.ops, kv{stateKey(prefixVendor, p.ExternalID), appendVendorValue(nil, p)})
+	}
 	if d.onTx != nil {
 		d.onTx(p.ExternalID, e)
 	}

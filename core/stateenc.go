@@ -16,6 +16,8 @@ import (
 //	s/<licenseId>\x00<session>     open session
 //	i/<owner>\x00<key>             remembered answer of an Idempotency-Key
 //	x/<externalId>                 first answer of a provisioning transaction
+//	v/<externalId>                 the vendor's signature of that transaction and the request
+//	                               it covers (VENDOR_PUBLIC_KEY_FILE set)
 //	m/agent                        agent id of this data directory
 const stateVersion = 1
 
@@ -29,6 +31,7 @@ var (
 	prefixSession = []byte("s/")
 	prefixIdem    = []byte("i/")
 	prefixTx      = []byte("x/")
+	prefixVendor  = []byte("v/")
 	keyAgent      = []byte("m/agent")
 )
 
@@ -147,6 +150,8 @@ func (d *durable) load(key, value []byte) error {
 		if e := r.txValue(); d.onTx != nil && r.err == nil {
 			d.onTx(string(key[len(prefixTx):]), e)
 		}
+	case bytes.HasPrefix(key, prefixVendor):
+		r.vendorValue() // evidence kept for the vendor; the live engine needs none of it
 	case bytes.Equal(key, keyAgent):
 		d.agentID = string(value)
 		return nil
@@ -168,4 +173,15 @@ func (d *durable) loadIdem(key string, e *idemEntry) {
 	if d.onIdem != nil {
 		d.onIdem(key, e)
 	}
+}
+
+// appendVendorValue encodes a signed transaction's evidence for the state store.
+func appendVendorValue(b []byte, p *provisionRec) []byte {
+	return appendStr(appendStr(append(b, stateVersion), p.Signature), string(p.Request))
+}
+
+// vendorValue reads what appendVendorValue wrote; only that it decodes matters at start-up.
+func (r *reader) vendorValue() (signature string, request []byte) {
+	r.version()
+	return r.str(), r.bytes()
 }

@@ -97,6 +97,11 @@ type Action struct {
 
 	// Written only at Detailed level; an empty string is written as NULL.
 	Session, Username, Hostname, IPAddress string
+
+	// Provision only, at both levels: the transaction's externalId on each item's action, and
+	// on its first item's the vendor's signature (a Meterd-Signature value) with the request
+	// it covers (SignedRequest's form), both empty when the transaction was not signed.
+	ExternalID, VendorSignature, VendorRequest string
 }
 
 // check rejects what Verify would reject later, so a bad action fails the
@@ -111,5 +116,26 @@ func (a *Action) check() error {
 	if err := checkRowTime(a.Time); err != nil {
 		return fmt.Errorf("WAL seq %d: %w", a.WALSeq, err)
 	}
+	if reason := a.checkVendor(); reason != "" {
+		return fmt.Errorf("%w: WAL seq %d: %s", ErrInvalidAction, a.WALSeq, reason)
+	}
 	return nil
+}
+
+func (a *Action) checkVendor() string {
+	switch {
+	case a.Kind != Provision && a.ExternalID+a.VendorSignature+a.VendorRequest != "":
+		return fmt.Sprintf("a %s carries provisioning evidence", a.Kind)
+	case a.Kind != Provision:
+		return ""
+	case a.ExternalID == "":
+		return "provision without an externalId"
+	case (a.VendorSignature == "") != (a.VendorRequest == ""):
+		return "vendor signature without its request, or the reverse"
+	case a.VendorSignature != "":
+		if _, err := ParseSignature(a.VendorSignature); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
 }

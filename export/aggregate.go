@@ -21,9 +21,13 @@ type aggRow struct {
 	first  time.Time // time of the group's first action: the row's time
 	units  int64
 	events int64
+	prov   *Action // a provision's own action, for its externalId and signature; nil otherwise
 }
 
-// aggregate groups actions into w.agg in order of first appearance.
+// aggregate groups actions into w.agg in order of first appearance. A provision is a group of
+// its own: its row carries the transaction's externalId (and the first item's, the vendor's
+// signature), which a sum of several transactions could not, and provisions are too rare for
+// their rows to matter.
 func (w *writeScratch) aggregate(actions []Action) error {
 	if w.groups == nil {
 		w.groups = make(map[groupKey]int)
@@ -34,6 +38,11 @@ func (w *writeScratch) aggregate(actions []Action) error {
 	for i := range actions {
 		a := &actions[i]
 		k := groupKey{license: a.LicenseID, owner: a.Owner, item: a.Item, kind: a.Kind, day: utcDay(a.Time)}
+		if a.Kind == Provision {
+			w.agg = append(w.agg, aggRow{key: k, first: a.Time, units: a.Units, events: 1, prov: a})
+			last = -1
+			continue
+		}
 		j := last
 		if j < 0 || w.agg[j].key != k { // runs of one license are common: skip the map
 			var ok bool

@@ -52,6 +52,9 @@ const (
 	colUsername
 	colHostname
 	colIPAddress
+	colExternalID
+	colVendorSignature
+	colVendorRequest
 	numCols // the mac column follows
 )
 

@@ -25,11 +25,20 @@ var goldenRows = map[string]row{
 		intValue(7), intValue(2), textValue("2026-12-01T10:00:00.5Z"), textValue("consume"),
 		textValue("organizations/acme"), textValue("PdfPro"), textValue("lic-1"), intValue(4), intValue(1),
 		intValue(1504), textValue("s-1"), textValue("alice"), textValue("ws-17"), textValue("10.0.0.5"),
+		{tag: tagNull}, {tag: tagNull}, {tag: tagNull},
+	},
+	"provision": {
+		intValue(1), intValue(1), textValue("2026-12-01T09:00:00Z"), textValue("provision"),
+		textValue("organizations/acme"), textValue("PdfPro"), textValue("lic-1"), intValue(15000), intValue(1),
+		intValue(0), {tag: tagNull}, {tag: tagNull}, {tag: tagNull}, {tag: tagNull},
+		textValue("0000004556786"), textValue("ed25519=" + strings.Repeat("A", 86) + "=="),
+		textValue("POST /organizations/acme/license-transactions\n{}"),
 	},
 	"types": {
 		intValue(-1), {tag: tagFloat, i: int64(math.Float64bits(0.5))}, {tag: tagBlob, s: "\x00\xff"}, textValue(""),
 		{tag: tagNull}, textValue("ü"), intValue(math.MaxInt64), intValue(math.MinInt64), intValue(0),
 		intValue(1 << 53), {tag: tagNull}, {tag: tagNull}, {tag: tagNull}, {tag: tagNull},
+		textValue("\x00"), {tag: tagBlob}, intValue(0),
 	},
 }
 
@@ -37,7 +46,7 @@ var goldenRows = map[string]row{
 // written before verifies.
 func TestCanonGolden(t *testing.T) {
 	var b strings.Builder
-	for _, name := range []string{"detailed", "types"} {
+	for _, name := range []string{"detailed", "types", "provision"} {
 		r := goldenRows[name]
 		fmt.Fprintf(&b, "%s: %s\n", name, hex.EncodeToString(appendCanon(nil, &r)))
 	}

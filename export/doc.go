@@ -25,8 +25,11 @@
 // stock sqlite3 shell opens read-only.
 //
 // Vendor side: Verify checks a file, a Ledger remembers per agent the last
-// accepted head, and Report totals billable use per owner, item and period
-// after verifying every file.
+// accepted head, Report totals billable use per owner, item and period
+// after verifying every file, and ProvisionReport lists the provisioning
+// transactions with what their vendor signatures show. GenerateVendorKey,
+// SignRequest and CheckSignature are the vendor's Ed25519 signing key, its
+// signature of one provisioning request, and the agent's check of it.
 //
 // # Concurrency
 //
@@ -37,7 +40,7 @@
 // # File format (schema_version 2)
 //
 //	meta(key TEXT PRIMARY KEY, value TEXT)       all values text
-//	  schema_version  "1"
+//	  schema_version  "2"
 //	  agent_id        random id of the agent's data directory
 //	  key_id          first 16 hex digits of SHA-256(key)
 //	  usage_level     "standard" | "detailed"
@@ -50,7 +53,8 @@
 //	usage(seq INTEGER PRIMARY KEY, batch INTEGER, time TEXT, action TEXT,
 //	      owner TEXT, item TEXT, license_id TEXT, units INTEGER,
 //	      events INTEGER, license_consumed INTEGER, session TEXT,
-//	      username TEXT, hostname TEXT, ipaddress TEXT, mac BLOB NOT NULL)
+//	      username TEXT, hostname TEXT, ipaddress TEXT, external_id TEXT,
+//	      vendor_signature TEXT, vendor_request TEXT, mac BLOB NOT NULL)
 //	index usage_license ON usage(license_id, seq)
 //
 //	  seq     1, 2, 3, ... without gaps
@@ -66,13 +70,41 @@
 //	          previous row of the license's, plus units for consume,
 //	          checkout and unexported, unchanged for provision and checkin
 //	          (0 before the license's first row)
+//	  external_id
+//	          provision: the transaction's externalId; NULL in other rows
+//	  vendor_signature, vendor_request
+//	          the first item row of a vendor-signed transaction: the
+//	          Meterd-Signature value "ed25519=<base64>" and the bytes it
+//	          signs, METHOD SP PATH LF body, exactly as the agent received
+//	          and checked them; NULL in every other row
 //
 // Standard level writes one row per batch, license, action and UTC day:
 // events is the number of actions, units their sum, time the first one's,
 // and session, username, hostname and ipaddress are NULL, so the file holds
 // no user data. The day in the key keeps `meterctl report -by day` exact
-// when a batch crosses midnight. Detailed level writes one row per action,
-// events = 1, with the user columns (NULL where the action had none).
+// when a batch crosses midnight. Provisions are the exception: one row per
+// transaction item, events = 1, so that each row can name its order.
+// Detailed level writes one row per action, events = 1, with the user
+// columns (NULL where the action had none).
+//
+// # Provisioning evidence
+//
+// The admin token that provisions units sits on the customer's machine,
+// so a provision row alone does not prove the vendor sold what it grants.
+// An agent with a vendor public key accepts only provisioning requests the
+// vendor signed with Ed25519, and writes the signature with the request it
+// covers into the transaction's first provision row, under the MAC chain
+// like every column. Verify with the vendor's public key
+// (VerifyOptions.VendorKey) then names each transaction (Transaction)
+// signed, unsigned or badly signed; a signature counts as valid only if it
+// verifies, covers POST /<owner>/license-transactions of the rows' owner
+// and a body whose transaction externalId is the rows' external_id, and
+// that body has as many items as the transaction has rows. Units are not in
+// the signed body (quantity × the product's creditAmount), so the vendor
+// matches them against its own order: ProvisionReport lists them per
+// externalId. Whether a signature verifies does not decide whether the
+// file does: an unsigned provision is the customer's word, which the vendor
+// weighs, not damage.
 //
 // # Cumulative counters and unexported rows
 //
@@ -138,7 +170,10 @@
 //   - rows in seq order: seq == previous + 1 from 1, mac is a 32-byte blob,
 //     the MAC chain, then the values (action, RFC 3339 UTC time no earlier
 //     than the previous row's, types, units >= 0, events >= 1 (0 for
-//     unexported), no user data at standard level or in unexported rows),
+//     unexported, 1 for provision), no user data at standard level or in
+//     unexported rows, external_id text in provision rows, the evidence
+//     columns NULL in every other row, vendor_signature and vendor_request
+//     text together or NULL together, a signature in its one spelling),
 //     then the license's counter;
 //   - head_seq and head_mac against the last row.
 //
@@ -155,6 +190,8 @@
 // backup, verifies on its own. The vendor Ledger closes the last two: it
 // accepts an export only if its chain passes through the agent's last
 // accepted head ("replayed" or "fork at seq N" otherwise).
+// What the usage key cannot forge is the vendor's signature: a forger can
+// write provision rows, but not ones the vendor key calls signed.
 //
 // # Designs rejected
 //
@@ -163,4 +200,12 @@
 // before 3.37 cannot open them; the type tags in canon do their job.
 // Signing rows without chaining: a deleted or reordered row would go
 // unnoticed.
+// The vendor's signature on every item row of a transaction: an order of
+// 1,000 items would repeat a 64 KiB request 1,000 times; the first row
+// carries it and the others name the externalId. The signature as a BLOB:
+// as text it reads in the sqlite3 shell as the header the agent received.
+// A missing or bad vendor signature failing Verify: the chain proves the
+// rows are the agent's, and a file that failed would also keep its
+// consumption off the bill; what an unsigned provision is worth is the
+// vendor's call, made with the transaction in front of it.
 package export

@@ -101,8 +101,12 @@ func forgeBase(t testing.TB, level Level) string {
 	}
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	act := func(seq uint64, kind ActionKind, lic string, units int64) Action {
-		return Action{WALSeq: seq, Time: at.Add(time.Duration(seq) * time.Minute), Kind: kind,
+		a := Action{WALSeq: seq, Time: at.Add(time.Duration(seq) * time.Minute), Kind: kind,
 			Owner: "organizations/acme", Item: "Item" + lic, LicenseID: "lic-" + lic, Units: units, Username: "alice"}
+		if kind == Provision {
+			a.ExternalID = "order-" + lic
+		}
+		return a
 	}
 	write := func(as ...Action) {
 		if _, err := db.Write(as, as[len(as)-1].WALSeq); err != nil {
@@ -249,8 +253,12 @@ func FuzzForgedCounters(f *testing.F) {
 			if kind == Unexported {
 				events = 0
 			}
-			execArgs(t, conn, "INSERT INTO usage VALUES (?, 1, ?, ?, 'users/u', 'Item', ?, ?, ?, ?, NULL, NULL, NULL, NULL, zeroblob(32))",
-				seq, at.Add(time.Duration(i)*time.Second).Format(time.RFC3339), kind.String(), lic, units, events, consumed[lic]+off)
+			var ext any // NULL but in a provision row
+			if kind == Provision {
+				ext = "order-" + strconv.Itoa(i)
+			}
+			execArgs(t, conn, "INSERT INTO usage VALUES (?, 1, ?, ?, 'users/u', 'Item', ?, ?, ?, ?, NULL, NULL, NULL, NULL, ?, NULL, NULL, zeroblob(32))",
+				seq, at.Add(time.Duration(i)*time.Second).Format(time.RFC3339), kind.String(), lic, units, events, consumed[lic]+off, ext)
 			consumed[lic] += off // later rows of the license follow the forged counter
 		}
 		conn.Close()

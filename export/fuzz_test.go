@@ -2,9 +2,12 @@ package export_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/meterd/meterd/export"
@@ -79,6 +82,31 @@ func FuzzLoadLedger(f *testing.F) {
 		l2.Save()
 		if again, _ := os.ReadFile(path); !bytes.Equal(again, saved) {
 			t.Fatalf("saved %q, then %q", saved, again)
+		}
+	})
+}
+
+// FuzzParseSignature feeds the Meterd-Signature parser arbitrary header values: no panic, and
+// a value it accepts is the one spelling FormatSignature gives its 64 bytes, so a signature
+// stored in the usage database reads back as the value the agent checked.
+func FuzzParseSignature(f *testing.F) {
+	sig := export.SignRequest(testVendorKey(), "POST", "/users/u/license-transactions", []byte("{}"))
+	f.Add(sig)
+	f.Add(strings.TrimRight(sig, "="))
+	f.Add(sig[:50] + "\n" + sig[51:])
+	f.Add("ed25519=")
+	f.Add("")
+	f.Add("ed25519=" + strings.Repeat("/", 86) + "==")
+	f.Fuzz(func(t *testing.T, v string) {
+		b, err := export.ParseSignature(v)
+		if err != nil {
+			if !errors.Is(err, export.ErrBadSignature) {
+				t.Fatalf("ParseSignature(%q): %v does not wrap ErrBadSignature", v, err)
+			}
+			return
+		}
+		if len(b) != ed25519.SignatureSize || export.FormatSignature(b) != v {
+			t.Fatalf("ParseSignature(%q) = %x, which formats as %q", v, b, export.FormatSignature(b))
 		}
 	})
 }

@@ -17,7 +17,7 @@ import (
 // tampered-<name>.db.
 var goldenTampers = []string{
 	"row-units", "row-username", "deleted-middle", "inserted-end", "swapped-contents", "renumbered-one",
-	"tail-cut", "tail-cut-meta-adjusted", "meta-wal_seq", "meta-row-added", "spliced-row",
+	"tail-cut", "tail-cut-meta-adjusted", "meta-wal_seq", "meta-row-added", "spliced-row", "provision-signature-copied",
 	"schema-trigger", "bytes-in-header", "truncated-half", "row-license_consumed", "unexported-deleted",
 }
 
@@ -59,7 +59,8 @@ func outcomeLine(s *export.Summary, err error) string {
 	var ve *export.VerifyError
 	switch {
 	case err == nil:
-		return fmt.Sprintf("ok level=%s rows=%d seq=%d-%d units=%d unexported=%d head=%s", s.Level, s.Rows, s.FirstSeq, s.LastSeq, s.Units, len(s.Gaps), s.HeadMAC[:16])
+		return fmt.Sprintf("ok level=%s rows=%d seq=%d-%d units=%d unexported=%d provisions=%d unsigned=%d head=%s", s.Level, s.Rows,
+			s.FirstSeq, s.LastSeq, s.Units, len(s.Gaps), len(s.Transactions), s.SignatureCounts()[export.Unsigned], s.HeadMAC[:16])
 	case errors.As(err, &ve):
 		return "exit 1: " + strings.TrimPrefix(err.Error(), ve.Path+": ")
 	case errors.Is(err, export.ErrNotUsageDB):

@@ -1,6 +1,8 @@
 package export_test
 
 import (
+	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -72,8 +74,44 @@ func actions(first uint64, n int) []export.Action {
 			Session: fmt.Sprintf("s-%d", seq%4), Username: fmt.Sprintf("user-%d", seq%3),
 			Hostname: fmt.Sprintf("host-%03d", seq), IPAddress: fmt.Sprintf("10.0.0.%d", seq%250),
 		}
+		if k == export.Provision {
+			signOrder(&out[i], seq)
+		}
 	}
 	return out
+}
+
+// testVendorKey is the vendor's signing key of the tests; Ed25519 signs deterministically, so
+// the golden files come out the same.
+func testVendorKey() ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte("meterd test vendor key"))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+// otherVendorKey signs what the vendor did not.
+func otherVendorKey() ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte("not the vendor"))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+// signOrder makes a the one item of order "order-<seq>", signed by the vendor, by no one or
+// by a stranger as seq/10 goes 0, 1, 2, 3, ...: a file of a few dozen actions holds
+// provisions of each kind.
+func signOrder(a *export.Action, seq uint64) {
+	a.ExternalID = fmt.Sprintf("order-%d", seq)
+	path := "/" + a.Owner + "/license-transactions"
+	body := []byte(fmt.Sprintf(`{"transaction":{"externalId":%q,"items":[{"productId":"p","quantity":%d}]}}`, a.ExternalID, a.Units))
+	var key ed25519.PrivateKey
+	switch seq / 10 % 3 {
+	case 0:
+		key = testVendorKey()
+	case 1:
+		return
+	case 2:
+		key = otherVendorKey()
+	}
+	a.VendorSignature = export.SignRequest(key, "POST", path, body)
+	a.VendorRequest = string(export.SignedRequest("POST", path, body))
 }
 
 // billable sums the consume, checkout and unexported units of as.

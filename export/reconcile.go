@@ -98,6 +98,7 @@ func (db *DB) insertUnexported(t *tx, missing []Action) error {
 			colUnits: intValue(a.Units), colEvents: intValue(0), colLicenseConsumed: intValue(consumed),
 		}
 		db.nullUserData()
+		db.vendorColumns(nil)
 		if err := db.insert(stmt, t); err != nil {
 			return err
 		}

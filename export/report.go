@@ -2,6 +2,7 @@ package export
 
 import (
 	"cmp"
+	"crypto/ed25519"
 	"fmt"
 	"math"
 	"slices"
@@ -46,7 +47,7 @@ type Total struct {
 	Events int64  `json:"events"`
 }
 
-// ReportOptions configure ReportWith.
+// ReportOptions configure ReportWith and ProvisionReport.
 type ReportOptions struct {
 	By Period
 	// Ledger, if set, must accept every file (see Ledger.Check), and only
@@ -55,6 +56,9 @@ type ReportOptions struct {
 	// ledger has accepted the files (Save keeps that); on failure it is
 	// unchanged.
 	Ledger *Ledger
+	// VendorKey, if set, checks the vendor signatures ProvisionReport
+	// lists (see VerifyOptions).
+	VendorKey ed25519.PublicKey
 }
 
 // Report verifies every file, then totals billable units and events per
@@ -89,27 +93,86 @@ func (ts totals) add(k totalKey, units, events int64) bool {
 // their common rows would count twice.
 func ReportWith(paths []string, key []byte, opts ReportOptions) ([]Total, []*Summary, error) {
 	all := totals{}
+	sums, err := eachFile(paths, opts.Ledger, func(path string, ledger *Ledger) (*Summary, error) {
+		return reportFile(all, path, key, opts.By, ledger)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return sortTotals(all), sums, nil
+}
+
+// ProvisionReport verifies every file and lists its provisioning transactions with what their
+// vendor signatures show (checked with opts.VendorKey when set), sorted by externalId, agent
+// and first row, so that the vendor can match each against its own orders: an externalId the
+// vendor never sold, units it did not order, or one order on two agents shows at a glance.
+// With a ledger, only transactions past each agent's accepted head are listed.
+func ProvisionReport(paths []string, key []byte, opts ReportOptions) ([]Transaction, []*Summary, error) {
+	var out []Transaction
+	sums, err := eachFile(paths, opts.Ledger, func(path string, ledger *Ledger) (*Summary, error) {
+		s, err := verify(path, key, VerifyOptions{VendorKey: opts.VendorKey}, nil)
+		if err != nil {
+			return nil, err
+		}
+		since, err := accept(ledger, s)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range s.Transactions {
+			if t.FirstSeq > since {
+				out = append(out, t)
+			}
+		}
+		return s, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	slices.SortStableFunc(out, func(a, b Transaction) int {
+		return cmp.Or(strings.Compare(a.ExternalID, b.ExternalID), strings.Compare(a.AgentID, b.AgentID), cmp.Compare(a.FirstSeq, b.FirstSeq))
+	})
+	return out, sums, nil
+}
+
+// eachFile runs one report's work on every file, against a copy of the ledger that replaces
+// the caller's only when every file passed. Without a ledger, two exports of one agent are
+// refused (ErrSameAgent).
+func eachFile(paths []string, orig *Ledger, do func(path string, ledger *Ledger) (*Summary, error)) ([]*Summary, error) {
 	var ledger *Ledger
-	if opts.Ledger != nil {
-		ledger = opts.Ledger.clone()
+	if orig != nil {
+		ledger = orig.clone()
 	}
 	seen := map[string]string{}
 	var sums []*Summary
 	for _, path := range paths {
-		s, err := reportFile(all, path, key, opts.By, ledger)
+		s, err := do(path, ledger)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if other, dup := seen[s.AgentID]; dup && ledger == nil {
-			return nil, nil, fmt.Errorf("%w: %s and %s (agent %s); report the newest, or use a ledger", ErrSameAgent, other, path, s.AgentID)
+			return nil, fmt.Errorf("%w: %s and %s (agent %s); report the newest, or use a ledger", ErrSameAgent, other, path, s.AgentID)
 		}
 		seen[s.AgentID] = path
 		sums = append(sums, s)
 	}
 	if ledger != nil {
-		opts.Ledger.agents = ledger.agents
+		orig.agents = ledger.agents
 	}
-	return sortTotals(all), sums, nil
+	return sums, nil
+}
+
+// accept has the ledger (if any) check and accept a verified file, and returns the seq
+// through which the ledger had already accepted the agent's rows.
+func accept(ledger *Ledger, s *Summary) (since int64, err error) {
+	if ledger == nil {
+		return 0, nil
+	}
+	e, _ := ledger.Head(s.AgentID)
+	if err := ledger.Check(s); err != nil {
+		return 0, err
+	}
+	ledger.Accept(s)
+	return e.HeadSeq, nil
 }
 
 // reportFile verifies one file and adds its rows to all, after the ledger
@@ -122,7 +185,7 @@ func reportFile(all totals, path string, key []byte, by Period, ledger *Ledger) 
 	mine := totals{}
 	counters := map[string]int64{}
 	since, sinceSet, overflow := int64(0), false, false
-	s, err := verify(path, key, func(s *Summary, r *row) {
+	s, err := verify(path, key, VerifyOptions{}, func(s *Summary, r *row) {
 		if !sinceSet && ledger != nil {
 			e, _ := ledger.Head(s.AgentID)
 			since, sinceSet = e.HeadSeq, true
@@ -144,11 +207,8 @@ func reportFile(all totals, path string, key []byte, by Period, ledger *Ledger) 
 	if err != nil {
 		return nil, err
 	}
-	if ledger != nil {
-		if err := ledger.Check(s); err != nil {
-			return nil, err
-		}
-		ledger.Accept(s)
+	if _, err := accept(ledger, s); err != nil {
+		return nil, err
 	}
 	for k, t := range mine {
 		overflow = overflow || !all.add(k, t.Units, t.Events)

@@ -3,6 +3,7 @@ package export
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -119,8 +120,41 @@ func (c *rowChecker) checkValues(r *row) string {
 		return fmt.Sprintf("events %d in an unexported row", events)
 	case kind != Unexported && (events < 1 || c.level == Detailed && events != 1):
 		return fmt.Sprintf("events %d at %s level", events, c.level)
+	case kind == Provision && events != 1:
+		return fmt.Sprintf("events %d in a provision row (one row per item)", events)
 	}
-	return c.checkUserData(r, kind)
+	if reason := c.checkUserData(r, kind); reason != "" {
+		return reason
+	}
+	return checkVendorColumns(r, kind)
+}
+
+// checkVendorColumns checks the provisioning evidence: only provision rows carry it; each
+// names its transaction's externalId, and a signature comes with the request it covers.
+// Whether the signature verifies is the vendor key's question (provisions.go), not the
+// chain's: a file with an unsigned or badly signed provision is intact, and says so.
+func checkVendorColumns(r *row, kind ActionKind) string {
+	if kind != Provision {
+		for col := colExternalID; col <= colVendorRequest; col++ {
+			if r[col].tag != tagNull {
+				return fmt.Sprintf("%s in a %s row", colNames[col], kind)
+			}
+		}
+		return ""
+	}
+	sig, req := r[colVendorSignature], r[colVendorRequest]
+	switch {
+	case r[colExternalID].tag != tagText || r[colExternalID].s == "":
+		return "external_id of a provision is not text"
+	case sig.tag == tagNull && req.tag == tagNull:
+		return ""
+	case sig.tag != tagText || req.tag != tagText:
+		return "vendor_signature and vendor_request are not both text"
+	}
+	if _, err := ParseSignature(sig.s); err != nil {
+		return "vendor_signature: " + strings.TrimPrefix(err.Error(), ErrBadSignature.Error()+": ")
+	}
+	return ""
 }
 
 func (c *rowChecker) checkUserData(r *row, kind ActionKind) string {

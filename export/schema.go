@@ -19,16 +19,17 @@ const (
 	createUsage = "CREATE TABLE usage(seq INTEGER PRIMARY KEY, batch INTEGER, time TEXT, " +
 		"action TEXT, owner TEXT, item TEXT, license_id TEXT, units INTEGER, events INTEGER, " +
 		"license_consumed INTEGER, session TEXT, username TEXT, hostname TEXT, ipaddress TEXT, " +
-		"mac BLOB NOT NULL)"
+		"external_id TEXT, vendor_signature TEXT, vendor_request TEXT, mac BLOB NOT NULL)"
 	createLicenseIndex = "CREATE INDEX usage_license ON usage(license_id, seq)"
 )
 
 const (
 	insertRow = "INSERT INTO usage(seq, batch, time, action, owner, item, license_id, units, " +
-		"events, license_consumed, session, username, hostname, ipaddress, mac) " +
-		"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+		"events, license_consumed, session, username, hostname, ipaddress, external_id, vendor_signature, " +
+		"vendor_request, mac) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 	selectRows = "SELECT seq, batch, time, action, owner, item, license_id, units, events, " +
-		"license_consumed, session, username, hostname, ipaddress, mac FROM usage"
+		"license_consumed, session, username, hostname, ipaddress, external_id, vendor_signature, vendor_request, " +
+		"mac FROM usage"
 )
 
 // Meta keys.

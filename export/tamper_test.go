@@ -19,6 +19,8 @@ type fixture struct {
 	level       export.Level
 	n, mid      int64 // rows, and a row in the middle
 	gap         int64 // the unexported row
+	signed      int64 // the first provision the vendor signed
+	unsigned    int64 // the first provision no one signed
 }
 
 func newFixture(t testing.TB, dir string, level export.Level) *fixture {
@@ -38,6 +40,16 @@ func newFixture(t testing.TB, dir string, level export.Level) *fixture {
 		t.Fatalf("fixture has %d unexported rows, want 1", len(s.Gaps))
 	}
 	f.gap = s.Gaps[0].Seq
+	seqOf := func(where string) int64 {
+		var seq int64
+		fmt.Sscan(queryStrings(t, f.path, "SELECT min(seq) FROM usage WHERE "+where)[0], &seq)
+		if seq == 0 {
+			t.Fatalf("fixture has no row where %s", where)
+		}
+		return seq
+	}
+	f.signed = seqOf("vendor_signature IS NOT NULL")
+	f.unsigned = seqOf("action = 'provision' AND vendor_signature IS NULL")
 	return f
 }
 
@@ -90,7 +102,8 @@ type tamper struct {
 	want  want
 }
 
-const cols = "batch, time, action, owner, item, license_id, units, events, license_consumed, session, username, hostname, ipaddress, mac"
+const cols = "batch, time, action, owner, item, license_id, units, events, license_consumed, session, username, hostname, ipaddress, " +
+	"external_id, vendor_signature, vendor_request, mac"
 
 func seqW(seq int64, reason string) want { return want{class: "seq", seq: seq, reason: reason} }
 func metaW(reason string) want           { return want{class: "meta", reason: reason} }
@@ -156,6 +169,15 @@ func (f *fixture) catalog() []tamper {
 		{name: "unexported-units", sql: "UPDATE usage SET units = units - 1, license_consumed = license_consumed - 1 WHERE action = 'unexported'", want: seqW(f.gap, "mac mismatch")},
 		{name: "unexported-action", sql: "UPDATE usage SET action = 'checkout' WHERE action = 'unexported'", want: seqW(f.gap, "mac mismatch")},
 		{name: "unexported-deleted", sql: "DELETE FROM usage WHERE action = 'unexported'", want: seqW(f.gap, "row missing")},
+		// Provisioning evidence: a provision made to look vendor-signed, or a signed one made
+		// to say more than the vendor signed.
+		{name: "provision-signature-copied", sql: fmt.Sprintf("UPDATE usage SET (vendor_signature, vendor_request) = "+
+			"(SELECT vendor_signature, vendor_request FROM usage WHERE seq = %d) WHERE seq = %d", f.signed, f.unsigned), want: seqW(f.unsigned, "mac mismatch")},
+		{name: "provision-request-edited", sql: fmt.Sprintf("UPDATE usage SET vendor_request = replace(vendor_request, '\"quantity\":', '\"quantity\":9') WHERE seq = %d", f.signed),
+			want: seqW(f.signed, "mac mismatch")},
+		{name: "provision-units", sql: fmt.Sprintf("UPDATE usage SET units = units * 1000 WHERE seq = %d", f.signed), want: seqW(f.signed, "mac mismatch")},
+		{name: "provision-external_id", sql: fmt.Sprintf("UPDATE usage SET external_id = external_id || 'x' WHERE seq = %d", f.signed), want: seqW(f.signed, "mac mismatch")},
+		{name: "provision-signature-dropped", sql: fmt.Sprintf("UPDATE usage SET vendor_signature = NULL, vendor_request = NULL WHERE seq = %d", f.signed), want: seqW(f.signed, "mac mismatch")},
 		{name: "schema-license-index-dropped", sql: "DROP INDEX usage_license", want: want{class: "verify", reason: `schema: index "usage_license" missing`}},
 		{name: "schema-index", sql: "CREATE INDEX by_owner ON usage(owner)", want: want{class: "verify", reason: `schema: unexpected index "by_owner"`}},
 		{name: "schema-trigger", sql: "CREATE TRIGGER t AFTER INSERT ON usage BEGIN SELECT 1; END", want: want{class: "verify", reason: `schema: unexpected trigger "t"`}},

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,6 +22,11 @@ type Summary struct {
 	// Gaps are the unexported rows: units billed without the actions that
 	// consumed them. The file verifies; meterctl verify warns of each.
 	Gaps []Gap
+	// Transactions are the provisioning transactions, in the order of their
+	// first rows, with what their vendor signatures show. An unsigned or
+	// badly signed one does not fail the file: the chain holds, and the
+	// vendor decides what the provision is worth.
+	Transactions []Transaction
 }
 
 // Verify checks the whole file at path against key, read-only, and reports
@@ -28,7 +34,20 @@ type Summary struct {
 // 1), an error wrapping ErrNotUsageDB for a file that is no usage database,
 // or the I/O error (meterctl exits 2).
 func Verify(path string, key []byte) (*Summary, error) {
-	return verify(path, key, nil)
+	return verify(path, key, VerifyOptions{}, nil)
+}
+
+// VerifyOptions configure VerifyWith.
+type VerifyOptions struct {
+	// VendorKey, if set, checks the vendor signature of every provision
+	// (Transaction.Signature); without it a signed provision is
+	// SignatureUnchecked.
+	VendorKey ed25519.PublicKey
+}
+
+// VerifyWith is Verify with options.
+func VerifyWith(path string, key []byte, opts VerifyOptions) (*Summary, error) {
+	return verify(path, key, opts, nil)
 }
 
 // rowFunc sees each row that passed every check, in seq order. A later
@@ -42,9 +61,10 @@ type verifier struct {
 	sign  *signer
 	keyID string
 	visit rowFunc
+	prov  provisionSet
 }
 
-func verify(path string, key []byte, visit rowFunc) (*Summary, error) {
+func verify(path string, key []byte, opts VerifyOptions, visit rowFunc) (*Summary, error) {
 	if len(key) != KeySize {
 		return nil, fmt.Errorf("export: verify %s: key has %d bytes, want %d", path, len(key), KeySize)
 	}
@@ -53,7 +73,8 @@ func verify(path string, key []byte, visit rowFunc) (*Summary, error) {
 		return nil, err
 	}
 	defer conn.Close()
-	v := &verifier{path: path, conn: conn, sign: newSigner(key), keyID: KeyID(key), visit: visit}
+	v := &verifier{path: path, conn: conn, sign: newSigner(key), keyID: KeyID(key), visit: visit,
+		prov: provisionSet{vendorKey: opts.VendorKey}}
 	return v.run()
 }
 
@@ -121,6 +142,7 @@ func (v *verifier) logical() (*Summary, error) {
 		return nil, err
 	}
 	s := &Summary{Path: v.path, AgentID: m.agentID, KeyID: m.keyID, Level: m.level.String(), Created: m.created}
+	v.prov.agentID = m.agentID
 	head, err := v.rows(m, s)
 	if err != nil {
 		return nil, err
@@ -129,6 +151,7 @@ func (v *verifier) logical() (*Summary, error) {
 		return nil, err
 	}
 	s.HeadMAC = hex.EncodeToString(head[:])
+	s.Transactions = v.prov.done()
 	return s, nil
 }
 
@@ -156,6 +179,9 @@ func (v *verifier) rows(m *metaInfo, s *Summary) (mac, error) {
 		}
 		if reason := c.check(&r, s); reason != "" {
 			return prev, &VerifyError{Path: v.path, Seq: seq, Reason: reason}
+		}
+		if r[colAction].s == kindNames[Provision] {
+			v.prov.add(&r)
 		}
 		if v.visit != nil {
 			v.visit(s, &r)
@@ -205,4 +231,5 @@ func (v *verifier) head(m *metaInfo, s *Summary, head mac) error {
 var colNames = [numCols]string{
 	"seq", "batch", "time", "action", "owner", "item", "license_id",
 	"units", "events", "license_consumed", "session", "username", "hostname", "ipaddress",
+	"external_id", "vendor_signature", "vendor_request",
 }

@@ -41,7 +41,7 @@ type tx struct {
 // seq (one record, several items); they must all be in the same Write,
 // since the watermark covers whole records. It returns the number of rows
 // written: one per action at Detailed level, one per batch, license, action
-// and UTC day at Standard level.
+// and UTC day at Standard level, where each provision keeps its own.
 func (db *DB) Write(actions []Action, throughWALSeq uint64) (rows int, err error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
@@ -218,6 +218,7 @@ func (db *DB) detailedRow(t *tx, a *Action) error {
 		colSession: optText(a.Session), colUsername: optText(a.Username),
 		colHostname: optText(a.Hostname), colIPAddress: optText(a.IPAddress),
 	}
+	db.vendorColumns(a)
 	return nil
 }
 
@@ -237,6 +238,7 @@ func (db *DB) standardRow(t *tx, g *aggRow) error {
 		colUnits: intValue(g.units), colEvents: intValue(g.events), colLicenseConsumed: intValue(consumed),
 	}
 	db.nullUserData()
+	db.vendorColumns(g.prov)
 	return nil
 }
 
@@ -246,6 +248,16 @@ func (db *DB) nullUserData() {
 	for col := colSession; col <= colIPAddress; col++ {
 		db.w.row[col] = value{tag: tagNull}
 	}
+}
+
+// vendorColumns sets the provisioning evidence of db.w.row from a provision's action, or to
+// NULL for any other row (a nil a).
+func (db *DB) vendorColumns(a *Action) {
+	var ext, sig, req string
+	if a != nil {
+		ext, sig, req = a.ExternalID, a.VendorSignature, a.VendorRequest
+	}
+	db.w.row[colExternalID], db.w.row[colVendorSignature], db.w.row[colVendorRequest] = optText(ext), optText(sig), optText(req)
 }
 
 // insert signs db.w.row, chaining from t.head, and inserts it. A value

@@ -25,6 +25,16 @@ func NewClient(base, token string, conns int) *Client {
 // Do sends one request with a JSON body (none when body is nil); key sets Idempotency-Key and
 // admin the bearer token. An error means no answer arrived.
 func (c *Client) Do(method, path, key string, admin bool, body []byte) (int, []byte, error) {
+	return c.do(method, path, key, admin, "", body)
+}
+
+// DoSigned sends an admin request carrying the vendor's signature, a Meterd-Signature value
+// (meterctl sign), over body exactly as given.
+func (c *Client) DoSigned(method, path, signature string, body []byte) (int, []byte, error) {
+	return c.do(method, path, "", true, signature, body)
+}
+
+func (c *Client) do(method, path, key string, admin bool, signature string, body []byte) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -41,6 +51,9 @@ func (c *Client) Do(method, path, key string, admin bool, body []byte) (int, []b
 	}
 	if admin {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if signature != "" {
+		req.Header.Set("Meterd-Signature", signature)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

@@ -1,8 +1,9 @@
 // Command demo runs meterd's whole job end to end in a temporary directory: the vendor makes
-// a key, the agent starts on it, the vendor provisions the 10Duke PdfPro example and a
-// sessions-mode product, concurrent clients consume both until they are exhausted, the
-// customer takes a consistent copy of the live usage database, the agent is stopped with
-// SIGTERM, and the vendor verifies the usage database and bills from it.
+// a key and a signing key, the agent starts on them, the vendor signs and provisions the 10Duke
+// PdfPro example and a sessions-mode product (an unsigned order with the admin token is
+// refused), concurrent clients consume both until they are exhausted, the customer takes a
+// consistent copy of the live usage database, the agent is stopped with SIGTERM, and the
+// vendor verifies the usage database, lists the provisions it signed, and bills from it.
 //
 //	go run ./bench/demo -bin bin     (make demo)
 package main
@@ -16,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -56,9 +58,15 @@ func run(bin string, keep bool) error {
 	if err := show(exec.Command(meterctlPath, "keygen", "-o", key)); err != nil {
 		return err
 	}
+	signKey := filepath.Join(dir, "vendor.sign")
+	step("vendor: meterctl signkey -o %s", signKey)
+	if err := show(exec.Command(meterctlPath, "signkey", "-o", signKey)); err != nil {
+		return err
+	}
 	data := filepath.Join(dir, "data")
-	step("customer: meterd -data-dir %s -usage-key-file vendor.key -usage-write-interval 100", data)
-	a, err := agent.Start(meterd, data, io.Discard, "-usage-key-file", key, "-usage-write-interval", "100")
+	step("customer: meterd -data-dir %s -usage-key-file vendor.key -vendor-public-key-file vendor.sign.pub -usage-write-interval 100", data)
+	a, err := agent.Start(meterd, data, io.Discard, "-usage-key-file", key, "-vendor-public-key-file", signKey+".pub",
+		"-usage-write-interval", "100")
 	if err != nil {
 		return err
 	}
@@ -67,7 +75,7 @@ func run(bin string, keep bool) error {
 	if err != nil {
 		return err
 	}
-	c := client{agent.NewClient(a.Base, token, 24)}
+	c := client{agent.NewClient(a.Base, token, 24), vendor{meterctlPath, signKey, dir}}
 	granted, err := c.exercise()
 	if err != nil {
 		return err
@@ -82,12 +90,20 @@ func run(bin string, keep bool) error {
 	if code, err := a.Stop(syscall.SIGTERM, time.Minute); err != nil || code != 0 {
 		return fmt.Errorf("meterd exit: code %d, %v", code, err)
 	}
-	step("vendor: meterctl verify -key vendor.key usage.db")
-	if err := show(exec.Command(meterctlPath, "verify", "-key", key, db)); err != nil {
+	pub := signKey + ".pub"
+	step("vendor: meterctl verify -key vendor.key -vendor-pub vendor.sign.pub usage.db")
+	if err := show(exec.Command(meterctlPath, "verify", "-key", key, "-vendor-pub", pub, db)); err != nil {
+		return err
+	}
+	step("vendor: meterctl report -key vendor.key -provisions -vendor-pub vendor.sign.pub usage.db (to match against the vendor's orders)")
+	if err := show(exec.Command(meterctlPath, "report", "-key", key, "-provisions", "-vendor-pub", pub, db)); err != nil {
 		return err
 	}
 	step("vendor: meterctl report -key vendor.key -by month -format table usage.db")
 	if err := show(exec.Command(meterctlPath, "report", "-key", key, "-by", "month", "-format", "table", db)); err != nil {
+		return err
+	}
+	if err := checkSigned(meterctlPath, key, pub, db); err != nil {
 		return err
 	}
 	return checkTotals(meterctlPath, key, db, granted)
@@ -100,8 +116,12 @@ func show(cmd *exec.Cmd) error {
 	return cmd.Run()
 }
 
-// client is the bench's agent client, with JSON bodies and answers.
-type client struct{ *agent.Client }
+// client is the bench's agent client, with JSON bodies and answers; the vendor signs what
+// it provisions.
+type client struct {
+	*agent.Client
+	vendor vendor
+}
 
 func (c client) call(method, path string, admin bool, body any) (int, map[string]any, error) {
 	b, err := json.Marshal(body)
@@ -119,10 +139,21 @@ func (c client) call(method, path string, admin bool, body any) (int, map[string
 	return st, out, nil
 }
 
-func (c client) must(method, path string, body any) error {
-	st, out, err := c.call(method, path, true, body)
+// provision has the vendor sign body, kept in the file name, for method and path, then sends
+// it with the signature, the bytes signed exactly; show prints the signing command and its
+// output.
+func (c client) provision(method, path, name string, body any, show bool) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	sig, err := c.vendor.sign(method, path, name, b, show)
+	if err != nil {
+		return err
+	}
+	st, raw, err := c.DoSigned(method, path, sig, b)
 	if err == nil && st != 200 {
-		err = fmt.Errorf("%s %s: %d %v", method, path, st, out)
+		err = fmt.Errorf("%s %s: %d %s", method, path, st, raw)
 	}
 	return err
 }
@@ -130,22 +161,27 @@ func (c client) must(method, path string, body any) error {
 // exercise provisions both products and consumes them until exhausted; it returns the units
 // granted per item.
 func (c client) exercise() (map[string]int64, error) {
-	step("vendor: PUT /products (PdfPro counts caller units; Viewer counts sessions, 2 units each)")
-	if err := c.must("PUT", "/products/"+pdfPro, map[string]any{"name": "PdfPro", "licensedItem": "PdfPro",
-		"trackingMode": "TRACK_BY_CALLER_CONSUMPTION_COUNT", "creditAmount": 1}); err != nil {
+	step("vendor: sign and PUT /products (PdfPro counts caller units; Viewer counts sessions, 2 units each)")
+	if err := c.provision("PUT", "/products/"+pdfPro, "product-PdfPro.json", map[string]any{"name": "PdfPro", "licensedItem": "PdfPro",
+		"trackingMode": "TRACK_BY_CALLER_CONSUMPTION_COUNT", "creditAmount": 1}, true); err != nil {
 		return nil, err
 	}
-	if err := c.must("PUT", "/products/"+viewer, map[string]any{"name": "Viewer", "licensedItem": "Viewer",
-		"trackingMode": "TRACK_BY_LICENSE_SESSIONS_OPENED", "creditAmount": 2}); err != nil {
+	if err := c.provision("PUT", "/products/"+viewer, "product-Viewer.json", map[string]any{"name": "Viewer", "licensedItem": "Viewer",
+		"trackingMode": "TRACK_BY_LICENSE_SESSIONS_OPENED", "creditAmount": 2}, false); err != nil {
 		return nil, err
 	}
 	now := time.Now().UTC()
-	step("vendor: POST /%s/license-transactions (15000 PdfPro for 12 months, externalId 0000004556786)", org)
-	if err := c.must("POST", "/"+org+"/license-transactions", order("0000004556786", pdfPro, 15000, now)); err != nil {
+	txPath := "/" + org + "/license-transactions"
+	step("vendor: sign and POST %s (15000 PdfPro for 12 months, externalId 0000004556786)", txPath)
+	if err := c.provision("POST", txPath, "order-0000004556786.json", order("0000004556786", pdfPro, 15000, now), true); err != nil {
 		return nil, err
 	}
-	step("vendor: POST /%s/license-transactions (500 Viewer sessions × 2 units)", alice)
-	if err := c.must("POST", "/"+alice+"/license-transactions", order("A-1", viewer, 500, now)); err != nil {
+	step("customer, admin token in hand: POST %s (1,000,000,000 PdfPro the vendor never sold, unsigned)", txPath)
+	if err := c.refused(txPath, order("FREE-1", pdfPro, 1_000_000_000, now)); err != nil {
+		return nil, err
+	}
+	step("vendor: sign and POST /%s/license-transactions (500 Viewer sessions × 2 units)", alice)
+	if err := c.provision("POST", "/"+alice+"/license-transactions", "order-A-1.json", order("A-1", viewer, 500, now), false); err != nil {
 		return nil, err
 	}
 	step("application: 16 clients consume PdfPro, 8 open Viewer sessions, until both are exhausted")
@@ -217,6 +253,71 @@ func (c client) consumeUntilExhausted(w int, granted map[string]*atomic.Int64) e
 	}
 }
 
+// refused sends an order with the admin token alone, as a customer minting units would, and
+// fails unless the agent refuses it with 403 bad_signature.
+func (c client) refused(path string, body any) error {
+	st, out, err := c.call("POST", path, true, body)
+	if err != nil {
+		return err
+	}
+	if st != 403 || out["error"] != "bad_signature" {
+		return fmt.Errorf("an unsigned order got %d %.300v, want 403 bad_signature", st, out)
+	}
+	fmt.Printf("%d %s: %s\n", st, out["error"], out["message"])
+	return nil
+}
+
+// vendor signs requests with meterctl, as the vendor's own tooling would.
+type vendor struct{ meterctl, key, dir string }
+
+// sign writes body to the file name and has meterctl sign it; show prints the command and its
+// output.
+func (v vendor) sign(method, path, name string, body []byte, show bool) (string, error) {
+	file := filepath.Join(v.dir, name)
+	if err := os.WriteFile(file, body, 0o644); err != nil {
+		return "", err
+	}
+	out, err := meterctl.Run(v.meterctl, "sign", "-key", v.key, "-method", method, "-path", path, file)
+	if err != nil {
+		return "", err
+	}
+	sig := strings.TrimSpace(string(out))
+	if show {
+		fmt.Printf("$ meterctl sign -key vendor.sign -method %s -path %s %s\n%s\n", method, path, name, sig)
+	}
+	return sig, nil
+}
+
+// checkSigned fails unless the provisions report lists the PdfPro order as signed by the
+// vendor, with its 15,000 units, and no provision the vendor did not sign.
+func checkSigned(meterctlPath, key, pub, db string) error {
+	out, err := meterctl.Run(meterctlPath, "report", "-key", key, "-provisions", "-vendor-pub", pub, "-format", "json", db)
+	if err != nil {
+		return err
+	}
+	var rep struct {
+		Provisions []struct {
+			ExternalID string `json:"externalId"`
+			Units      int64  `json:"units"`
+			Signature  string `json:"signature"`
+		} `json:"provisions"`
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		return fmt.Errorf("meterctl report -provisions -format json: %w", err)
+	}
+	pdf := false
+	for _, p := range rep.Provisions {
+		if p.Signature != "signed" {
+			return fmt.Errorf("provision %s is %s, want every provision signed by the vendor", p.ExternalID, p.Signature)
+		}
+		pdf = pdf || p.ExternalID == "0000004556786" && p.Units == 15000
+	}
+	if !pdf || len(rep.Provisions) != 2 {
+		return fmt.Errorf("provisions %+v: want the signed PdfPro order 0000004556786 (15000 units) and the Viewer order", rep.Provisions)
+	}
+	return nil
+}
+
 // checkTotals compares the report with what the clients were granted.
 func checkTotals(meterctlPath, key, db string, granted map[string]int64) error {
 	billed, err := meterctl.Billed(meterctlPath, key, db)
@@ -228,7 +329,7 @@ func checkTotals(meterctlPath, key, db string, granted map[string]int64) error {
 			return fmt.Errorf("report bills %d units of %s, but %d were granted", billed[item], item, units)
 		}
 	}
-	step("OK: the usage database verifies and the report bills exactly the units granted (PdfPro %d, Viewer %d)",
+	step("OK: the usage database verifies, every provision in it is signed by the vendor, and the report bills exactly the units granted (PdfPro %d, Viewer %d)",
 		granted["PdfPro"], granted["Viewer"])
 	return nil
 }

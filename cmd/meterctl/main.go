@@ -1,6 +1,7 @@
 // Command meterctl is the vendor's and operator's tool for meterd usage
 // databases: make the shared key, verify exports for tampering, and total
-// them for billing.
+// them for billing; and make the vendor's signing key and sign the
+// provisioning requests an agent with VENDOR_PUBLIC_KEY_FILE accepts.
 //
 // Exit codes: 0 success; 1 a file is tampered with or damaged, a ledger
 // refuses it, or keygen refuses to overwrite; 2 bad usage, or a file that
@@ -37,6 +38,8 @@ var commands = []command{
 	{"verify", "check usage databases for tampering", runVerify},
 	{"report", "total verified usage per owner, item and period", runReport},
 	{"snapshot", "copy a live usage database consistently, to send it", runSnapshot},
+	{"signkey", "make the vendor's key pair for signing provisioning requests", runSignkey},
+	{"sign", "sign one provisioning request: print its Meterd-Signature value", runSign},
 }
 
 func main() {

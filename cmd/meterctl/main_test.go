@@ -55,6 +55,20 @@ func meterctl(t *testing.T, args ...string) result {
 	return result{stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()}
 }
 
+// meterctlStdin runs meterctl with stdin as its standard input.
+func meterctlStdin(t *testing.T, stdin []byte, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(stdin), &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	return result{stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()}
+}
+
 func (r result) want(t *testing.T, code int, stdout, stderr string) {
 	t.Helper()
 	if r.code != code || !strings.Contains(r.stdout, stdout) || !strings.Contains(r.stderr, stderr) {
@@ -141,7 +155,7 @@ func execSQL(t *testing.T, path, script string) {
 func TestUsage(t *testing.T) {
 	r := meterctl(t)
 	r.want(t, 2, "", "usage: meterctl")
-	for _, name := range []string{"keygen", "verify", "report"} {
+	for _, name := range []string{"keygen", "verify", "report", "signkey", "sign"} {
 		if !strings.Contains(r.stderr, "  "+name+" ") {
 			t.Fatalf("usage does not list %s:\n%s", name, r.stderr)
 		}

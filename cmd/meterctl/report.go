@@ -13,15 +13,23 @@ import (
 )
 
 // runReport totals exports: meterctl report -key vendor.key [-by month|day]
-// [-format table|csv|json] [-ledger FILE] usage.db...
+// [-format table|csv|json] [-ledger FILE] [-provisions [-vendor-pub FILE]] usage.db...
 func runReport(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("report", "-key FILE [-by month|day] [-format table|csv|json] [-ledger FILE] usage.db...", stderr)
+	fs := newFlagSet("report", "-key FILE [-by month|day] [-format table|csv|json] [-ledger FILE] [-provisions [-vendor-pub FILE]] usage.db...", stderr)
 	keyPath := fs.String("key", "", "the key `file` shared with the agent (meterctl keygen)")
 	by := fs.String("by", "month", "total per `period`: month or day (UTC)")
 	format := fs.String("format", "table", "output `format`: table, csv or json")
 	ledgerPath := fs.String("ledger", "", "vendor ledger `file`: refuse replayed and forked exports, total only rows past each agent's accepted head, and record the new heads")
+	provisions := fs.Bool("provisions", false, "list the provisioning transactions per externalId, with units and whether the vendor signed them, instead of totals")
+	pubPath := fs.String("vendor-pub", "", "with -provisions: the vendor's public signing key `file`, to check the signatures (else they are listed as unchecked)")
 	if code, ok := parse(fs, args); !ok {
 		return code
+	}
+	if *pubPath != "" && !*provisions {
+		return badUsage(fs, "-vendor-pub goes with -provisions")
+	}
+	if *provisions {
+		return runProvisions(fs, *keyPath, *ledgerPath, *pubPath, *format, stdout, stderr)
 	}
 	period, err := export.ParsePeriod(*by)
 	render := renderers[*format]

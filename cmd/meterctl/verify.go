@@ -9,11 +9,12 @@ import (
 )
 
 // runVerify checks exports: meterctl verify -key vendor.key [-ledger
-// vendor.ledger] usage.db...
+// vendor.ledger] [-vendor-pub vendor.sign.pub] usage.db...
 func runVerify(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("verify", "-key FILE [-ledger FILE] usage.db...", stderr)
+	fs := newFlagSet("verify", "-key FILE [-ledger FILE] [-vendor-pub FILE] usage.db...", stderr)
 	keyPath := fs.String("key", "", "the key `file` shared with the agent (meterctl keygen)")
 	ledgerPath := fs.String("ledger", "", "vendor ledger `file`: refuse replayed and forked exports, and record the accepted heads when every file passes")
+	pubPath := fs.String("vendor-pub", "", "the vendor's public signing key `file` (meterctl signkey): count the provisions it signed, and warn of each it did not")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -27,9 +28,13 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
+	opts, err := vendorOptions(*pubPath)
+	if err != nil {
+		return fail(stderr, err)
+	}
 	code := exitOK
 	for _, path := range fs.Args() {
-		s, err := verifyOne(path, key, ledger)
+		s, err := verifyOne(path, key, opts, ledger)
 		if err != nil {
 			code = max(code, fail(stderr, err))
 			continue
@@ -37,6 +42,9 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, summaryLine(s))
 		for _, g := range s.Gaps {
 			fmt.Fprintln(stdout, gapLine(s.Path, g))
+		}
+		if opts.VendorKey != nil {
+			printSignatures(stdout, s, opts.VendorKey)
 		}
 	}
 	if code == exitOK && ledger != nil {
@@ -50,8 +58,8 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 // verifyOne verifies path and, with a ledger, checks and accepts it there
 // (in memory; the caller saves), so later files of the same agent in this
 // run must continue it.
-func verifyOne(path string, key []byte, ledger *export.Ledger) (*export.Summary, error) {
-	s, err := export.Verify(path, key)
+func verifyOne(path string, key []byte, opts export.VerifyOptions, ledger *export.Ledger) (*export.Summary, error) {
+	s, err := export.VerifyWith(path, key, opts)
 	if err != nil || ledger == nil {
 		return s, err
 	}
