@@ -19,6 +19,7 @@ import (
 
 	"github.com/meterd/meterd/bench/agent"
 	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/config"
 )
 
 // The files this test keeps honest: Prometheus alert rules and a Grafana dashboard over
@@ -150,7 +151,7 @@ func liveMetrics(t *testing.T) []byte {
 // database after every action.
 func startAgent(t *testing.T) (base, token string) {
 	t.Helper()
-	cfg := core.DefaultConfig()
+	cfg := config.Default()
 	cfg.DataDir, cfg.UsageWriteInterval = t.TempDir(), 1
 	eng, err := core.Open(cfg, core.Options{})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meterd/meterd/core/config"
 	"github.com/meterd/meterd/export"
 )
 
@@ -22,7 +23,7 @@ func TestAdvanceWritesBacklogInSteps(t *testing.T) {
 	}
 	defer db.Close()
 	var writes []int
-	a := &applier{e: &Engine{cfg: Config{UsageWriteInterval: 1}}, db: db}
+	a := &applier{e: &Engine{cfg: config.Config{UsageWriteInterval: 1}}, db: db}
 	a.batcher = export.NewBatcher(db, 1, export.BatcherHooks{OnWrite: func(_, actions int, _ time.Duration) {
 		writes = append(writes, actions)
 	}})
@@ -44,7 +45,7 @@ func TestAdvanceWritesBacklogInSteps(t *testing.T) {
 // stops at the watermark the state store remembers, not at the one the database has reached
 // since. A database restored to a copy from in between must find its records in the log.
 func TestTruncationKeepsRecordsPastStoredWatermark(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := config.Default()
 	cfg.DataDir, cfg.UsageWriteInterval = t.TempDir(), 4
 	e, err := open(cfg, Options{}) // no applier goroutine: the test runs its steps
 	if err != nil {
@@ -93,7 +94,7 @@ func TestTruncationKeepsRecordsPastStoredWatermark(t *testing.T) {
 // next start the state is ahead of the database's watermark, the records between are still in
 // the log, and they are exported as actions, each unit once, with no unexported row.
 func TestRestartWithExportBehindCheckpoint(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := config.Default()
 	cfg.DataDir, cfg.UsageWriteInterval = t.TempDir(), 1000
 	e, err := open(cfg, Options{})
 	if err != nil {
@@ -144,8 +145,8 @@ func TestRestartWithExportBehindCheckpoint(t *testing.T) {
 // several licenses: start-up counts what the records between add, and the database and the
 // state agree, with nothing written twice and no unexported row.
 func TestRestartWithExportAheadOfCheckpoint(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.DataDir, cfg.UsageWriteInterval, cfg.Durability = t.TempDir(), 10, DurabilityAsync
+	cfg := config.Default()
+	cfg.DataDir, cfg.UsageWriteInterval, cfg.Durability = t.TempDir(), 10, config.DurabilityAsync
 	e, err := open(cfg, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -14,15 +14,16 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/config"
 )
 
 // benchEngine opens an engine on a temporary directory with a license that never runs out.
-func benchEngine(b *testing.B, durability core.Durability, usage bool) (*core.Engine, string) {
+func benchEngine(b *testing.B, durability config.Durability, usage bool) (*core.Engine, string) {
 	b.Helper()
-	cfg := core.DefaultConfig()
+	cfg := config.Default()
 	cfg.DataDir, cfg.Durability = b.TempDir(), durability
 	if !usage {
-		cfg.UsageDatabase = core.UsageOff
+		cfg.UsageDatabase = config.UsageOff
 	}
 	e, err := core.Open(cfg, core.Options{})
 	if err != nil {
@@ -70,7 +71,7 @@ func BenchmarkDurableConsume(b *testing.B) {
 			})
 		})
 		b.Run(fmt.Sprintf("impl=engine/writers=%d", writers), func(b *testing.B) {
-			e, owner := benchEngine(b, core.DurabilitySync, false)
+			e, owner := benchEngine(b, config.DurabilitySync, false)
 			runWriters(b, writers, func() {
 				req := core.ConsumeRequest{Owner: owner, Item: "Item", Units: 1}
 				var ans core.Answer
@@ -138,7 +139,7 @@ func runWriters(b *testing.B, n int, op func()) {
 //
 //	go test ./core -run '^$' -bench HandleConsume -benchmem -count 10 | tee new.txt
 func BenchmarkHandleConsume(b *testing.B) {
-	e, owner := benchEngine(b, core.DurabilityAsync, false)
+	e, owner := benchEngine(b, config.DurabilityAsync, false)
 	srv := core.NewServer(e, "t", nil)
 	body := []byte(`{"owner":"` + owner + `","item":"Item","units":1,"user":"alice","host":"ws-17"}`)
 	b.ReportAllocs()
@@ -173,8 +174,8 @@ func TestHandleConsumeAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector's sync.Pool drops items at random; make test runs this without -race")
 	}
-	cfg := core.DefaultConfig()
-	cfg.DataDir, cfg.Durability, cfg.UsageDatabase = t.TempDir(), core.DurabilityAsync, core.UsageOff
+	cfg := config.Default()
+	cfg.DataDir, cfg.Durability, cfg.UsageDatabase = t.TempDir(), config.DurabilityAsync, config.UsageOff
 	e, err := core.Open(cfg, core.Options{})
 	if err != nil {
 		t.Fatal(err)

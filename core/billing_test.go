@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/config"
 	"github.com/meterd/meterd/export"
 )
 
@@ -36,7 +37,7 @@ func (c *testClock) set(t time.Time)    { c.ns.Store(t.UnixNano()) }
 func (c *testClock) now() time.Time     { return time.Unix(0, c.ns.Load()) }
 func (c *testClock) opts() core.Options { return core.Options{Clock: c.now} }
 
-func openEngine(t *testing.T, cfg core.Config, opts core.Options) *core.Engine {
+func openEngine(t *testing.T, cfg config.Config, opts core.Options) *core.Engine {
 	t.Helper()
 	e, err := core.Open(cfg, opts)
 	if err != nil {
@@ -85,7 +86,7 @@ func consumeN(t *testing.T, e *core.Engine, n int) {
 }
 
 // billed verifies the usage database and returns its summary and the units the report bills.
-func billed(t *testing.T, cfg core.Config) (*export.Summary, int64) {
+func billed(t *testing.T, cfg config.Config) (*export.Summary, int64) {
 	t.Helper()
 	key, err := export.LoadKey(cfg.UsageKeyPath())
 	if err != nil {
@@ -117,7 +118,7 @@ func TestUsageDatabaseOffIsBilled(t *testing.T) {
 	closeEngine(t, e)
 
 	off := cfg
-	off.UsageDatabase = core.UsageOff
+	off.UsageDatabase = config.UsageOff
 	e = openEngine(t, off, noOpts())
 	consumeN(t, e, 300)
 	closeEngine(t, e) // checkpoints and truncates the log: the 300 have no records left to export
@@ -139,7 +140,7 @@ func TestUsageDatabaseOffIsBilled(t *testing.T) {
 func TestUsageDatabaseNewAfterOffIsBilled(t *testing.T) {
 	cfg := newTestConfig(t)
 	off := cfg
-	off.UsageDatabase = core.UsageOff
+	off.UsageDatabase = config.UsageOff
 	now := time.Now()
 	e := openEngine(t, off, noOpts())
 	orderPdfPro(t, e, "order-1", 1000, now.Add(-time.Hour), now.Add(time.Hour))

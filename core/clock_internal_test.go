@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/meterd/meterd/core/config"
 )
 
 func TestClock(t *testing.T) {
@@ -95,7 +97,7 @@ func TestClockRecoveredFromLog(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	wall.Store(t0.UnixNano())
 	opts := Options{Clock: func() time.Time { return time.Unix(0, wall.Load()) }}
-	cfg := DefaultConfig()
+	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	e, err := open(cfg, opts) // no applier goroutine: nothing checkpoints behind the test's back
 	if err != nil {
@@ -134,7 +136,7 @@ func TestClockFollowsWallWhileIdle(t *testing.T) {
 	var wall atomic.Int64
 	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	wall.Store(t0.UnixNano())
-	cfg := DefaultConfig()
+	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	e, err := Open(cfg, Options{Clock: func() time.Time { return time.Unix(0, wall.Load()) }})
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 
 	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/config"
 	"github.com/meterd/meterd/wal"
 )
 
@@ -24,8 +25,8 @@ import (
 // usage database off: SQLite is not on fs, so a simulated crash cannot cover it.
 func memEngine(t *testing.T, fs vfs.FS) *core.Engine {
 	t.Helper()
-	cfg := core.DefaultConfig()
-	cfg.DataDir, cfg.UsageDatabase = "/data", core.UsageOff
+	cfg := config.Default()
+	cfg.DataDir, cfg.UsageDatabase = "/data", config.UsageOff
 	e, err := core.Open(cfg, core.Options{FS: fs})
 	if err != nil {
 		t.Fatalf("open: %v", err)

@@ -13,11 +13,12 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meterd/meterd/core/config"
 	"github.com/meterd/meterd/shard"
 	"github.com/meterd/meterd/wal"
 )
 
-// Options are what tests and embedders may set beside Config.
+// Options are what tests and embedders may set beside config.Config.
 type Options struct {
 	Logger *slog.Logger     // nil: discard
 	Clock  func() time.Time // nil: time.Now
@@ -27,7 +28,7 @@ type Options struct {
 // Engine decides consumption, provisions licenses and keeps both durable. It is usable without
 // HTTP; Server puts it on the network.
 type Engine struct {
-	cfg     Config
+	cfg     config.Config
 	log     *wal.Log
 	logger  *slog.Logger
 	clock   func() time.Time // the wall clock, for what only paces itself (log throttles)
@@ -68,7 +69,7 @@ const gateClosed = 1 << 62
 
 // Open recovers the engine from cfg.DataDir (creating it if needed) and starts its
 // background work.
-func Open(cfg Config, opts Options) (*Engine, error) {
+func Open(cfg config.Config, opts Options) (*Engine, error) {
 	e, err := open(cfg, opts)
 	if err != nil {
 		return nil, err
@@ -78,7 +79,7 @@ func Open(cfg Config, opts Options) (*Engine, error) {
 }
 
 // open is Open without the background work: internal tests drive the applier by hand.
-func open(cfg Config, opts Options) (*Engine, error) {
+func open(cfg config.Config, opts Options) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

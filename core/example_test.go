@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/config"
 )
 
 // An engine on a temporary data directory, without HTTP: provision the 10Duke PdfPro example,
@@ -17,7 +18,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	cfg := core.DefaultConfig()
+	cfg := config.Default()
 	cfg.DataDir = dir
 	e, err := core.Open(cfg, core.Options{})
 	if err != nil {

@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/config"
 )
 
 // agent is an Engine served over real HTTP on 127.0.0.1, on a data directory that outlives
 // restarts within one test.
 type agent struct {
 	t     *testing.T
-	cfg   core.Config
+	cfg   config.Config
 	opts  core.Options
 	eng   *core.Engine
 	srv   *core.Server
@@ -31,15 +32,15 @@ type agent struct {
 
 const testToken = "test-admin-token"
 
-func newTestConfig(t *testing.T) core.Config {
-	cfg := core.DefaultConfig()
+func newTestConfig(t *testing.T) config.Config {
+	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Listen = "127.0.0.1:0"
 	return cfg
 }
 
 // startAgent opens an engine on cfg and serves it; the agent stops when the test ends.
-func startAgent(t *testing.T, cfg core.Config, opts core.Options) *agent {
+func startAgent(t *testing.T, cfg config.Config, opts core.Options) *agent {
 	t.Helper()
 	a := &agent{t: t, cfg: cfg, opts: opts, token: testToken,
 		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}}
@@ -259,4 +260,4 @@ func testNow() time.Time { return time.Now() }
 
 func noOpts() core.Options { return core.Options{} }
 
-func usageDBPath(cfg core.Config) string { return filepath.Join(cfg.DataDir, "usage.db") }
+func usageDBPath(cfg config.Config) string { return filepath.Join(cfg.DataDir, "usage.db") }

@@ -3,6 +3,8 @@ package core
 import (
 	"strings"
 	"testing"
+
+	"github.com/meterd/meterd/core/config"
 )
 
 func TestHostSet(t *testing.T) {
@@ -55,7 +57,7 @@ func TestHostSet(t *testing.T) {
 func TestAllowedHostList(t *testing.T) {
 	f := func(listen, set, want string) {
 		t.Helper()
-		c := DefaultConfig()
+		c := config.Default()
 		c.Listen = listen
 		if set != "" {
 			if err := c.Set("ALLOWED_HOSTS", set); err != nil {
@@ -78,7 +80,7 @@ func TestAllowedHostList(t *testing.T) {
 	f("10.0.0.5:8787", " Agent.Internal , [0:0::1] ", "agent.internal,::1")
 
 	for _, bad := range []string{"", "localhost,", "*.example", "local host", "[::1", "fe80::1%eth0", "a/b", "1:2"} {
-		c := DefaultConfig()
+		c := config.Default()
 		if err := c.Set("ALLOWED_HOSTS", bad); err == nil {
 			t.Errorf("ALLOWED_HOSTS %q: no error", bad)
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/config"
 	"github.com/meterd/meterd/wal"
 )
 
@@ -78,7 +79,7 @@ func TestIdempotencyKeyExpires(t *testing.T) {
 }
 
 // stateKeys counts the keys with prefix in the stopped agent's checkpoint.
-func stateKeys(t *testing.T, cfg core.Config, prefix string) int {
+func stateKeys(t *testing.T, cfg config.Config, prefix string) int {
 	t.Helper()
 	l, err := wal.Open(filepath.Join(cfg.DataDir, "wal"), wal.Options{})
 	if err != nil {

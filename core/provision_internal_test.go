@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/meterd/meterd/core/config"
 )
 
 func FuzzParseTransaction(f *testing.F) {
@@ -57,7 +59,7 @@ func TestTransactionHash(t *testing.T) {
 func TestMaxCredits(t *testing.T) {
 	defer func(n int) { maxCredits = n }(maxCredits)
 	maxCredits = 3
-	cfg := DefaultConfig()
+	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	e, err := Open(cfg, Options{})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/meterd/meterd/core/config"
 	"github.com/meterd/meterd/export"
 	"github.com/meterd/meterd/wal"
 )
@@ -203,8 +204,8 @@ func makeDataDir(dir string) error {
 	return nil
 }
 
-func walDurability(d Durability) wal.Durability {
-	if d == DurabilityAsync {
+func walDurability(d config.Durability) wal.Durability {
+	if d == config.DurabilityAsync {
 		return wal.Async
 	}
 	return wal.Sync

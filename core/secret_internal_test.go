@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/meterd/meterd/core/config"
 )
 
 // FuzzTokenNeverLeaks sends raw request bytes carrying the admin token in an Authorization
@@ -87,8 +89,8 @@ func newLeakHarness(tb testing.TB) *leakHarness {
 	rand.Read(b[:])
 	h := &leakHarness{token: []byte(hex.EncodeToString(b[:])), conns: make(chan net.Conn)}
 	ln := chanListener{h.conns, make(chan struct{}), new(sync.Once)}
-	cfg := DefaultConfig()
-	cfg.DataDir, cfg.Durability, cfg.UsageDatabase = tb.TempDir(), DurabilityAsync, UsageOff
+	cfg := config.Default()
+	cfg.DataDir, cfg.Durability, cfg.UsageDatabase = tb.TempDir(), config.DurabilityAsync, config.UsageOff
 	e, err := Open(cfg, Options{})
 	if err != nil {
 		tb.Fatal(err)

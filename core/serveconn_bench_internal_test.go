@@ -7,6 +7,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/meterd/meterd/core/config"
 )
 
 // BenchmarkServeConn runs pipelined consume requests through the whole server, fasthttp's
@@ -16,8 +18,8 @@ import (
 //
 //	go test ./core -run '^$' -bench ServeConn -benchtime 200000x -count 8 | tee new.txt
 func BenchmarkServeConn(b *testing.B) {
-	cfg := DefaultConfig()
-	cfg.DataDir, cfg.Durability, cfg.UsageDatabase = b.TempDir(), DurabilityAsync, UsageOff
+	cfg := config.Default()
+	cfg.DataDir, cfg.Durability, cfg.UsageDatabase = b.TempDir(), config.DurabilityAsync, config.UsageOff
 	e, err := Open(cfg, Options{})
 	if err != nil {
 		b.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"zombiezen.com/go/sqlite/sqlitex"
 
 	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/config"
 	"github.com/meterd/meterd/export"
 )
 
@@ -276,7 +277,7 @@ func TestVendorKeyFileRefused(t *testing.T) {
 	f("not-hex", strings.Repeat("g", 64), 0o644, "64 hex digits")
 	f("private", hex.EncodeToString(v.key), 0o600, "holds a private key")
 	f("writable", string(pubHex), 0o666, "chmod go-w")
-	if _, err := core.Open(func() core.Config {
+	if _, err := core.Open(func() config.Config {
 		cfg := newTestConfig(t)
 		cfg.VendorPublicKeyFile = filepath.Join(dir, "missing")
 		return cfg
@@ -295,7 +296,7 @@ func (a *agent) ownerLicenses(owner string) []byte {
 	return b
 }
 
-func readUsageKey(t *testing.T, cfg core.Config) []byte {
+func readUsageKey(t *testing.T, cfg config.Config) []byte {
 	t.Helper()
 	key, err := export.LoadKey(cfg.UsageKeyPath())
 	if err != nil {

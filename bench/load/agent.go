@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/config"
 )
 
 // agent is meterd in this process: an Engine on a temporary DATA_DIR, served on a loopback
@@ -24,7 +25,7 @@ type agent struct {
 
 // startAgent opens an engine with cfg's durability and usage database on a fresh directory
 // and serves it on 127.0.0.1.
-func startAgent(durability core.Durability, usage bool) (*agent, error) {
+func startAgent(durability config.Durability, usage bool) (*agent, error) {
 	dir, err := os.MkdirTemp("", "meterd-load-")
 	if err != nil {
 		return nil, err
@@ -37,11 +38,11 @@ func startAgent(durability core.Durability, usage bool) (*agent, error) {
 	return a, nil
 }
 
-func (a *agent) start(durability core.Durability, usage bool) error {
-	cfg := core.DefaultConfig()
+func (a *agent) start(durability config.Durability, usage bool) error {
+	cfg := config.Default()
 	cfg.DataDir, cfg.Durability, cfg.Listen = a.dir, durability, "127.0.0.1:0"
 	if !usage {
-		cfg.UsageDatabase = core.UsageOff
+		cfg.UsageDatabase = config.UsageOff
 	}
 	eng, err := core.Open(cfg, core.Options{})
 	if err != nil {

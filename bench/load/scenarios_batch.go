@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/config"
 )
 
 // batch drives meterd (DURABILITY = sync, usage database on) through POST /v1/consume:batch
@@ -16,7 +16,7 @@ func batch(o *options) (*report, error) {
 	rep := &report{title: "batch", opts: o, decisions: true,
 		targets: []target{{num: "batch", what: "durable decisions/s through the batch endpoint", min: 1_000_000}}}
 	res, err := func() (*result, error) {
-		a, err := startAgent(core.DurabilitySync, true)
+		a, err := startAgent(config.DurabilitySync, true)
 		if err != nil {
 			return nil, err
 		}

@@ -7,7 +7,7 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/config"
 )
 
 // row is one line of a report: what ran and what it measured, or why it did not run.
@@ -41,12 +41,12 @@ func compare(o *options) (*report, error) {
 		f        func(*options, string) (*result, error)
 	}{
 		{"a", "bare fasthttp", runBare},
-		{"b", "meterd async", agentRow(core.DurabilityAsync, true, false)},
-		{"c", "meterd sync", agentRow(core.DurabilitySync, true, false)},
+		{"b", "meterd async", agentRow(config.DurabilityAsync, true, false)},
+		{"c", "meterd sync", agentRow(config.DurabilitySync, true, false)},
 		{"d", "raw Pebble Sync", runPebble},
 		{"e", "Redis fsync always", runRedis},
-		{"f", "meterd sync usage=off", agentRow(core.DurabilitySync, false, false)},
-		{"g", "meterd sync engine only", agentRow(core.DurabilitySync, true, true)},
+		{"f", "meterd sync usage=off", agentRow(config.DurabilitySync, false, false)},
+		{"g", "meterd sync engine only", agentRow(config.DurabilitySync, true, true)},
 	}
 	rep := &report{title: "compare", opts: o, targets: compareTargets}
 	run := runID()
@@ -85,7 +85,7 @@ func runBare(o *options, run string) (*result, error) {
 
 // agentRow runs meterd in-process with the given durability and usage database, driven over
 // HTTP or, with engineOnly, by calling Engine.Consume.
-func agentRow(d core.Durability, usage, engineOnly bool) func(*options, string) (*result, error) {
+func agentRow(d config.Durability, usage, engineOnly bool) func(*options, string) (*result, error) {
 	return func(o *options, run string) (*result, error) {
 		a, err := startAgent(d, usage)
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/config"
 )
 
 // memSample is the process and the log after some number of decisions.
@@ -36,7 +37,7 @@ func memory(o *options) (*report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	cfg := core.DefaultConfig()
+	cfg := config.Default()
 	cfg.DataDir = dir
 	e, err := core.Open(cfg, core.Options{})
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/config"
 )
 
 // quick are options for runs that check the wiring, not the speed.
@@ -107,7 +107,7 @@ func TestMemory(t *testing.T) {
 
 // single drives an agent that runs elsewhere: here one started in-process, with its token file.
 func TestSingle(t *testing.T) {
-	a, err := startAgent(core.DurabilitySync, true)
+	a, err := startAgent(config.DurabilitySync, true)
 	if err != nil {
 		t.Fatal(err)
 	}

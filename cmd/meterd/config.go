@@ -7,19 +7,19 @@ import (
 	"io"
 	"os"
 
-	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/config"
 )
 
 var errHelp = errors.New("help requested")
 
 // loadConfig builds the configuration: defaults, then the -config file, then flags, which
 // win over the file. Errors name the file, line and key (or the flag).
-func loadConfig(args []string, stderr io.Writer) (core.Config, error) {
+func loadConfig(args []string, stderr io.Writer) (config.Config, error) {
 	fs := flag.NewFlagSet("meterd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "config `file` of KEY = value lines")
 	keyOf := make(map[string]string)
-	for _, k := range core.Keys() {
+	for _, k := range config.Keys() {
 		fs.String(k.Flag, "", k.Usage+" ("+k.Key+")")
 		keyOf[k.Flag] = k.Key
 	}
@@ -29,36 +29,36 @@ func loadConfig(args []string, stderr io.Writer) (core.Config, error) {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return core.Config{}, errHelp
+			return config.Config{}, errHelp
 		}
-		return core.Config{}, err
+		return config.Config{}, err
 	}
 	if fs.NArg() > 0 {
-		return core.Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return config.Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	cfg := core.DefaultConfig()
+	cfg := config.Default()
 	if *configPath != "" {
 		data, err := os.ReadFile(*configPath)
 		if err != nil {
-			return core.Config{}, err
+			return config.Config{}, err
 		}
-		if err := core.ParseConfig(*configPath, data, &cfg); err != nil {
-			return core.Config{}, err
+		if err := config.Parse(*configPath, data, &cfg); err != nil {
+			return config.Config{}, err
 		}
 	}
 	var err error
 	fs.Visit(func(f *flag.Flag) {
 		if key, ok := keyOf[f.Name]; ok && err == nil {
 			if serr := cfg.Set(key, f.Value.String()); serr != nil {
-				err = &core.ConfigError{File: "flag -" + f.Name, Key: key, Err: serr}
+				err = &config.Error{File: "flag -" + f.Name, Key: key, Err: serr}
 			}
 		}
 	})
 	if err != nil {
-		return core.Config{}, err
+		return config.Config{}, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return core.Config{}, err
+		return config.Config{}, err
 	}
 	return cfg, nil
 }

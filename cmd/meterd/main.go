@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/config"
 )
 
 // shutdownTimeout bounds how long requests in flight may take once a signal arrives.
@@ -48,7 +49,7 @@ func run(args []string, stderr io.Writer) int {
 	return 0
 }
 
-func serve(cfg core.Config, logger *slog.Logger) error {
+func serve(cfg config.Config, logger *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 

@@ -1,4 +1,4 @@
-package core_test
+package config_test
 
 import (
 	"errors"
@@ -8,24 +8,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/config"
 	"github.com/meterd/meterd/export"
 )
 
 func TestParseConfig(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
-		path := filepath.Join("testdata", "config", "valid.cfg")
+		path := filepath.Join("testdata", "valid.cfg")
 		data, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := core.DefaultConfig()
-		if err := core.ParseConfig(path, data, &cfg); err != nil {
+		cfg := config.Default()
+		if err := config.Parse(path, data, &cfg); err != nil {
 			t.Fatal(err)
 		}
-		want := core.Config{Listen: "127.0.0.1:9999", DataDir: "/var/lib/meter d", UsageDatabase: "off",
+		want := config.Config{Listen: "127.0.0.1:9999", DataDir: "/var/lib/meter d", UsageDatabase: "off",
 			UsageLevel: export.Detailed, UsageWriteInterval: 250, UsageKeyFile: "/etc/meterd/usage.key",
-			Durability: core.DurabilityAsync, AdminTokenFile: "/etc/meterd/admin#1.token",
+			Durability: config.DurabilityAsync, AdminTokenFile: "/etc/meterd/admin#1.token",
 			SessionTimeout: 15 * time.Minute, IdempotencyTTL: 48 * time.Hour, IdempotencyMaxKeys: 5000,
 			AllowedHosts: "localhost,::1,agent.internal", HeaderTimeout: 5 * time.Second, BodyTimeout: 20 * time.Second,
 			IdleTimeout: 5 * time.Minute, MaxConns: 512, MaxSessions: 2000}
@@ -37,17 +37,17 @@ func TestParseConfig(t *testing.T) {
 		}
 	})
 
-	// Each file in testdata/config has one mistake; the error names the file, line and key.
+	// Each file in testdata has one mistake; the error names the file, line and key.
 	f := func(file string, line int, key, want string) {
 		t.Helper()
-		path := filepath.Join("testdata", "config", file)
+		path := filepath.Join("testdata", file)
 		data, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := core.DefaultConfig()
-		err = core.ParseConfig(path, data, &cfg)
-		var ce *core.ConfigError
+		cfg := config.Default()
+		err = config.Parse(path, data, &cfg)
+		var ce *config.Error
 		if !errors.As(err, &ce) {
 			t.Fatalf("%s: got %v, want a *ConfigError", file, err)
 		}
@@ -74,20 +74,20 @@ func TestParseConfig(t *testing.T) {
 }
 
 func TestConfigStringRoundTrip(t *testing.T) {
-	f := func(cfg core.Config) {
+	f := func(cfg config.Config) {
 		t.Helper()
-		var got core.Config
-		if err := core.ParseConfig("string", []byte(cfg.String()), &got); err != nil {
+		var got config.Config
+		if err := config.Parse("string", []byte(cfg.String()), &got); err != nil {
 			t.Fatalf("parse %q: %v", cfg.String(), err)
 		}
 		if got != cfg {
 			t.Fatalf("round trip:\n%s\ngot  %+v\nwant %+v", cfg.String(), got, cfg)
 		}
 	}
-	f(core.DefaultConfig())
-	cfg := core.DefaultConfig()
+	f(config.Default())
+	cfg := config.Default()
 	cfg.UsageDatabase, cfg.AdminTokenFile, cfg.DataDir = "/a b/usage.db", "/x/#token", " spaced "
-	cfg.Durability, cfg.UsageLevel, cfg.SessionTimeout = core.DurabilityAsync, export.Detailed, 90*time.Second
+	cfg.Durability, cfg.UsageLevel, cfg.SessionTimeout = config.DurabilityAsync, export.Detailed, 90*time.Second
 	f(cfg)
 	cfg.AllowedHosts, cfg.HeaderTimeout, cfg.BodyTimeout, cfg.IdleTimeout = "agent.internal,::1", time.Second, 2*time.Second, time.Minute
 	cfg.MaxConns, cfg.IdempotencyMaxKeys, cfg.MaxSessions = 10, 20, 30
@@ -95,7 +95,7 @@ func TestConfigStringRoundTrip(t *testing.T) {
 }
 
 func TestConfigDerivedPaths(t *testing.T) {
-	cfg := core.DefaultConfig()
+	cfg := config.Default()
 	cfg.DataDir = "/srv/meterd"
 	if got, want := cfg.UsageDatabasePath(), "/srv/meterd/usage.db"; got != want {
 		t.Errorf("usage db: got %q, want %q", got, want)
@@ -115,7 +115,7 @@ func TestKeysHaveFlags(t *testing.T) {
 		"BODY_TIMEOUT": "body-timeout", "IDLE_TIMEOUT": "idle-timeout", "MAX_CONNS": "max-conns", "MAX_SESSIONS": "max-sessions",
 		"VENDOR_PUBLIC_KEY_FILE": "vendor-public-key-file"}
 	got := map[string]string{}
-	for _, k := range core.Keys() {
+	for _, k := range config.Keys() {
 		got[k.Key] = k.Flag
 	}
 	if len(got) != 18 {
@@ -133,9 +133,9 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("DATA_DIR = \"/x # y\" # z\nDURABILITY=async"))
 	f.Add([]byte("=\n==\n\"\n#"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg := core.DefaultConfig()
-		if err := core.ParseConfig("fuzz", data, &cfg); err != nil {
-			var ce *core.ConfigError
+		cfg := config.Default()
+		if err := config.Parse("fuzz", data, &cfg); err != nil {
+			var ce *config.Error
 			if !errors.As(err, &ce) {
 				t.Fatalf("error %v is not a *ConfigError", err)
 			}
@@ -144,8 +144,8 @@ func FuzzParseConfig(f *testing.F) {
 		if cfg.Validate() != nil {
 			return
 		}
-		var again core.Config
-		if err := core.ParseConfig("again", []byte(cfg.String()), &again); err != nil || again != cfg {
+		var again config.Config
+		if err := config.Parse("again", []byte(cfg.String()), &again); err != nil || again != cfg {
 			t.Fatalf("round trip of %q: %v\ngot  %+v\nwant %+v", cfg.String(), err, again, cfg)
 		}
 	})

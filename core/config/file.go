@@ -1,4 +1,4 @@
-package core
+package config
 
 import (
 	"bufio"
@@ -11,16 +11,16 @@ import (
 // ErrUnknownKey is returned by Config.Set for a key the configuration does not have.
 var ErrUnknownKey = errors.New("unknown key")
 
-// ConfigError locates a bad line of a config file. Line is 0 for a value that came from
+// Error locates a bad line of a config file. Line is 0 for a value that came from
 // somewhere else (a flag).
-type ConfigError struct {
+type Error struct {
 	File string
 	Line int
 	Key  string
 	Err  error
 }
 
-func (e *ConfigError) Error() string {
+func (e *Error) Error() string {
 	switch {
 	case e.Line > 0 && e.Key != "":
 		return fmt.Sprintf("%s:%d: %s: %v", e.File, e.Line, e.Key, e.Err)
@@ -30,7 +30,7 @@ func (e *ConfigError) Error() string {
 	return fmt.Sprintf("%s: %s: %v", e.File, e.Key, e.Err)
 }
 
-func (e *ConfigError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
 // KeyInfo describes one configuration key for flag definitions and documentation.
 type KeyInfo struct {
@@ -63,31 +63,31 @@ func (c *Config) Set(key, value string) error {
 	return ErrUnknownKey
 }
 
-// ParseConfig applies the KEY = value lines of a config file named name to c. Blank lines
+// Parse applies the KEY = value lines of a config file named name to c. Blank lines
 // and lines starting with '#' are ignored, as is a '#' comment after white space. A value
-// may be wrapped in double quotes. Errors are *ConfigError naming file, line and key.
-func ParseConfig(name string, data []byte, c *Config) error {
+// may be wrapped in double quotes. Errors are *Error naming file, line and key.
+func Parse(name string, data []byte, c *Config) error {
 	seen := make(map[string]int)
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
 		key, value, ok, err := splitLine(sc.Text())
 		if err != nil {
-			return &ConfigError{File: name, Line: n, Err: err}
+			return &Error{File: name, Line: n, Err: err}
 		}
 		if !ok {
 			continue
 		}
 		canon := strings.ToUpper(key)
 		if first, dup := seen[canon]; dup {
-			return &ConfigError{name, n, key, fmt.Errorf("set twice (first on line %d)", first)}
+			return &Error{name, n, key, fmt.Errorf("set twice (first on line %d)", first)}
 		}
 		seen[canon] = n
 		if err := c.Set(key, value); err != nil {
-			return &ConfigError{name, n, key, err}
+			return &Error{name, n, key, err}
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return &ConfigError{File: name, Err: err}
+		return &Error{File: name, Err: err}
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package core
+package config
 
 import (
 	"fmt"
@@ -80,8 +80,8 @@ type Config struct {
 	VendorPublicKeyFile string
 }
 
-// DefaultConfig returns the configuration meterd runs with when nothing is set.
-func DefaultConfig() Config {
+// Default returns the configuration meterd runs with when nothing is set.
+func Default() Config {
 	return Config{
 		Listen:             DefaultListen,
 		DataDir:            DefaultDataDir,
