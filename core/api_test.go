@@ -47,7 +47,7 @@ func TestTenDukeExample(t *testing.T) {
 		t.Fatalf("want one license, got %+v", items[0])
 	}
 	lic := items[0].Licenses[0]
-	if lic.UseCountTotal != 15000 || lic.UseCountConsumed != 0 || lic.LicensedItem != "PdfPro" || lic.ID == "" {
+	if lic.UseCountTotal != 15000 || lic.UseCountConsumed != 0 || lic.LicensedItem.Name != "PdfPro" || lic.ID == "" {
 		t.Fatalf("license: %+v", lic)
 	}
 	if len(lic.UseCountCredits) != 1 {

@@ -53,10 +53,10 @@ func TestTruncationKeepsRecordsPastStoredWatermark(t *testing.T) {
 	}
 	defer func() { e.apply.db.Close(); e.log.Close() }()
 	a := e.apply
-	if _, err := e.PutProduct("p", []byte(`{"licensedItem":"Item","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT"}`)); err != nil {
+	if _, err := e.PutProduct("p", ProductSpec{LicensedItem: "Item", Mode: TrackCallerCount}, Signed{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Provision("users/u", []byte(`{"transaction":{"externalId":"x","items":[{"productId":"p","quantity":100}]}}`)); err != nil {
+	if _, err := e.Provision("users/u", mustOrder(t, `{"transaction":{"externalId":"x","items":[{"productId":"p","quantity":100}]}}`), Signed{}); err != nil {
 		t.Fatal(err)
 	}
 	consume := func(n int) {
@@ -100,10 +100,10 @@ func TestRestartWithExportBehindCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.PutProduct("p", []byte(`{"licensedItem":"Item","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT"}`)); err != nil {
+	if _, err := e.PutProduct("p", ProductSpec{LicensedItem: "Item", Mode: TrackCallerCount}, Signed{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Provision("users/u", []byte(`{"transaction":{"externalId":"x","items":[{"productId":"p","quantity":100}]}}`)); err != nil {
+	if _, err := e.Provision("users/u", mustOrder(t, `{"transaction":{"externalId":"x","items":[{"productId":"p","quantity":100}]}}`), Signed{}); err != nil {
 		t.Fatal(err)
 	}
 	for range 6 {
@@ -153,10 +153,10 @@ func TestRestartWithExportAheadOfCheckpoint(t *testing.T) {
 	}
 	items := []string{"A", "B", "C"}
 	for _, it := range items {
-		if _, err := e.PutProduct("p"+it, []byte(`{"licensedItem":"`+it+`","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT"}`)); err != nil {
+		if _, err := e.PutProduct("p"+it, ProductSpec{LicensedItem: it, Mode: TrackCallerCount}, Signed{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.Provision("users/u", []byte(`{"transaction":{"externalId":"x`+it+`","items":[{"productId":"p`+it+`","quantity":100000}]}}`)); err != nil {
+		if _, err := e.Provision("users/u", mustOrder(t, `{"transaction":{"externalId":"x`+it+`","items":[{"productId":"p`+it+`","quantity":100000}]}}`), Signed{}); err != nil {
 			t.Fatal(err)
 		}
 	}

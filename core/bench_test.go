@@ -30,12 +30,12 @@ func benchEngine(b *testing.B, durability config.Durability, usage bool) (*core.
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { e.Close() })
-	if _, err := e.PutProduct("p", []byte(`{"licensedItem":"Item","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT"}`)); err != nil {
+	if _, err := e.PutProduct("p", core.ProductSpec{LicensedItem: "Item", Mode: core.TrackCallerCount}, core.Signed{}); err != nil {
 		b.Fatal(err)
 	}
 	now := time.Now()
-	order := orderBody("bench", "p", 1_000_000_000, now.Add(-time.Hour), now.Add(24*time.Hour))
-	if _, err := e.Provision("organizations/o", []byte(order)); err != nil {
+	order := orderOf("bench", "p", 1_000_000_000, now.Add(-time.Hour), now.Add(24*time.Hour))
+	if _, err := e.Provision("organizations/o", order, core.Signed{}); err != nil {
 		b.Fatal(err)
 	}
 	return e, "organizations/o"
@@ -181,11 +181,11 @@ func TestHandleConsumeAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	if _, err := e.PutProduct("p", []byte(`{"licensedItem":"Item","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT"}`)); err != nil {
+	if _, err := e.PutProduct("p", core.ProductSpec{LicensedItem: "Item", Mode: core.TrackCallerCount}, core.Signed{}); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	if _, err := e.Provision("organizations/o", []byte(orderBody("x", "p", 1_000_000, now.Add(-time.Hour), now.Add(time.Hour)))); err != nil {
+	if _, err := e.Provision("organizations/o", orderOf("x", "p", 1_000_000, now.Add(-time.Hour), now.Add(time.Hour)), core.Signed{}); err != nil {
 		t.Fatal(err)
 	}
 	srv := core.NewServer(e, "t", nil)

@@ -1,10 +1,8 @@
 package core_test
 
 import (
-	"encoding/json"
 	"errors"
 	"os"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -57,20 +55,14 @@ func closeEngine(t *testing.T, e *core.Engine) {
 // [from, until); it returns the license id.
 func orderPdfPro(t *testing.T, e *core.Engine, externalID string, quantity int64, from, until time.Time) string {
 	t.Helper()
-	if _, err := e.PutProduct(billProduct, []byte(`{"name":"PdfPro","licensedItem":"PdfPro",
-		"trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT","creditAmount":1}`)); err != nil {
+	if _, err := e.PutProduct(billProduct, core.ProductSpec{LicensedItem: "PdfPro", Mode: core.TrackCallerCount}, core.Signed{}); err != nil {
 		t.Fatal(err)
 	}
-	body := orderBody(externalID, billProduct, quantity, from, until)
-	out, err := e.Provision(billOwner, []byte(body))
+	tx, err := e.Provision(billOwner, orderOf(externalID, billProduct, quantity, from, until), core.Signed{})
 	if err != nil {
 		t.Fatalf("provision: %v", err)
 	}
-	var tx txView
-	if err := json.Unmarshal(out, &tx); err != nil {
-		t.Fatal(err)
-	}
-	return tx.Transaction.Items[0].Licenses[0].ID
+	return tx.Items[0].License.ID
 }
 
 // consumeN takes n units one request at a time and fails the test unless each is granted.
@@ -262,44 +254,51 @@ func writeFile(t *testing.T, path string, b []byte) {
 	}
 }
 
-// Dates from year 1 to 9999 read back as the same instant, live, from the transaction's answer
+// Dates from year 1 to 9999 are kept as the same instant, live, in the transaction's answer
 // and after a restart; a credit that starts in 2600 does not grant today.
 func TestFarDatesExact(t *testing.T) {
 	cfg := newTestConfig(t)
 	e := openEngine(t, cfg, noOpts())
-	if _, err := e.PutProduct(billProduct, []byte(`{"licensedItem":"PdfPro","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT"}`)); err != nil {
+	if _, err := e.PutProduct(billProduct, core.ProductSpec{LicensedItem: "PdfPro", Mode: core.TrackCallerCount}, core.Signed{}); err != nil {
 		t.Fatal(err)
 	}
-	windows := [][2]string{
-		{"2600-01-01T00:00:00Z", "5000-01-01T00:00:00Z"},
-		{"2026-01-01T00:00:00+02:00", "9999-12-31T23:59:59.999999999Z"},
-		{"0001-01-01T00:00:00Z", "1000-06-15T12:00:00.5Z"},
+	date := func(s string) time.Time {
+		d, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
 	}
-	var items []string
-	for i, w := range windows {
-		items = append(items, `{"externalId":"i`+string(rune('0'+i))+`","productId":"`+billProduct+
-			`","quantity":10,"licenseValidFrom":"`+w[0]+`","licenseValidUntil":"`+w[1]+`"}`)
+	windows := [][2]time.Time{
+		{date("2600-01-01T00:00:00Z"), date("5000-01-01T00:00:00Z")},
+		{date("2026-01-01T00:00:00+02:00"), date("9999-12-31T23:59:59.999999999Z")},
+		{date("0001-01-01T00:00:00Z"), date("1000-06-15T12:00:00.5Z")},
 	}
-	out, err := e.Provision(billOwner, []byte(`{"transaction":{"externalId":"far","items":[`+strings.Join(items, ",")+`]}}`))
+	order := core.Order{ExternalID: "far"}
+	for i := range windows {
+		order.Items = append(order.Items, core.OrderItem{ProductID: billProduct, Quantity: 10,
+			ValidFrom: &windows[i][0], ValidUntil: &windows[i][1]})
+	}
+	tx, err := e.Provision(billOwner, order, core.Signed{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	check := func(where string, l licenseView) {
+	check := func(where string, l core.LicenseView) {
 		t.Helper()
-		if len(l.UseCountCredits) != len(windows) {
-			t.Fatalf("%s: %d credits", where, len(l.UseCountCredits))
+		if len(l.Credits) != len(windows) {
+			t.Fatalf("%s: %d credits", where, len(l.Credits))
 		}
-		for i, c := range l.UseCountCredits {
-			sameInstant(t, where, c.ValidFrom, windows[i][0])
-			sameInstant(t, where, c.ValidUntil, windows[i][1])
+		for i, c := range l.Credits {
+			if !c.Window.From.Equal(windows[i][0]) || !c.Window.Until.Equal(windows[i][1]) || c.Window.Open {
+				t.Fatalf("%s: credit %d holds %+v, want [%s, %s)", where, i, c.Window, windows[i][0], windows[i][1])
+			}
 		}
-		sameInstant(t, where+" license", l.ValidFrom, "0001-01-01T00:00:00Z")
-		sameInstant(t, where+" license", l.ValidUntil, "9999-12-31T23:59:59.999999999Z")
+		if span, ok := l.Span(); !ok || !span.From.Equal(windows[2][0]) || !span.Until.Equal(windows[1][1]) {
+			t.Fatalf("%s: license spans %+v", where, span)
+		}
 	}
-	var tx txView
-	json.Unmarshal(out, &tx)
-	check("transaction answer", tx.Transaction.Items[2].Licenses[0])
-	id := tx.Transaction.Items[0].Licenses[0].ID
+	check("transaction answer", tx.Items[2].License)
+	id := tx.Items[0].License.ID
 	req := core.ConsumeRequest{License: id, Units: 11} // more than the one active credit holds
 	var ans core.Answer
 	if err := e.Consume(&req, &ans); err != nil || ans.Granted || ans.Remaining != 10 {
@@ -312,26 +311,10 @@ func TestFarDatesExact(t *testing.T) {
 	check("after restart", engineLicense(t, e, id))
 }
 
-func sameInstant(t *testing.T, where string, got *string, want string) {
+func engineLicense(t *testing.T, e *core.Engine, id string) core.LicenseView {
 	t.Helper()
-	w, _ := time.Parse(time.RFC3339Nano, want)
-	if got == nil {
-		t.Fatalf("%s: null, want %s", where, want)
-	}
-	g, err := time.Parse(time.RFC3339Nano, *got)
-	if err != nil || !g.Equal(w) {
-		t.Fatalf("%s: %s, want the instant %s", where, *got, want)
-	}
-}
-
-func engineLicense(t *testing.T, e *core.Engine, id string) licenseView {
-	t.Helper()
-	b, err := e.License(id)
+	l, err := e.License(id)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var l licenseView
-	if err := json.Unmarshal(b, &l); err != nil {
 		t.Fatal(err)
 	}
 	return l
@@ -343,15 +326,17 @@ func TestLicenseTotalBound(t *testing.T) {
 	cfg := newTestConfig(t)
 	e := openEngine(t, cfg, noOpts())
 	defer closeEngine(t, e)
-	if _, err := e.PutProduct(billProduct, []byte(`{"licensedItem":"PdfPro","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT","creditAmount":1000000}`)); err != nil {
+	million := int64(1_000_000)
+	if _, err := e.PutProduct(billProduct, core.ProductSpec{LicensedItem: "PdfPro", Mode: core.TrackCallerCount,
+		CreditAmount: &million}, core.Signed{}); err != nil {
 		t.Fatal(err)
 	}
 	order := func(ext string, items int, quantity int64) error {
-		var its []string
+		o := core.Order{ExternalID: ext}
 		for range items {
-			its = append(its, `{"productId":"`+billProduct+`","quantity":`+strconv.FormatInt(quantity, 10)+`}`)
+			o.Items = append(o.Items, core.OrderItem{ProductID: billProduct, Quantity: quantity})
 		}
-		_, err := e.Provision(billOwner, []byte(`{"transaction":{"externalId":"`+ext+`","items":[`+strings.Join(its, ",")+`]}}`))
+		_, err := e.Provision(billOwner, o, core.Signed{})
 		return err
 	}
 	if err := order("big", 9, 1_000_000_000); err != nil { // 9 × 10^15, under 2^53 ≈ 9.007 × 10^15
@@ -365,8 +350,8 @@ func TestLicenseTotalBound(t *testing.T) {
 		t.Fatalf("one order past 2^53: got %v", err)
 	}
 	l := engineLicense(t, e, licenseOf(t, e))
-	if l.UseCountTotal != 9_000_000_000_000_000 || len(l.UseCountCredits) != 9 {
-		t.Fatalf("total %d in %d credits after refused orders, want 9e15 in 9", l.UseCountTotal, len(l.UseCountCredits))
+	if l.Total() != 9_000_000_000_000_000 || len(l.Credits) != 9 {
+		t.Fatalf("total %d in %d credits after refused orders, want 9e15 in 9", l.Total(), len(l.Credits))
 	}
 	if err := order("more", 1, 1); err != nil { // the refused externalId was not reserved
 		t.Fatal(err)
@@ -375,13 +360,9 @@ func TestLicenseTotalBound(t *testing.T) {
 
 func licenseOf(t *testing.T, e *core.Engine) string {
 	t.Helper()
-	b, err := e.OwnerLicenses(billOwner)
-	if err != nil {
-		t.Fatal(err)
+	ls, err := e.OwnerLicenses(billOwner)
+	if err != nil || len(ls) != 1 {
+		t.Fatalf("licenses %+v: %v", ls, err)
 	}
-	var out struct{ Licenses []licenseView }
-	if err := json.Unmarshal(b, &out); err != nil || len(out.Licenses) != 1 {
-		t.Fatalf("licenses %s: %v", b, err)
-	}
-	return out.Licenses[0].ID
+	return ls[0].ID
 }

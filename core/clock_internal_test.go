@@ -66,7 +66,7 @@ func TestClockConcurrentMonotonic(t *testing.T) {
 
 func TestWindowNS(t *testing.T) {
 	day := func(y int) time.Time { return time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC) }
-	f := func(w window, wantFrom, wantUntil int64) {
+	f := func(w Window, wantFrom, wantUntil int64) {
 		t.Helper()
 		if from, until := w.ns(); from != wantFrom || until != wantUntil {
 			t.Fatalf("%+v: ns %d, %d; want %d, %d", w, from, until, wantFrom, wantUntil)
@@ -75,12 +75,12 @@ func TestWindowNS(t *testing.T) {
 			t.Fatalf("%+v: empty window in ns", w)
 		}
 	}
-	f(window{From: day(2026), Until: day(2027)}, day(2026).UnixNano(), day(2027).UnixNano())
-	f(window{From: day(2026), Open: true}, day(2026).UnixNano(), math.MaxInt64)
-	f(window{From: day(2600), Until: day(5000)}, math.MaxInt64-1, math.MaxInt64)
-	f(window{From: day(2026), Until: day(9999)}, day(2026).UnixNano(), math.MaxInt64)
-	f(window{From: day(1), Until: day(1000)}, math.MinInt64, math.MinInt64+1)
-	f(window{From: day(1), Until: day(2026)}, math.MinInt64, day(2026).UnixNano())
+	f(Window{From: day(2026), Until: day(2027)}, day(2026).UnixNano(), day(2027).UnixNano())
+	f(Window{From: day(2026), Open: true}, day(2026).UnixNano(), math.MaxInt64)
+	f(Window{From: day(2600), Until: day(5000)}, math.MaxInt64-1, math.MaxInt64)
+	f(Window{From: day(2026), Until: day(9999)}, day(2026).UnixNano(), math.MaxInt64)
+	f(Window{From: day(1), Until: day(1000)}, math.MinInt64, math.MinInt64+1)
+	f(Window{From: day(1), Until: day(2026)}, math.MinInt64, day(2026).UnixNano())
 	// The clock never leaves the range the saturated bounds order against.
 	if got := wallNS(day(3000)); got != math.MaxInt64-1 {
 		t.Fatalf("wall clock in 3000: %d", got)
@@ -103,7 +103,7 @@ func TestClockRecoveredFromLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.PutProduct("p", []byte(`{"licensedItem":"Item","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT"}`)); err != nil {
+	if _, err := e.PutProduct("p", ProductSpec{LicensedItem: "Item", Mode: TrackCallerCount}, Signed{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.apply.applyDurable(); err != nil {
@@ -113,7 +113,7 @@ func TestClockRecoveredFromLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	wall.Store(t0.Add(2 * time.Hour).UnixNano())
-	if _, err := e.PutProduct("q", []byte(`{"licensedItem":"Other","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT"}`)); err != nil {
+	if _, err := e.PutProduct("q", ProductSpec{LicensedItem: "Other", Mode: TrackCallerCount}, Signed{}); err != nil {
 		t.Fatal(err)
 	}
 	e.apply.db.Close() // the crash: the record at t0+2h is in the log, not in a checkpoint

@@ -1,7 +1,6 @@
 package core_test
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -37,32 +36,24 @@ func memEngine(t *testing.T, fs vfs.FS) *core.Engine {
 // provisionEngine creates a caller-count license of units and returns its id.
 func provisionEngine(t *testing.T, e *core.Engine, units int) string {
 	t.Helper()
-	if _, err := e.PutProduct("p", []byte(`{"licensedItem":"Item","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT"}`)); err != nil {
+	if _, err := e.PutProduct("p", core.ProductSpec{LicensedItem: "Item", Mode: core.TrackCallerCount}, core.Signed{}); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	resp, err := e.Provision("organizations/o", []byte(orderBody("o-1", "p", int64(units), now.Add(-time.Hour), now.Add(time.Hour))))
+	tx, err := e.Provision("organizations/o", orderOf("o-1", "p", int64(units), now.Add(-time.Hour), now.Add(time.Hour)), core.Signed{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tx txView
-	if err := json.Unmarshal(resp, &tx); err != nil {
-		t.Fatal(err)
-	}
-	return tx.Transaction.Items[0].Licenses[0].ID
+	return tx.Items[0].License.ID
 }
 
 func consumed(t *testing.T, e *core.Engine, id string) int64 {
 	t.Helper()
-	b, err := e.License(id)
+	l, err := e.License(id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var l licenseView
-	if err := json.Unmarshal(b, &l); err != nil {
-		t.Fatal(err)
-	}
-	return l.UseCountConsumed
+	return l.Consumed()
 }
 
 func isSync(op errorfs.Op) bool {

@@ -24,18 +24,19 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := e.PutProduct("7a195f0b-459b-4c60-ba5e-7a3d53133e28", []byte(`{"name":"PdfPro",
-		"licensedItem":"PdfPro","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT","creditAmount":1}`)); err != nil {
+	pdfPro := core.ProductSpec{LicensedItem: "PdfPro", Mode: core.TrackCallerCount}
+	if _, err := e.PutProduct("7a195f0b-459b-4c60-ba5e-7a3d53133e28", pdfPro, core.Signed{}); err != nil {
 		log.Fatal(err)
 	}
-	from := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
-	until := time.Now().UTC().AddDate(1, 0, 0).Format(time.RFC3339)
-	order := `{"transaction":{"type":"Order","externalId":"0000004556786","items":[{"externalId":"0005404526916",
-		"productId":"7a195f0b-459b-4c60-ba5e-7a3d53133e28","quantity":15000,
-		"licenseValidFrom":"` + from + `","licenseValidUntil":"` + until + `"}]}}`
-	if _, err := e.Provision("organizations/cce56388-2c7f-4dd7-8007-b7c3fbd47901", []byte(order)); err != nil {
+	from, until := time.Now().Add(-time.Minute), time.Now().AddDate(1, 0, 0)
+	order := core.Order{Type: "Order", ExternalID: "0000004556786", Items: []core.OrderItem{{
+		ExternalID: "0005404526916", ProductID: "7a195f0b-459b-4c60-ba5e-7a3d53133e28", Quantity: 15000,
+		ValidFrom: &from, ValidUntil: &until}}}
+	tx, err := e.Provision("organizations/cce56388-2c7f-4dd7-8007-b7c3fbd47901", order, core.Signed{})
+	if err != nil {
 		log.Fatal(err)
 	}
+	fmt.Println(tx.Items[0].License.Total())
 	req := core.ConsumeRequest{Owner: "organizations/cce56388-2c7f-4dd7-8007-b7c3fbd47901", Item: "PdfPro", Units: 4}
 	var ans core.Answer
 	if err := e.Consume(&req, &ans); err != nil {
@@ -51,6 +52,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	// Output:
+	// 15000
 	// true 4 14996
 	// false exhausted 14996
 }

@@ -171,12 +171,21 @@ type creditView struct {
 	CountUsed                int64   `json:"countUsed"`
 }
 
+type itemView struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	DisplayName string `json:"displayName"`
+}
+
 type licenseView struct {
 	ID               string       `json:"id"`
 	ValidFrom        *string      `json:"validFrom"`
 	ValidUntil       *string      `json:"validUntil"`
 	Active           bool         `json:"active"`
-	LicensedItem     string       `json:"licensedItem"`
+	EntitlementID    string       `json:"entitlementId"`
+	LicensedItem     itemView     `json:"licensedItem"`
+	LicenseModelID   string       `json:"licenseModelId"`
+	LicenseModelName string       `json:"licenseModelName"`
 	UseCountConsumed int64        `json:"useCountConsumed"`
 	UseCountTotal    int64        `json:"useCountTotal"`
 	UseCountCredits  []creditView `json:"useCountCredits"`
@@ -221,6 +230,12 @@ func (a *agent) order(owner, externalID, productID string, quantity int64, from,
 		a.t.Fatalf("order %s: status %d (%s)", externalID, st, tx.Error)
 	}
 	return tx
+}
+
+// orderOf is orderBody as the engine takes it.
+func orderOf(externalID, productID string, quantity int64, from, until time.Time) core.Order {
+	return core.Order{Type: "Order", ExternalID: externalID, Items: []core.OrderItem{{ExternalID: "item-" + externalID,
+		ProductID: productID, Quantity: quantity, ValidFrom: &from, ValidUntil: &until}}}
 }
 
 func orderBody(externalID, productID string, quantity int64, from, until time.Time) string {

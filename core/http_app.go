@@ -68,12 +68,12 @@ func (s *Server) checkin(ctx *fasthttp.RequestCtx, body []byte) {
 // license serves GET /v1/licenses/{id}.
 func (s *Server) license(ctx *fasthttp.RequestCtx, _ []byte) {
 	id := string(ctx.Path()[len("/v1/licenses/"):])
-	body, err := s.e.License(id)
+	v, err := s.e.License(id)
 	if err != nil {
 		s.fail(ctx, err)
 		return
 	}
-	writeJSON(ctx, http.StatusOK, body)
+	s.writeDoc(ctx, licenseDoc(&v))
 }
 
 // healthz serves GET /healthz: 200 when the WAL and the usage database take writes.

@@ -2,6 +2,7 @@ package core
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
@@ -214,20 +215,38 @@ func (t *idemTable) retryAfter(now int64, sweep time.Duration) time.Duration {
 
 // txEntry is the first answer of a provisioning transaction, by externalId.
 type txEntry struct {
-	Owner    string
-	Hash     [32]byte
-	Response []byte
+	Owner string
+	Hash  [32]byte
+	Tx    *Transaction
 }
 
+// txVersion is the version of a transaction's state value: 2 keeps the answer typed
+// (txcodec.go); 1, written by earlier builds and still read, kept it as JSON.
+const txVersion = 2
+
 func (e *txEntry) appendTo(b []byte) []byte {
-	b = appendStr(append(b, stateVersion), e.Owner)
-	return appendStr(append(b, e.Hash[:]...), string(e.Response))
+	b = appendStr(append(b, txVersion), e.Owner)
+	return appendTransaction(append(b, e.Hash[:]...), e.Tx)
 }
 
 func (r *reader) txValue() *txEntry {
-	r.version()
+	v := r.byte()
 	e := &txEntry{Owner: r.str()}
 	r.fixed(e.Hash[:])
-	e.Response = append([]byte(nil), r.bytes()...)
+	switch v {
+	case txVersion:
+		e.Tx = r.transaction()
+	case 1:
+		answer := r.bytes()
+		if r.err == nil {
+			tx, err := legacyTransaction(answer)
+			if err != nil {
+				r.fail(err.Error())
+			}
+			e.Tx = tx
+		}
+	default:
+		r.fail(fmt.Sprintf("transaction state version %d", v))
+	}
 	return e
 }

@@ -2,7 +2,6 @@ package core
 
 import (
 	"sync/atomic"
-	"time"
 
 	"github.com/meterd/meterd/shard"
 )
@@ -29,7 +28,7 @@ type license struct {
 type creditMeta struct {
 	ID       string
 	TxItemID string
-	Window   window
+	Window   Window
 }
 
 // newLicense wraps ctr, a shard.License with no credits, which names the license's id.
@@ -51,31 +50,7 @@ func (l *license) addCredit(m creditMeta, useCount, used int64) {
 	l.credits.Store(&next)
 }
 
-// licenseJSON is a license in the 10Duke shape.
-type licenseJSON struct {
-	ID               string       `json:"id"`
-	Owner            string       `json:"owner"`
-	ValidFrom        *string      `json:"validFrom"`
-	ValidUntil       *string      `json:"validUntil"`
-	Active           bool         `json:"active"`
-	LicensedItem     string       `json:"licensedItem"`
-	UseCountConsumed int64        `json:"useCountConsumed"`
-	UseCountTotal    int64        `json:"useCountTotal"`
-	UseCountCredits  []creditJSON `json:"useCountCredits"`
-}
-
-type creditJSON struct {
-	ID                       string  `json:"id"`
-	ValidFrom                *string `json:"validFrom"`
-	ValidUntil               *string `json:"validUntil"`
-	Active                   bool    `json:"active"`
-	LicenseID                string  `json:"licenseId"`
-	LicenseTransactionItemID string  `json:"licenseTransactionItemId"`
-	UseCount                 int64   `json:"useCount"`
-	CountUsed                int64   `json:"countUsed"`
-}
-
-// creditView is one credit as the API shows it.
+// creditView is one credit: what it is and its live state.
 type creditView struct {
 	creditMeta
 	shard.CreditState
@@ -91,38 +66,19 @@ func (l *license) creditViews() []creditView {
 	return out
 }
 
-// view renders the license with live counts at now.
-func (l *license) view(now int64) licenseJSON {
-	return renderLicense(l.id, l.owner, l.item, l.creditViews(), now)
+// view snapshots the license with live counts at now.
+func (l *license) view(now int64) LicenseView {
+	return licenseView(l.id, l.owner, l.item, *l.product.p.Load(), l.creditViews(), now)
 }
 
-// renderLicense builds the 10Duke shape. The license window is the span of its credits; it is
-// active when any credit is.
-func renderLicense(id, owner, item string, credits []creditView, now int64) licenseJSON {
-	v := licenseJSON{ID: id, Owner: owner, LicensedItem: item,
-		UseCountCredits: make([]creditJSON, 0, len(credits))}
-	var span window // the credits' union: earliest from, latest until, open if any is
+// licenseView builds the view of a license of item for owner, from product p, with credits
+// as of now: whether each is active is decided as shard decides it.
+func licenseView(id, owner, item string, p Product, credits []creditView, now int64) LicenseView {
+	v := LicenseView{ID: id, Owner: owner, Item: item, ProductID: p.ID, ProductName: p.Name, Mode: p.Mode,
+		Credits: make([]CreditView, len(credits)), At: unixTime(now)}
 	for i, c := range credits {
-		active := c.From <= now && now < c.Until
-		v.UseCountCredits = append(v.UseCountCredits, creditJSON{ID: c.ID, ValidFrom: jsonInstant(c.Window.From),
-			ValidUntil: c.Window.jsonUntil(), Active: active, LicenseID: id,
-			LicenseTransactionItemID: c.TxItemID, UseCount: c.Total, CountUsed: c.Used})
-		v.Active = v.Active || active
-		v.UseCountConsumed += c.Used
-		v.UseCountTotal += c.Total
-		if i == 0 || c.Window.From.Before(span.From) {
-			span.From = c.Window.From
-		}
-		if i == 0 || c.Window.Until.After(span.Until) {
-			span.Until = c.Window.Until
-		}
-		span.Open = span.Open || c.Window.Open
-	}
-	if len(credits) > 0 {
-		v.ValidFrom, v.ValidUntil = jsonInstant(span.From), span.jsonUntil()
+		v.Credits[i] = CreditView{ID: c.ID, TransactionItemID: c.TxItemID, Window: c.Window,
+			UseCount: c.Total, CountUsed: c.Used, Active: c.From <= now && now < c.Until}
 	}
 	return v
 }
-
-// jsonTime renders unix nanoseconds (a time the engine decided at) as RFC 3339 UTC.
-func jsonTime(ns int64) *string { return jsonInstant(time.Unix(0, ns)) }

@@ -1,9 +1,6 @@
 package core
 
-import (
-	"encoding/json"
-	"fmt"
-)
+import "fmt"
 
 // TrackingMode is the use-count tracking mode of a product's license model.
 type TrackingMode uint8
@@ -31,7 +28,8 @@ func (m TrackingMode) String() string {
 	return fmt.Sprintf("TrackingMode(%d)", uint8(m))
 }
 
-func parseTrackingMode(s string) (TrackingMode, error) {
+// ParseTrackingMode reads a mode by its 10Duke name; anything else is ErrInvalid.
+func ParseTrackingMode(s string) (TrackingMode, error) {
 	switch s {
 	case trackSessionsName:
 		return TrackSessions, nil
@@ -54,55 +52,39 @@ type Product struct {
 	CreditAmount int64 // units a session checkout consumes; quantity × CreditAmount is granted
 }
 
-type productJSON struct {
-	ID           string `json:"id"`
-	Name         string `json:"name"`
-	LicensedItem string `json:"licensedItem"`
-	TrackingMode string `json:"trackingMode"`
-	CreditAmount int64  `json:"creditAmount"`
+// ProductSpec is what PUT /products/{id} asks for. A nil Name is the licensed item, a nil
+// CreditAmount 1; ID, when given, must be the path's.
+type ProductSpec struct {
+	ID           *string
+	Name         *string
+	LicensedItem string
+	Mode         TrackingMode
+	CreditAmount *int64
 }
 
-// MarshalJSON writes the product as PUT /products/{id} stores it.
-func (p Product) MarshalJSON() ([]byte, error) {
-	return json.Marshal(productJSON{p.ID, p.Name, p.LicensedItem, p.Mode.String(), p.CreditAmount})
-}
-
-// parseProduct validates a PUT /products/{id} body. creditAmount defaults to 1 and name to
-// the licensed item.
-func parseProduct(id string, body []byte) (Product, error) {
+// product checks spec for the product id.
+func (spec *ProductSpec) product(id string) (Product, error) {
 	if err := checkID("productId", id); err != nil {
 		return Product{}, err
 	}
-	var in struct {
-		Name         *string `json:"name"`
-		LicensedItem string  `json:"licensedItem"`
-		TrackingMode string  `json:"trackingMode"`
-		CreditAmount *int64  `json:"creditAmount"`
-		ID           *string `json:"id"`
+	if spec.ID != nil && *spec.ID != id {
+		return Product{}, invalidf("id %q in the body differs from %q in the path", *spec.ID, id)
 	}
-	if err := decodeStrict(body, &in); err != nil {
-		return Product{}, err
-	}
-	if in.ID != nil && *in.ID != id {
-		return Product{}, invalidf("id %q in the body differs from %q in the path", *in.ID, id)
-	}
-	p := Product{ID: id, LicensedItem: in.LicensedItem, Name: in.LicensedItem, CreditAmount: 1}
+	p := Product{ID: id, LicensedItem: spec.LicensedItem, Name: spec.LicensedItem, Mode: spec.Mode, CreditAmount: 1}
 	if err := checkText("licensedItem", p.LicensedItem, true); err != nil {
 		return Product{}, err
 	}
-	if in.Name != nil {
-		p.Name = *in.Name
+	if spec.Name != nil {
+		p.Name = *spec.Name
 	}
 	if err := checkText("name", p.Name, true); err != nil {
 		return Product{}, err
 	}
-	mode, err := parseTrackingMode(in.TrackingMode)
-	if err != nil {
-		return Product{}, err
+	if p.Mode != TrackSessions && p.Mode != TrackCallerCount {
+		return Product{}, invalidf("trackingMode must be %s or %s", trackSessionsName, trackCallerCountName)
 	}
-	p.Mode = mode
-	if in.CreditAmount != nil {
-		p.CreditAmount = *in.CreditAmount
+	if spec.CreditAmount != nil {
+		p.CreditAmount = *spec.CreditAmount
 	}
 	if p.CreditAmount < 1 || p.CreditAmount > maxUnits {
 		return Product{}, invalidf("creditAmount must be 1 to %d, got %d", maxUnits, p.CreditAmount)

@@ -1,27 +1,22 @@
 package core
 
-// PutProduct creates or replaces a product from a PUT /products/{id} body and returns it as
-// stored. Licenses already provisioned follow its new tracking mode and credit amount; its
-// licensed item cannot change once licenses exist, because they are keyed by it. With
-// VENDOR_PUBLIC_KEY_FILE set it fails with ErrBadSignature: see PutProductSigned.
-func (e *Engine) PutProduct(id string, body []byte) (Product, error) {
-	return e.PutProductSigned(id, body, "")
-}
-
-// PutProductSigned is PutProduct for a request carrying signature, its Meterd-Signature
-// header's value. With VENDOR_PUBLIC_KEY_FILE set, anything but the vendor's signature over
-// PUT /products/<id> and body fails with ErrBadSignature and changes nothing: a product's
+// PutProduct creates or replaces a product and returns it as stored. Licenses already
+// provisioned follow its new tracking mode and credit amount; its licensed item cannot change
+// once licenses exist, because they are keyed by it.
+//
+// With VENDOR_PUBLIC_KEY_FILE set, anything but the vendor's signature over PUT
+// /products/<id> and signed.Body fails with ErrBadSignature and changes nothing: a product's
 // credit amount sets what each session costs and each order grants, so it is the vendor's to
-// set.
-func (e *Engine) PutProductSigned(id string, body []byte, signature string) (Product, error) {
+// set. The caller vouches that spec is what signed.Body says.
+func (e *Engine) PutProduct(id string, spec ProductSpec, signed Signed) (Product, error) {
 	if !e.enter() {
 		return Product{}, ErrClosed
 	}
 	defer e.exit()
-	if _, err := e.checkVendor("PUT", "/products/"+id, body, signature); err != nil {
+	if _, err := e.checkVendor("PUT", productPath(id), signed.Body, signed.Signature); err != nil {
 		return Product{}, err
 	}
-	p, err := parseProduct(id, body)
+	p, err := spec.product(id)
 	if err != nil {
 		return Product{}, err
 	}

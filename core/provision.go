@@ -1,11 +1,7 @@
 package core
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/meterd/meterd/shard"
 )
@@ -23,179 +19,55 @@ const maxLicenseTotal = 1<<53 - 1
 // can make it small.
 var maxCredits = 10_000
 
-// maxTxItems bounds one transaction, so that a single request cannot build a huge record.
-const maxTxItems = 1000
-
-// txRequest is a license-transaction body as 10Duke documents it.
-type txRequest struct {
-	Transaction *struct {
-		Type       *string         `json:"type"`
-		ExternalID string          `json:"externalId"`
-		Items      []txItemRequest `json:"items"`
-	} `json:"transaction"`
-}
-
-type txItemRequest struct {
-	ExternalID        string  `json:"externalId"`
-	ProductID         string  `json:"productId"`
-	Quantity          *int64  `json:"quantity"`
-	LicenseValidFrom  *string `json:"licenseValidFrom"`
-	LicenseValidUntil *string `json:"licenseValidUntil"`
-}
-
-// txItem is a validated item; hasFrom and hasUntil say whether the order gave the dates.
-type txItem struct {
-	txItemRequest
-	quantity          int64
-	from, until       time.Time
-	hasFrom, hasUntil bool
-}
-
-type txOrder struct {
-	owner      string
-	typ        string
-	externalID string
-	items      []txItem
-	hash       [32]byte
-}
-
-// parseTransaction validates a license-transaction body for owner. Nothing is looked up yet.
-func parseTransaction(owner string, body []byte) (*txOrder, error) {
-	if err := checkOwner(owner); err != nil {
-		return nil, err
-	}
-	var in txRequest
-	if err := decodeStrict(body, &in); err != nil {
-		return nil, err
-	}
-	t := in.Transaction
-	if t == nil {
-		return nil, invalidf("transaction is required")
-	}
-	o := &txOrder{owner: owner, typ: "Order", externalID: t.ExternalID}
-	if t.Type != nil && *t.Type != "Order" {
-		return nil, invalidf("transaction type %q is not supported (only Order)", *t.Type)
-	}
-	if err := checkText("transaction externalId", t.ExternalID, true); err != nil {
-		return nil, err
-	}
-	if len(t.Items) == 0 || len(t.Items) > maxTxItems {
-		return nil, invalidf("transaction needs 1 to %d items", maxTxItems)
-	}
-	for i, it := range t.Items {
-		v, err := parseTxItem(it)
-		if err != nil {
-			return nil, invalidf("items[%d]: %v", i, err)
-		}
-		o.items = append(o.items, v)
-	}
-	o.hash = o.digest()
-	return o, nil
-}
-
-func parseTxItem(it txItemRequest) (txItem, error) {
-	v := txItem{txItemRequest: it}
-	if err := checkID("productId", it.ProductID); err != nil {
-		return v, err
-	}
-	if err := checkText("externalId", it.ExternalID, false); err != nil {
-		return v, err
-	}
-	if it.Quantity == nil || *it.Quantity < 1 || *it.Quantity > maxUnits {
-		return v, invalidf("quantity must be a whole number from 1 to %d", maxUnits)
-	}
-	v.quantity = *it.Quantity
-	var err error
-	if it.LicenseValidFrom != nil {
-		v.hasFrom = true
-		if v.from, err = parseRFC3339("licenseValidFrom", *it.LicenseValidFrom); err != nil {
-			return v, err
-		}
-	}
-	if it.LicenseValidUntil != nil {
-		v.hasUntil = true
-		if v.until, err = parseRFC3339("licenseValidUntil", *it.LicenseValidUntil); err != nil {
-			return v, err
-		}
-	}
-	if v.hasFrom && v.hasUntil && !v.until.After(v.from) {
-		return v, invalidf("licenseValidUntil must be after licenseValidFrom")
-	}
-	return v, nil
-}
-
-// parseRFC3339 reads a date-time exactly, in UTC: any instant from year 1 to 9999 reads back as
-// the same instant (see window).
-func parseRFC3339(field, s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, invalidf("%s %q is not an RFC 3339 date-time", field, s)
-	}
-	if t = t.UTC(); t.Year() < 1 || t.Year() > 9999 {
-		return time.Time{}, invalidf("%s %q is outside the years 0001 to 9999", field, s)
-	}
-	return t, nil
-}
-
-// digest identifies the order's content, so that a resent externalId can be told apart from
-// a different order reusing it.
-func (o *txOrder) digest() [32]byte {
-	b := appendStr(appendStr(appendStr(nil, o.owner), o.typ), o.externalID)
-	for _, it := range o.items {
-		b = appendStr(appendStr(b, it.ExternalID), it.ProductID)
-		b = binary.AppendVarint(b, it.quantity)
-		b = appendBool(appendInstant(b, it.from), it.hasFrom)
-		b = appendBool(appendInstant(b, it.until), it.hasUntil)
-	}
-	return sha256.Sum256(b)
+// Signed is a request as the vendor signed it: the body as received and the value of its
+// Meterd-Signature header. The zero Signed is an unsigned request.
+type Signed struct {
+	Signature string
+	Body      []byte
 }
 
 // Provision runs a license transaction for owner ("organizations/<id>" or "users/<id>") and
-// returns the response body. The same externalId with the same body returns the first
-// response and provisions nothing; with another body, ErrConflict. Any invalid item fails
-// the whole transaction with ErrInvalid. With VENDOR_PUBLIC_KEY_FILE set it fails with
-// ErrBadSignature: only ProvisionSigned can carry the vendor's signature.
-func (e *Engine) Provision(owner string, body []byte) ([]byte, error) {
-	return e.ProvisionSigned(owner, body, "")
-}
-
-// ProvisionSigned is Provision for a request carrying signature, the value of its
-// Meterd-Signature header ("" when absent). With VENDOR_PUBLIC_KEY_FILE set, a signature that
-// is not the vendor's over POST /<owner>/license-transactions and body, byte for byte, fails
-// with ErrBadSignature before the body is read, and nothing changes: no externalId is
-// reserved, no record written. A signature that verifies is kept with the transaction, in
-// its record, the durable state and the first provision row of the usage database.
-func (e *Engine) ProvisionSigned(owner string, body []byte, signature string) ([]byte, error) {
+// returns it as processed. The same externalId with the same order returns the first answer
+// and provisions nothing; with another order, ErrConflict. Any invalid item fails the whole
+// transaction with ErrInvalid.
+//
+// With VENDOR_PUBLIC_KEY_FILE set, a request that is not the vendor's signature over POST
+// /<owner>/license-transactions and signed.Body, byte for byte, fails with ErrBadSignature
+// before anything else, and nothing changes: no externalId is reserved, no record written. A
+// signature that verifies is kept with the transaction, in its record, the durable state and
+// the first provision row of the usage database. The caller vouches that order is what
+// signed.Body says (the HTTP edge decodes one from the other).
+func (e *Engine) Provision(owner string, order Order, signed Signed) (Transaction, error) {
 	if !e.enter() {
-		return nil, ErrClosed
+		return Transaction{}, ErrClosed
 	}
 	defer e.exit()
-	ev, err := e.checkVendor("POST", "/"+owner+"/license-transactions", body, signature)
+	ev, err := e.checkVendor("POST", orderPath(owner), signed.Body, signed.Signature)
 	if err != nil {
-		return nil, err
+		return Transaction{}, err
 	}
-	o, err := parseTransaction(owner, body)
+	o, err := order.check(owner)
 	if err != nil {
-		return nil, err
+		return Transaction{}, err
 	}
 	e.provMu.Lock()
 	defer e.provMu.Unlock()
 	if prev := e.txs[o.externalID]; prev != nil {
 		if prev.Hash != o.hash {
-			return nil, conflictf("externalId %q was used for a different transaction", o.externalID)
+			return Transaction{}, conflictf("externalId %q was used for a different transaction", o.externalID)
 		}
-		return prev.Response, nil
+		return *prev.Tx, nil
 	}
 	rec, err := e.planTransaction(o)
 	if err != nil {
-		return nil, err
+		return Transaction{}, err
 	}
 	rec.Signature, rec.Request = ev.signature, ev.request
 	if _, err := e.appendRecord(rec.appendTo(nil)); err != nil {
-		return nil, err
+		return Transaction{}, err
 	}
 	e.applyProvision(rec)
-	return rec.Response, nil
+	return *rec.Tx, nil
 }
 
 // planTransaction resolves products and licenses and builds the record with its response.
@@ -211,12 +83,12 @@ func (e *Engine) planTransaction(o *txOrder) (*provisionRec, error) {
 			return nil, invalidf("items[%d]: unknown productId %q", i, it.ProductID)
 		}
 		p := ref.p.Load()
-		if it.quantity > maxUseCount/p.CreditAmount {
+		if it.Quantity > maxUseCount/p.CreditAmount {
 			return nil, invalidf("items[%d]: quantity × creditAmount exceeds %d", i, int64(maxUseCount))
 		}
-		pi := provisionItem{ID: newID(), ExternalID: it.ExternalID, ProductID: p.ID, Quantity: it.quantity,
-			Window:       window{From: unixTime(now), Until: it.until, Open: !it.hasUntil},
-			LicensedItem: p.LicensedItem, CreditID: newID(), UseCount: it.quantity * p.CreditAmount}
+		pi := provisionItem{ID: newID(), ExternalID: it.ExternalID, ProductID: p.ID, Quantity: it.Quantity,
+			Window:       Window{From: unixTime(now), Until: it.until, Open: !it.hasUntil},
+			LicensedItem: p.LicensedItem, CreditID: newID(), UseCount: it.Quantity * p.CreditAmount}
 		if it.hasFrom {
 			pi.Window.From = it.from
 		}
@@ -229,9 +101,8 @@ func (e *Engine) planTransaction(o *txOrder) (*provisionRec, error) {
 		}
 		rec.Items = append(rec.Items, pi)
 	}
-	var err error
-	rec.Response, err = e.renderTransaction(rec)
-	return rec, err
+	rec.Tx = e.transaction(rec)
+	return rec, nil
 }
 
 // licenseSize is a license's total use count and credits, as a transaction being planned
@@ -281,7 +152,7 @@ func (e *Engine) applyProvision(rec *provisionRec) {
 		}
 		l.addCredit(creditMeta{ID: it.CreditID, TxItemID: it.ID, Window: it.Window}, it.UseCount, 0)
 	}
-	e.txs[rec.ExternalID] = &txEntry{Owner: rec.Owner, Hash: rec.Hash, Response: rec.Response}
+	e.txs[rec.ExternalID] = &txEntry{Owner: rec.Owner, Hash: rec.Hash, Tx: rec.Tx}
 }
 
 // installLicense registers a new license under its id and its owner/item alias.
@@ -293,79 +164,53 @@ func (e *Engine) installLicense(id, owner, item string, created int64, p *produc
 	return l
 }
 
-type txResponse struct {
-	Transaction txJSON `json:"transaction"`
-}
-
-type txJSON struct {
-	ID         string       `json:"id"`
-	Type       string       `json:"type"`
-	ExternalID string       `json:"externalId"`
-	Processed  string       `json:"processed"`
-	Items      []txItemJSON `json:"items"`
-}
-
-type txItemJSON struct {
-	ID                string        `json:"id"`
-	ExternalID        string        `json:"externalId"`
-	ProductID         string        `json:"productId"`
-	Quantity          int64         `json:"quantity"`
-	LicenseValidFrom  *string       `json:"licenseValidFrom"`
-	LicenseValidUntil *string       `json:"licenseValidUntil"`
-	Licenses          []licenseJSON `json:"licenses"`
-}
-
-// renderTransaction builds the response as it will be once rec is applied: each item's license
-// with its credits so far (live counts) plus those rec adds.
-func (e *Engine) renderTransaction(rec *provisionRec) ([]byte, error) {
-	out := txResponse{txJSON{ID: rec.TxID, Type: rec.Type, ExternalID: rec.ExternalID,
-		Processed: *jsonTime(rec.Time)}}
+// transaction builds the first answer to rec as it will be once rec is applied: each item's
+// license with its credits so far (live counts) plus those rec adds, as of rec's time.
+// provMu is held.
+func (e *Engine) transaction(rec *provisionRec) *Transaction {
+	tx := &Transaction{ID: rec.TxID, Type: rec.Type, ExternalID: rec.ExternalID, Processed: unixTime(rec.Time)}
 	credits := make(map[string][]creditView)
-	items := make(map[string]string) // license id → licensed item
 	for _, it := range rec.Items {
 		if _, seen := credits[it.LicenseID]; !seen {
-			if l := e.lookup(it.LicenseID); l != nil {
+			if l := e.lookup(it.LicenseID); l != nil && l.id == it.LicenseID {
 				credits[it.LicenseID] = l.creditViews()
 			}
 		}
 		from, until := it.Window.ns()
 		credits[it.LicenseID] = append(credits[it.LicenseID], creditView{creditMeta{it.CreditID, it.ID, it.Window},
 			shard.CreditState{From: from, Until: until, Total: it.UseCount}})
-		items[it.LicenseID] = it.LicensedItem
 	}
 	for _, it := range rec.Items {
-		lic := renderLicense(it.LicenseID, rec.Owner, items[it.LicenseID], credits[it.LicenseID], rec.Time)
-		out.Transaction.Items = append(out.Transaction.Items, txItemJSON{ID: it.ID, ExternalID: it.ExternalID,
-			ProductID: it.ProductID, Quantity: it.Quantity, LicenseValidFrom: jsonInstant(it.Window.From),
-			LicenseValidUntil: it.Window.jsonUntil(), Licenses: []licenseJSON{lic}})
+		p := *e.products[it.ProductID].p.Load()
+		tx.Items = append(tx.Items, TransactionItem{ID: it.ID, ExternalID: it.ExternalID, ProductID: it.ProductID,
+			Quantity: it.Quantity, Window: it.Window,
+			License: licenseView(it.LicenseID, rec.Owner, it.LicensedItem, p, credits[it.LicenseID], rec.Time)})
 	}
-	return json.Marshal(out)
+	return tx
 }
 
 // OwnerLicenses lists the licenses of owner with live counts; an owner with none gets an
 // empty list.
-func (e *Engine) OwnerLicenses(owner string) ([]byte, error) {
+func (e *Engine) OwnerLicenses(owner string) ([]LicenseView, error) {
 	if err := checkOwner(owner); err != nil {
 		return nil, err
 	}
 	now := e.nowNS()
 	e.provMu.RLock()
+	defer e.provMu.RUnlock()
 	ls := e.byOwner[owner]
-	out := struct {
-		Licenses []licenseJSON `json:"licenses"`
-	}{make([]licenseJSON, 0, len(ls))}
+	out := make([]LicenseView, 0, len(ls))
 	for _, l := range ls {
-		out.Licenses = append(out.Licenses, l.view(now))
+		out = append(out, l.view(now))
 	}
-	e.provMu.RUnlock()
-	return json.Marshal(out)
+	return out, nil
 }
 
-// License returns one license in the 10Duke shape with live counts.
-func (e *Engine) License(id string) ([]byte, error) {
+// License returns one license with live counts.
+func (e *Engine) License(id string) (LicenseView, error) {
 	l := e.lookup(id)
 	if l == nil || l.id != id {
-		return nil, notFoundf("no license %q", id)
+		return LicenseView{}, notFoundf("no license %q", id)
 	}
-	return json.Marshal(l.view(e.nowNS()))
+	return l.view(e.nowNS()), nil
 }

@@ -14,7 +14,7 @@ func FuzzParseTransaction(f *testing.F) {
 	f.Add([]byte(`{"transaction":{"externalId":"x","items":[{"productId":"p","quantity":1.5,"licenseValidFrom":"yesterday"}]}}`))
 	f.Add([]byte(`{"transaction":null}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		o, err := parseTransaction("organizations/o", body)
+		o, err := parseOrder("organizations/o", body)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("error %v does not wrap ErrInvalid", err)
@@ -25,11 +25,11 @@ func FuzzParseTransaction(f *testing.F) {
 			t.Fatalf("accepted an order without items or externalId: %+v", o)
 		}
 		for _, it := range o.items {
-			if it.quantity < 1 || it.quantity > maxUnits || (it.hasFrom && it.hasUntil && !it.until.After(it.from)) {
+			if it.Quantity < 1 || it.Quantity > maxUnits || (it.hasFrom && it.hasUntil && !it.until.After(it.from)) {
 				t.Fatalf("accepted an invalid item: %+v", it)
 			}
 		}
-		if again, err := parseTransaction("organizations/o", body); err != nil || again.hash != o.hash {
+		if again, err := parseOrder("organizations/o", body); err != nil || again.hash != o.hash {
 			t.Fatalf("the same body hashed differently: %v", err)
 		}
 	})
@@ -38,7 +38,7 @@ func FuzzParseTransaction(f *testing.F) {
 func TestTransactionHash(t *testing.T) {
 	parse := func(body string) [32]byte {
 		t.Helper()
-		o, err := parseTransaction("organizations/o", []byte(body))
+		o, err := parseOrder("organizations/o", []byte(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,13 +66,13 @@ func TestMaxCredits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	if _, err := e.PutProduct("p", []byte(`{"licensedItem":"Item","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT"}`)); err != nil {
+	if _, err := e.PutProduct("p", ProductSpec{LicensedItem: "Item", Mode: TrackCallerCount}, Signed{}); err != nil {
 		t.Fatal(err)
 	}
 	order := func(ext string, items int) error {
 		body := `{"transaction":{"externalId":"` + ext + `","items":[` +
 			strings.Repeat(`{"productId":"p","quantity":1},`, items-1) + `{"productId":"p","quantity":1}]}}`
-		_, err := e.Provision("users/u", []byte(body))
+		_, err := e.Provision("users/u", mustOrder(t, body), Signed{})
 		return err
 	}
 	if err := order("a", 2); err != nil {

@@ -20,8 +20,8 @@ import (
 //
 //	product   : time varint ‖ id str ‖ name str ‖ item str ‖ mode byte ‖ creditAmount varint
 //	provision : time ‖ txID str ‖ externalID str ‖ type str ‖ owner str ‖ hash [32]
-//	            ‖ n uvarint ‖ n × item ‖ response str
-//	  item    : id str ‖ externalID str ‖ productID str ‖ quantity varint ‖ window
+//	            ‖ n uvarint ‖ n × item ‖ response str (JSON: earlier builds, see txlegacy.go)
+//	  item    : id str ‖ externalID str ‖ productID str ‖ quantity varint ‖ Window
 //	            ‖ licenseID str ‖ newLicense byte ‖ licensedItem str ‖ creditID str
 //	            ‖ useCount varint
 //	  window  : from instant ‖ open byte ‖ [until instant, unless open]
@@ -29,9 +29,13 @@ import (
 //	            (recProvisionNS, written by earlier builds and still replayed, has
 //	            from varint ‖ until varint in unix ns instead of window, which wrapped
 //	            dates past 2262)
-//	signed provision (recProvisionSigned): a provision ‖ signature str ‖ request str
+//	provision (recProvisionTx, today's): the fields above up to the items, then
+//	            signature str ‖ request str ‖ transaction (txcodec.go)
 //	            (the Meterd-Signature value and the bytes it covers, METHOD SP PATH LF
-//	            body, as the agent checked them under VENDOR_PUBLIC_KEY_FILE)
+//	            body, as the agent checked them under VENDOR_PUBLIC_KEY_FILE, both empty
+//	            when unsigned; then the first answer, typed, in place of response str)
+//	signed provision (recProvisionSigned, earlier builds): a provision ‖ signature str
+//	            ‖ request str
 //	decision  : time ‖ kind byte ‖ license str ‖ units varint ‖ n uvarint
 //	            ‖ n × (credit uvarint ‖ units varint) ‖ remaining varint ‖ outcome byte
 //	            ‖ session str ‖ user str ‖ host str ‖ ip str ‖ idemKey str ‖ [hash [16] if idemKey]
@@ -53,10 +57,11 @@ const (
 	recProvision
 	recDecision
 	recCheckin
-	recBatch       // written by earlier builds; still replayed
-	recBatchPacked // see record_batch.go
-	recProvision2  // provision with exact windows; recProvision is the earlier form
-	recProvisionSigned
+	recBatch           // written by earlier builds; still replayed
+	recBatchPacked     // see record_batch.go
+	recProvision2      // provision with exact windows and a JSON answer (earlier builds)
+	recProvisionSigned // recProvision2 with vendor evidence (earlier builds)
+	recProvisionTx     // provision with vendor evidence, empty when unsigned, and a typed answer
 )
 
 // recProvisionNS is the provision record of earlier builds, with windows in unix ns.
@@ -116,9 +121,9 @@ type provisionRec struct {
 	Owner      string
 	Hash       [32]byte
 	Items      []provisionItem
-	Response   []byte // the first answer, returned again for the same externalId
+	Tx         *Transaction // the first answer, returned again for the same externalId
 	// The vendor's signature and the request it covers, when VENDOR_PUBLIC_KEY_FILE is set;
-	// written as recProvisionSigned, else both empty and the record is recProvision2.
+	// else both empty.
 	Signature string
 	Request   []byte
 }
@@ -128,7 +133,7 @@ type provisionItem struct {
 	ExternalID   string
 	ProductID    string
 	Quantity     int64
-	Window       window
+	Window       Window
 	LicenseID    string
 	NewLicense   bool
 	LicensedItem string
@@ -206,22 +211,15 @@ func (p *productRec) appendTo(b []byte) []byte {
 }
 
 func (p *provisionRec) appendTo(b []byte) []byte {
-	kind := recProvision2
-	if p.Signature != "" {
-		kind = recProvisionSigned
-	}
-	b = appendHeader(b, kind, p.Time)
+	b = appendHeader(b, recProvisionTx, p.Time)
 	b = appendStr(appendStr(appendStr(appendStr(b, p.TxID), p.ExternalID), p.Type), p.Owner)
 	b = append(b, p.Hash[:]...)
 	b = binary.AppendUvarint(b, uint64(len(p.Items)))
 	for i := range p.Items {
 		b = p.Items[i].appendTo(b)
 	}
-	b = appendStr(b, string(p.Response))
-	if kind == recProvisionSigned {
-		b = appendStr(appendStr(b, p.Signature), string(p.Request))
-	}
-	return b
+	b = appendStr(appendStr(b, p.Signature), string(p.Request))
+	return appendTransaction(b, p.Tx)
 }
 
 func (it *provisionItem) appendTo(b []byte) []byte {
@@ -291,12 +289,14 @@ func decodeRecord(b []byte) (record, error) {
 		rec.Checkin = r.checkin(t)
 	case recProduct:
 		rec.Product = r.product(t)
+	case recProvisionTx:
+		rec.Provision = r.provisionTx(t)
 	case recProvision2:
-		rec.Provision = r.provision(t, (*reader).window)
+		rec.Provision = r.provisionJSON(t, (*reader).window)
 	case recProvisionNS:
-		rec.Provision = r.provision(t, (*reader).windowNS)
+		rec.Provision = r.provisionJSON(t, (*reader).windowNS)
 	case recProvisionSigned:
-		rec.Provision = r.provision(t, (*reader).window)
+		rec.Provision = r.provisionJSON(t, (*reader).window)
 		r.vendorEvidence(rec.Provision)
 	case recBatch:
 		rec.Batch = r.batch()
@@ -509,8 +509,9 @@ func (r *reader) product(t int64) *productRec {
 	return p
 }
 
-// provision decodes a provision record whose items' windows window reads.
-func (r *reader) provision(t int64, window func(*reader) window) *provisionRec {
+// provision decodes the fields every provision record starts with, its items' windows read
+// by window.
+func (r *reader) provision(t int64, window func(*reader) Window) *provisionRec {
 	p := &provisionRec{Time: t, TxID: r.str(), ExternalID: r.str(), Type: r.str(), Owner: r.str()}
 	r.fixed(p.Hash[:])
 	p.Items = make([]provisionItem, r.count(11))
@@ -519,7 +520,33 @@ func (r *reader) provision(t int64, window func(*reader) window) *provisionRec {
 			Quantity: r.varint(), Window: window(r), LicenseID: r.str(),
 			NewLicense: r.bool(), LicensedItem: r.str(), CreditID: r.str(), UseCount: r.varint()}
 	}
-	p.Response = append([]byte(nil), r.bytes()...) // rec is only valid during the WAL callback
+	return p
+}
+
+// provisionTx decodes a provision record of today: vendor evidence (empty when unsigned) and
+// the first answer, typed.
+func (r *reader) provisionTx(t int64) *provisionRec {
+	p := r.provision(t, (*reader).window)
+	p.Signature = r.str()
+	p.Request = append([]byte(nil), r.bytes()...) // rec is only valid during the WAL callback
+	if r.err == nil && (p.Signature == "") != (len(p.Request) == 0) {
+		r.fail("a vendor signature without its request, or a request without its signature")
+	}
+	p.Tx = r.transaction()
+	return p
+}
+
+// provisionJSON decodes a provision record of an earlier build, whose first answer is JSON.
+func (r *reader) provisionJSON(t int64, window func(*reader) Window) *provisionRec {
+	p := r.provision(t, window)
+	answer := r.bytes()
+	if r.err == nil {
+		tx, err := legacyTransaction(answer)
+		if err != nil {
+			r.fail(err.Error())
+		}
+		p.Tx = tx
+	}
 	return p
 }
 

@@ -25,17 +25,17 @@ func sampleRecords() []record {
 		{Product: &productRec{Time: 7, Product: Product{ID: "p", Name: "PdfPro", LicensedItem: "PdfPro",
 			Mode: TrackCallerCount, CreditAmount: 3}}},
 		{Provision: &provisionRec{Time: 9, TxID: "tx", ExternalID: "0000004556786", Type: "Order",
-			Owner: "organizations/o", Hash: [32]byte{9}, Response: []byte(`{"transaction":{}}`),
+			Owner: "organizations/o", Hash: [32]byte{9}, Tx: sampleTx(),
 			Items: []provisionItem{{ID: "i", ExternalID: "e", ProductID: "p", Quantity: 15000,
-				Window: window{From: time.Unix(0, 1).UTC(), Open: true}, LicenseID: "l", NewLicense: true,
+				Window: Window{From: time.Unix(0, 1).UTC(), Open: true}, LicenseID: "l", NewLicense: true,
 				LicensedItem: "PdfPro", CreditID: "c", UseCount: 15000},
-				{ID: "j", ProductID: "p", Quantity: 1, Window: window{From: time.Date(2600, 1, 1, 0, 0, 0, 0, time.UTC),
+				{ID: "j", ProductID: "p", Quantity: 1, Window: Window{From: time.Date(2600, 1, 1, 0, 0, 0, 0, time.UTC),
 					Until: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)}, LicenseID: "l", CreditID: "d", UseCount: 1},
-				{ID: "k", ProductID: "p", Quantity: 1, Window: window{From: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+				{ID: "k", ProductID: "p", Quantity: 1, Window: Window{From: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
 					Until: time.Date(1677, 1, 1, 0, 0, 0, 1, time.UTC)}, LicenseID: "l", CreditID: "e", UseCount: 1}}}},
 		{Provision: &provisionRec{Time: 10, TxID: "tx2", ExternalID: "o-2", Type: "Order", Owner: "users/u",
-			Hash: [32]byte{7}, Response: []byte(`{}`), Items: []provisionItem{{ID: "i", ProductID: "p", Quantity: 2,
-				Window: window{From: time.Unix(5, 0).UTC(), Open: true}, LicenseID: "l2", NewLicense: true,
+			Hash: [32]byte{7}, Tx: &Transaction{ID: "tx2", Type: "Order", ExternalID: "o-2", Processed: time.Unix(10, 0).UTC()}, Items: []provisionItem{{ID: "i", ProductID: "p", Quantity: 2,
+				Window: Window{From: time.Unix(5, 0).UTC(), Open: true}, LicenseID: "l2", NewLicense: true,
 				LicensedItem: "Viewer", CreditID: "c", UseCount: 4}},
 			Signature: "ed25519=" + strings.Repeat("A", 86) + "==",
 			Request:   []byte("POST /users/u/license-transactions\n{\"transaction\":{}}")}},
@@ -47,6 +47,21 @@ func sampleRecords() []record {
 				Remaining: 6, Outcome: shard.Granted},
 		}},
 	}
+}
+
+// sampleTx is a first answer with two items of one license and one of another.
+func sampleTx() *Transaction {
+	at := time.Date(2026, 12, 6, 12, 0, 0, 5, time.UTC)
+	w := Window{From: at, Until: at.AddDate(1, 0, 0)}
+	lic := LicenseView{ID: "l", Owner: "organizations/o", Item: "PdfPro", ProductID: "p", ProductName: "Pdf Pro",
+		Mode: TrackCallerCount, At: at, Credits: []CreditView{
+			{ID: "c0", TransactionItemID: "old", Window: Window{From: at.AddDate(-1, 0, 0), Open: true}, UseCount: 10, CountUsed: 4, Active: true},
+			{ID: "c", TransactionItemID: "i", Window: w, UseCount: 15000, Active: true}}}
+	other := LicenseView{ID: "m", Owner: "organizations/o", Item: "Viewer", ProductID: "v", Mode: TrackSessions, At: at}
+	return &Transaction{ID: "tx", Type: "Order", ExternalID: "0000004556786", Processed: at, Items: []TransactionItem{
+		{ID: "i", ExternalID: "e", ProductID: "p", Quantity: 15000, Window: w, License: lic},
+		{ID: "j", ProductID: "p", Quantity: 1, Window: w, License: lic},
+		{ID: "k", ProductID: "v", Quantity: 2, Window: Window{From: at, Open: true}, License: other}}}
 }
 
 func encode(r record) []byte {
@@ -196,13 +211,13 @@ func TestRecordProvisionNS(t *testing.T) {
 		b = appendBool(appendStr(b, "l"), true)
 		b = binary.AppendVarint(appendStr(appendStr(b, "PdfPro"), "c"), 5)
 	}
-	b = appendStr(b, "{}")
+	b = appendStr(b, `{"transaction":{"id":"tx","type":"Order","externalId":"ext","processed":"2023-11-14T22:13:20Z","items":[]}}`)
 	rec, err := decodeRecord(b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	from := time.Unix(1_700_000_000, 1).UTC()
-	want := []window{{From: from, Until: time.Unix(1_800_000_000, 0).UTC()}, {From: from, Open: true}}
+	want := []Window{{From: from, Until: time.Unix(1_800_000_000, 0).UTC()}, {From: from, Open: true}}
 	for i, w := range want {
 		if got := rec.Provision.Items[i].Window; got != w {
 			t.Fatalf("item %d: window %+v, want %+v", i, got, w)

@@ -25,13 +25,13 @@ func BenchmarkServeConn(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer e.Close()
-	if _, err := e.PutProduct("p", []byte(`{"licensedItem":"Item","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT"}`)); err != nil {
+	if _, err := e.PutProduct("p", ProductSpec{LicensedItem: "Item", Mode: TrackCallerCount}, Signed{}); err != nil {
 		b.Fatal(err)
 	}
 	now := time.Now().UTC()
 	order := fmt.Sprintf(`{"transaction":{"type":"Order","externalId":"x","items":[{"productId":"p","quantity":1000000000,"licenseValidFrom":%q,"licenseValidUntil":%q}]}}`,
 		now.Add(-time.Hour).Format(time.RFC3339), now.Add(24*time.Hour).Format(time.RFC3339))
-	if _, err := e.Provision("organizations/o", []byte(order)); err != nil {
+	if _, err := e.Provision("organizations/o", mustOrder(b, order), Signed{}); err != nil {
 		b.Fatal(err)
 	}
 	srv := NewServer(e, "t", nil)

@@ -47,7 +47,7 @@ func (l *dLicense) consumed() int64 {
 
 type dCredit struct {
 	ID, TxItemID   string
-	Window         window
+	Window         Window
 	UseCount, Used int64
 }
 
@@ -234,7 +234,7 @@ func (d *durable) applyProvision(p *provisionRec) error {
 			Window: it.Window, UseCount: it.UseCount})
 		d.dirty.licenses[l.ID] = struct{}{}
 	}
-	e := &txEntry{Owner: p.Owner, Hash: p.Hash, Response: p.Response}
+	e := &txEntry{Owner: p.Owner, Hash: p.Hash, Tx: p.Tx}
 	d.dirty.ops = append(d.dirty.ops, kv{txStateKey(p.ExternalID), e.appendTo(nil)})
 	if p.Signature != "" {
 		d.dirty.ops = append(d.dirty.ops, kv{stateKey(prefixVendor, p.ExternalID), appendVendorValue(nil, p)})

@@ -56,6 +56,26 @@ func (e *Engine) checkVendor(method, path string, body []byte, header string) (v
 	return vendorEvidence{signature: header, request: req}, nil
 }
 
+// CheckOrderSignature checks, without changing anything, what Provision checks first: that
+// signed is the vendor's signature of a license transaction for owner, when
+// VENDOR_PUBLIC_KEY_FILE is set. The HTTP edge calls it before reading the body, so that a
+// refused request is refused for its signature whatever its body holds.
+func (e *Engine) CheckOrderSignature(owner string, signed Signed) error {
+	_, err := e.checkVendor("POST", orderPath(owner), signed.Body, signed.Signature)
+	return err
+}
+
+// CheckProductSignature is CheckOrderSignature for PutProduct of product id.
+func (e *Engine) CheckProductSignature(id string, signed Signed) error {
+	_, err := e.checkVendor("PUT", productPath(id), signed.Body, signed.Signature)
+	return err
+}
+
+// The paths a vendor signs, rebuilt from what the engine is about to change, so that a
+// signature made for another owner or product cannot verify.
+func orderPath(owner string) string { return "/" + owner + "/license-transactions" }
+func productPath(id string) string  { return "/products/" + id }
+
 // vendorSignature is the request's Meterd-Signature header value, "" when absent.
 func vendorSignature(ctx *fasthttp.RequestCtx) string {
 	return string(ctx.Request.Header.Peek(SignatureHeader))

@@ -5,26 +5,38 @@ import (
 	"testing"
 )
 
-// A signed provision record always carries the signature and the request: one without them
-// is not something this agent wrote, and export would be handed a signature-less "signed"
-// transaction.
+// A provision record carries a vendor signature and the request it covers together, or
+// neither: one without the other is not something this agent wrote, and export would be
+// handed a signature-less "signed" transaction. So must a signed record of earlier builds.
 func TestSignedRecordNeedsSignature(t *testing.T) {
 	rec := sampleRecords()[6].Provision
 	if rec.Signature == "" {
 		t.Fatal("sample 6 is not the signed provision")
 	}
-	b := rec.appendTo(nil)
-	if b[1] != byte(recProvisionSigned) {
-		t.Fatalf("a provision with a signature is written as kind %d, want %d", b[1], recProvisionSigned)
+	for _, tc := range []struct {
+		name          string
+		sig           string
+		req           []byte
+		wantDecodable bool
+	}{
+		{"signed", rec.Signature, rec.Request, true},
+		{"unsigned", "", nil, true},
+		{"signature alone", rec.Signature, nil, false},
+		{"request alone", "", rec.Request, false},
+	} {
+		r := *rec
+		r.Signature, r.Request = tc.sig, tc.req
+		_, err := decodeRecord(r.appendTo(nil))
+		if ok := err == nil; ok != tc.wantDecodable || !ok && !errors.Is(err, ErrBadRecord) {
+			t.Fatalf("%s: %v, want decodable %v", tc.name, err, tc.wantDecodable)
+		}
 	}
-	unsigned := *rec
-	unsigned.Signature, unsigned.Request = "", nil
-	if k := unsigned.appendTo(nil)[1]; k != byte(recProvision2) {
-		t.Fatalf("a provision without one is written as kind %d, want %d, as before signatures", k, recProvision2)
-	}
-	forged := append(unsigned.appendTo(nil), 0, 0) // empty signature and request
-	forged[1] = byte(recProvisionSigned)
-	if _, err := decodeRecord(forged); !errors.Is(err, ErrBadRecord) {
-		t.Fatalf("a signed record without a signature: %v, want ErrBadRecord", err)
+	legacy := appendHeader(nil, recProvisionSigned, 9)
+	legacy = appendStr(appendStr(appendStr(appendStr(legacy, "tx"), "x"), "Order"), "users/u")
+	legacy = append(append(legacy, make([]byte, 32)...), 0) // hash, no items
+	legacy = appendStr(legacy, `{"transaction":{"processed":"2026-01-01T00:00:00Z"}}`)
+	legacy = append(legacy, 0, 0) // empty signature and request
+	if _, err := decodeRecord(legacy); !errors.Is(err, ErrBadRecord) {
+		t.Fatalf("a signed record of an earlier build without a signature: %v, want ErrBadRecord", err)
 	}
 }

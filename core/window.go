@@ -6,19 +6,19 @@ import (
 	"time"
 )
 
-// window is a credit's validity [From, Until), held exactly: an order may name any RFC 3339
+// Window is a credit's validity [From, Until), held exactly: an order may name any RFC 3339
 // date-time from year 1 to 9999, and unix nanoseconds only reach from 1678 to 2262 (a
 // licenseValidUntil of 5000 would wrap to 2077, a licenseValidFrom of 2600 to 2015). Open marks
 // a credit ordered without licenseValidUntil; Until is then zero.
-type window struct {
+type Window struct {
 	From, Until time.Time // UTC
 	Open        bool
 }
 
 // windowNS is the window of a record or state written before windows were held exactly: unix
 // ns, math.MaxInt64 for an open end.
-func windowNS(from, until int64) window {
-	w := window{From: time.Unix(0, from).UTC()}
+func windowNS(from, until int64) Window {
+	w := Window{From: time.Unix(0, from).UTC()}
 	if until == math.MaxInt64 {
 		w.Open = true
 	} else {
@@ -32,7 +32,7 @@ func windowNS(from, until int64) window {
 // inside the range, see wallNS): a from after 2262 is never reached, an until after 2262 never
 // passes. From saturates one short of math.MaxInt64 and Until one past math.MinInt64, so that
 // an ordered window stays non-empty, and math.MaxInt64 stays the open end.
-func (w window) ns() (from, until int64) {
+func (w Window) ns() (from, until int64) {
 	from = min(satNS(w.From), math.MaxInt64-1)
 	if w.Open {
 		return from, math.MaxInt64
@@ -55,7 +55,7 @@ func appendInstant(b []byte, t time.Time) []byte {
 	return binary.AppendUvarint(binary.AppendVarint(b, t.Unix()), uint64(t.Nanosecond()))
 }
 
-func (w window) appendTo(b []byte) []byte {
+func (w Window) appendTo(b []byte) []byte {
 	b = appendBool(appendInstant(b, w.From), w.Open)
 	if !w.Open {
 		b = appendInstant(b, w.Until)
@@ -73,10 +73,10 @@ func (r *reader) instant() time.Time {
 }
 
 // windowNS reads the window of an earlier build's record or state: unix ns, from then until.
-func (r *reader) windowNS() window { return r.checked(windowNS(r.varint(), r.varint())) }
+func (r *reader) windowNS() Window { return r.checked(windowNS(r.varint(), r.varint())) }
 
-func (r *reader) window() window {
-	w := window{From: r.instant(), Open: r.bool()}
+func (r *reader) window() Window {
+	w := Window{From: r.instant(), Open: r.bool()}
 	if !w.Open {
 		w.Until = r.instant()
 	}
@@ -84,7 +84,7 @@ func (r *reader) window() window {
 }
 
 // checked fails the read of a window that holds no instant: provisioning never writes one.
-func (r *reader) checked(w window) window {
+func (r *reader) checked(w Window) Window {
 	if r.err == nil && !w.Open && !w.Until.After(w.From) {
 		r.fail("empty credit window")
 	}
@@ -98,7 +98,7 @@ func jsonInstant(t time.Time) *string {
 }
 
 // jsonUntil renders a window's end; an open end is null.
-func (w window) jsonUntil() *string {
+func (w Window) jsonUntil() *string {
 	if w.Open {
 		return nil
 	}

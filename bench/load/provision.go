@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"strconv"
 	"time"
 
@@ -81,15 +82,37 @@ func (h httpAdmin) call(method, path string, body []byte) error {
 	return nil
 }
 
-// engineAdmin provisions an Engine without HTTP.
-type engineAdmin struct{ e *core.Engine }
+// engineAdmin provisions an Engine without a network: the admin requests go through the
+// agent's own HTTP handler in process, so the JSON is read where meterd reads it.
+type engineAdmin struct{ srv *core.Server }
+
+func newEngineAdmin(e *core.Engine) engineAdmin {
+	return engineAdmin{core.NewServer(e, engineAdminToken, nil)}
+}
+
+const engineAdminToken = "bench-in-process-admin-token-0123456789"
 
 func (a engineAdmin) putProduct(id string, body []byte) error {
-	_, err := a.e.PutProduct(id, body)
-	return err
+	return a.call(fasthttp.MethodPut, "/products/"+id, body)
 }
 
 func (a engineAdmin) order(owner string, body []byte) error {
-	_, err := a.e.Provision(owner, body)
-	return err
+	return a.call(fasthttp.MethodPost, "/"+owner+"/license-transactions", body)
+}
+
+func (a engineAdmin) call(method, path string, body []byte) error {
+	var req fasthttp.Request
+	req.Header.SetMethod(method)
+	req.SetRequestURI(path)
+	req.Header.SetHost("127.0.0.1")
+	req.Header.SetContentType("application/json")
+	req.Header.Set("Authorization", "Bearer "+engineAdminToken)
+	req.SetBody(body)
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}, nil)
+	a.srv.Handle(&ctx)
+	if st := ctx.Response.StatusCode(); st != fasthttp.StatusOK {
+		return fmt.Errorf("%s %s: HTTP %d: %s", method, path, st, bytes.TrimSpace(ctx.Response.Body()))
+	}
+	return nil
 }

@@ -59,7 +59,7 @@ func memory(o *options) (*report, error) {
 func memoryRun(o *options, e *core.Engine, walDir string) ([]memSample, *result, error) {
 	run := runID()
 	owner := "organizations/bench-" + run
-	items, err := provision(engineAdmin{e}, owner, run, o.licenses)
+	items, err := provision(newEngineAdmin(e), owner, run, o.licenses)
 	if err != nil {
 		return nil, nil, err
 	}
