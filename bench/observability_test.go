@@ -20,6 +20,7 @@ import (
 	"github.com/meterd/meterd/bench/agent"
 	"github.com/meterd/meterd/core"
 	"github.com/meterd/meterd/core/config"
+	"github.com/meterd/meterd/core/httpapi"
 )
 
 // The files this test keeps honest: Prometheus alert rules and a Grafana dashboard over
@@ -163,7 +164,7 @@ func startAgent(t *testing.T) (base, token string) {
 		eng.Close()
 		t.Fatal(err)
 	}
-	srv := core.NewServer(eng, token, nil)
+	srv := httpapi.NewServer(eng, token, nil)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	t.Cleanup(func() {

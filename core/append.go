@@ -36,7 +36,7 @@ func (e *Engine) walFailed(err error) error {
 		return ErrClosed
 	}
 	e.metrics.walErrors.Inc()
-	if ok, held := e.walLog.allow(e.clock()); ok {
+	if ok, held := e.walLog.Allow(e.clock()); ok {
 		e.logger.Error("wal append failed; answering 503", "err", err, "suppressed", held)
 	}
 	return fmt.Errorf("%w: %v", ErrUnavailable, err)

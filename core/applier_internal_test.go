@@ -56,7 +56,7 @@ func TestTruncationKeepsRecordsPastStoredWatermark(t *testing.T) {
 	if _, err := e.PutProduct("p", ProductSpec{LicensedItem: "Item", Mode: TrackCallerCount}, Signed{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Provision("users/u", mustOrder(t, `{"transaction":{"externalId":"x","items":[{"productId":"p","quantity":100}]}}`), Signed{}); err != nil {
+	if _, err := e.Provision("users/u", Order{ExternalID: "x", Items: []OrderItem{{ProductID: "p", Quantity: 100}}}, Signed{}); err != nil {
 		t.Fatal(err)
 	}
 	consume := func(n int) {
@@ -103,7 +103,7 @@ func TestRestartWithExportBehindCheckpoint(t *testing.T) {
 	if _, err := e.PutProduct("p", ProductSpec{LicensedItem: "Item", Mode: TrackCallerCount}, Signed{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Provision("users/u", mustOrder(t, `{"transaction":{"externalId":"x","items":[{"productId":"p","quantity":100}]}}`), Signed{}); err != nil {
+	if _, err := e.Provision("users/u", Order{ExternalID: "x", Items: []OrderItem{{ProductID: "p", Quantity: 100}}}, Signed{}); err != nil {
 		t.Fatal(err)
 	}
 	for range 6 {
@@ -156,7 +156,7 @@ func TestRestartWithExportAheadOfCheckpoint(t *testing.T) {
 		if _, err := e.PutProduct("p"+it, ProductSpec{LicensedItem: it, Mode: TrackCallerCount}, Signed{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.Provision("users/u", mustOrder(t, `{"transaction":{"externalId":"x`+it+`","items":[{"productId":"p`+it+`","quantity":100000}]}}`), Signed{}); err != nil {
+		if _, err := e.Provision("users/u", Order{ExternalID: "x" + it, Items: []OrderItem{{ProductID: "p" + it, Quantity: 100000}}}, Signed{}); err != nil {
 			t.Fatal(err)
 		}
 	}

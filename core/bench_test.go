@@ -15,6 +15,7 @@ import (
 
 	"github.com/meterd/meterd/core"
 	"github.com/meterd/meterd/core/config"
+	"github.com/meterd/meterd/core/httpapi"
 )
 
 // benchEngine opens an engine on a temporary directory with a license that never runs out.
@@ -140,7 +141,7 @@ func runWriters(b *testing.B, n int, op func()) {
 //	go test ./core -run '^$' -bench HandleConsume -benchmem -count 10 | tee new.txt
 func BenchmarkHandleConsume(b *testing.B) {
 	e, owner := benchEngine(b, config.DurabilityAsync, false)
-	srv := core.NewServer(e, "t", nil)
+	srv := httpapi.NewServer(e, "t", nil)
 	body := []byte(`{"owner":"` + owner + `","item":"Item","units":1,"user":"alice","host":"ws-17"}`)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -188,7 +189,7 @@ func TestHandleConsumeAllocs(t *testing.T) {
 	if _, err := e.Provision("organizations/o", orderOf("x", "p", 1_000_000, now.Add(-time.Hour), now.Add(time.Hour)), core.Signed{}); err != nil {
 		t.Fatal(err)
 	}
-	srv := core.NewServer(e, "t", nil)
+	srv := httpapi.NewServer(e, "t", nil)
 	body := []byte(`{"owner":"organizations/o","item":"Item","units":1,"user":"alice"}`)
 	ctx := newRequestCtx(body)
 	serve := func() {

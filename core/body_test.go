@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/httpapi"
 )
 
 // Bodies are read as they arrive, with Content-Length or chunked, up to the route's limit
@@ -45,14 +45,14 @@ func TestBodyLimits(t *testing.T) {
 	}{
 		{"consume", "/v1/consume", consume, 0, 200},
 		{"consume, chunked", "/v1/consume", consume, 7, 200},
-		{"consume of exactly 64 KiB", "/v1/consume", consume + strings.Repeat(" ", core.MaxBodySize-len(consume)), 0, 200},
-		{"consume over 64 KiB", "/v1/consume", consume + strings.Repeat(" ", core.MaxBodySize-len(consume)+1), 0, 413},
-		{"consume over 64 KiB, chunked", "/v1/consume", consume + strings.Repeat(" ", core.MaxBodySize), 4096, 413},
+		{"consume of exactly 64 KiB", "/v1/consume", consume + strings.Repeat(" ", httpapi.MaxBodySize-len(consume)), 0, 200},
+		{"consume over 64 KiB", "/v1/consume", consume + strings.Repeat(" ", httpapi.MaxBodySize-len(consume)+1), 0, 413},
+		{"consume over 64 KiB, chunked", "/v1/consume", consume + strings.Repeat(" ", httpapi.MaxBodySize), 4096, 413},
 		{"batch of 1,000", "/v1/consume:batch", batch(0), 0, 200},
 		{"batch of 1,000, chunked", "/v1/consume:batch", batch(0), 1000, 200},
-		{"batch of exactly 4 MiB", "/v1/consume:batch", batch(core.MaxBatchBodySize), 0, 200},
-		{"batch over 4 MiB", "/v1/consume:batch", batch(core.MaxBatchBodySize + 1), 0, 413},
-		{"batch over 4 MiB, chunked", "/v1/consume:batch", batch(core.MaxBatchBodySize + 1), 64 << 10, 413},
+		{"batch of exactly 4 MiB", "/v1/consume:batch", batch(httpapi.MaxBatchBodySize), 0, 200},
+		{"batch over 4 MiB", "/v1/consume:batch", batch(httpapi.MaxBatchBodySize + 1), 0, 413},
+		{"batch over 4 MiB, chunked", "/v1/consume:batch", batch(httpapi.MaxBatchBodySize + 1), 64 << 10, 413},
 	}
 	granted := 0
 	for _, c := range cases {

@@ -177,8 +177,8 @@ func (e *Engine) resolve(owner, item, id string) (*license, error) {
 // checkConsume validates the fields the license model needs.
 func checkConsume(req *ConsumeRequest, p *Product) error {
 	switch {
-	case req.Units < 0 || req.Units > maxUnits:
-		return invalidf("units must be from 1 to %d", maxUnits)
+	case req.Units < 0 || req.Units > MaxUnits:
+		return invalidf("units must be from 1 to %d", MaxUnits)
 	case p.Mode == TrackCallerCount && req.Units == 0:
 		return invalidf("units is required: the license tracks caller consumption counts")
 	case p.Mode == TrackSessions && req.Session == "":

@@ -1,12 +1,28 @@
 // Package core owns what the agent knows about licensing and how it answers: products and their
 // license model, owners, licenses and their use-count credits, the 10Duke-style provisioning
 // transactions, sessions, idempotency keys, and the Engine that joins the hot-path counters
-// (shard), the write-ahead log (wal) and the usage database (export). It also owns the
-// configuration, the fasthttp API and the Prometheus registry.
+// (shard), the write-ahead log (wal) and the usage database (export). The Engine speaks Go
+// types (ConsumeRequest, Order, Transaction, LicenseView); it reads no JSON and writes none.
+//
+// # The map
+//
+//	cmd/meterd ──▶ core/httpapi ──▶ core ──▶ shard, wal, export
+//	                    │            │
+//	                    └────────────┴──▶ core/config, core/internal/throttle
+//
+//	core/config     the configuration: keys, defaults, checks, the file format
+//	core/httpapi    the fasthttp transport: routing, the guard against hostile clients,
+//	                timeouts and bounds, the JSON wire format (10Duke's shapes), and the one
+//	                place errors become statuses
+//	core            licensing, decisions, durability (records, state, replay), the clock
+//	shard, wal, export   the leaves: counters, the log, the usage database
+//
+// Nothing points upward: core/layering_test.go fails on an import the map does not allow,
+// and on a package that is not on it.
 //
 // # One consumption
 //
-//	HTTP body ──parse (no alloc)──▶ resolve license (shard.Table, no lock)
+//	ConsumeRequest ──▶ resolve license (shard.Table, no lock)
 //	    ──▶ decide (shard.License.Take: CAS, all or nothing)
 //	    ──▶ encode record ──▶ wal.Log.Append (group commit; Sync: after fsync)
 //	    ──▶ answer           (append failed: give the units back, answer 503)
@@ -25,22 +41,11 @@
 // database ahead of the log or behind its truncation point) stops start-up with an error
 // naming the file: a silently dropped record would be free units.
 //
-// # The HTTP edge
-//
-// Server assumes every local process and every web page in the user's browser may be
-// hostile. Before routing it answers only Host names in ALLOWED_HOSTS and refuses foreign
-// Origins and OPTIONS (http_guard.go). The listener bounds connections (MAX_CONNS) and drives
-// the first request's deadlines, fasthttp the later ones (listener.go); bodies are streamed
-// into buffers that grow with the bytes received (http_body.go). Nothing fasthttp could not
-// parse is quoted back or logged as text (httplog.go), since it may hold the admin token.
-// Idempotency keys and sessions are bounded (IDEMPOTENCY_MAX_KEYS, MAX_SESSIONS): past a
-// bound a new one is refused with 429 and takes nothing.
-//
 // # Vendor signatures
 //
 // The admin token that guards provisioning sits on the customer's machine. With
-// VENDOR_PUBLIC_KEY_FILE set, PutProductSigned and ProvisionSigned also require the vendor's
-// Ed25519 signature over METHOD SP PATH LF body, checked before the body is read against the
+// VENDOR_PUBLIC_KEY_FILE set, PutProduct and Provision also require the vendor's Ed25519
+// signature over METHOD SP PATH LF body (Signed), checked before anything else against the
 // method and path the engine rebuilds from what it is about to change, so a signature made
 // for another owner or product cannot pass; a refusal is ErrBadSignature and changes nothing.
 // A transaction's signature and the bytes it covers go into its WAL record, the durable state

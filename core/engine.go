@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meterd/meterd/core/config"
+	"github.com/meterd/meterd/core/internal/throttle"
 	"github.com/meterd/meterd/shard"
 	"github.com/meterd/meterd/wal"
 )
@@ -54,7 +55,7 @@ type Engine struct {
 	closing   chan struct{}
 	bg        sync.WaitGroup
 	apply     *applier
-	walLog    throttle
+	walLog    throttle.Throttle
 	closed    sync.Once
 	closeErr  error
 
@@ -93,7 +94,7 @@ func open(cfg config.Config, opts Options) (*Engine, error) {
 	if e.clock == nil {
 		e.clock = time.Now
 	}
-	e.walLog = throttle{every: 5 * time.Second}
+	e.walLog = throttle.Throttle{Every: 5 * time.Second}
 	e.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
 	e.metrics = newMetrics(func() float64 { return float64(e.sessions.open.Load()) },
 		func() float64 { return float64(e.idem.count.Load()) })
@@ -157,6 +158,9 @@ func (e *Engine) close() error {
 	}
 	return nil
 }
+
+// Config is the configuration the engine was opened with.
+func (e *Engine) Config() config.Config { return e.cfg }
 
 // Metrics exposes the registry for /metrics and for embedders.
 func (e *Engine) Metrics() *prometheus.Registry { return e.metrics.reg }

@@ -3,10 +3,9 @@ package core
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
-// Errors callers branch on. The HTTP layer maps them to statuses in one place (httpStatus).
+// Errors callers branch on. The HTTP edge (core/httpapi) maps them to statuses in one place.
 var (
 	// ErrInvalid: the request is malformed or fails validation; nothing changed.
 	ErrInvalid = errors.New("invalid request")
@@ -46,31 +45,4 @@ func conflictf(format string, args ...any) error {
 
 func notFoundf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrNotFound, fmt.Sprintf(format, args...))
-}
-
-// httpStatus maps an engine error to its HTTP status and JSON error code.
-func httpStatus(err error) (int, string) {
-	switch {
-	case errors.Is(err, ErrInvalid):
-		return http.StatusBadRequest, "invalid_request"
-	case errors.Is(err, ErrSessionNotOpen):
-		return http.StatusNotFound, "session_not_open"
-	case errors.Is(err, ErrNotFound):
-		return http.StatusNotFound, "not_found"
-	case errors.Is(err, ErrIdempotencyMismatch):
-		return http.StatusUnprocessableEntity, "idempotency_key_reused"
-	case errors.Is(err, ErrConflict):
-		return http.StatusConflict, "conflict"
-	case errors.Is(err, ErrBadSignature):
-		return http.StatusForbidden, "bad_signature"
-	case errors.Is(err, ErrUnavailable):
-		return http.StatusServiceUnavailable, "wal_unavailable"
-	case errors.Is(err, ErrClosed):
-		return http.StatusServiceUnavailable, "shutting_down"
-	case errors.Is(err, ErrTooManyKeys):
-		return http.StatusTooManyRequests, "too_many_keys"
-	case errors.Is(err, ErrTooManySessions):
-		return http.StatusTooManyRequests, "too_many_sessions"
-	}
-	return http.StatusInternalServerError, "internal"
 }

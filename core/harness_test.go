@@ -15,6 +15,7 @@ import (
 
 	"github.com/meterd/meterd/core"
 	"github.com/meterd/meterd/core/config"
+	"github.com/meterd/meterd/core/httpapi"
 )
 
 // agent is an Engine served over real HTTP on 127.0.0.1, on a data directory that outlives
@@ -24,7 +25,7 @@ type agent struct {
 	cfg   config.Config
 	opts  core.Options
 	eng   *core.Engine
-	srv   *core.Server
+	srv   *httpapi.Server
 	base  string
 	token string
 	hc    *http.Client
@@ -59,7 +60,7 @@ func (a *agent) start() {
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	a.eng, a.srv = eng, core.NewServer(eng, a.token, nil)
+	a.eng, a.srv = eng, httpapi.NewServer(eng, a.token, nil)
 	a.base = "http://" + ln.Addr().String()
 	go a.srv.Serve(ln)
 }

@@ -1,44 +1,17 @@
 package core
 
 import (
-	"strconv"
-	"sync/atomic"
-	"time"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/meterd/meterd/shard"
 )
 
-// Routes label requests; a fixed set so that labels stay bounded whatever clients send.
-const (
-	routeConsume = iota
-	routeConsumeBatch
-	routeCheckin
-	routeLicense
-	routeOwnerLicenses
-	routeTransactions
-	routeProducts
-	routeMetrics
-	routeHealthz
-	routeOther
-	numRoutes
-)
-
-var routeNames = [numRoutes]string{"consume", "consume_batch", "checkin", "license",
-	"owner_licenses", "license_transactions", "products", "metrics", "healthz", "other"}
-
-// Status codes resolved once per route; anything else goes through WithLabelValues.
-var knownCodes = [...]int{200, 400, 401, 403, 404, 405, 408, 409, 413, 415, 421, 422, 429, 431, 500, 503}
-
-// metrics is the agent's Prometheus registry. Children with labels are resolved at most once,
-// so the hot path only does atomic adds.
+// metrics is the agent's Prometheus registry and the engine's own series; the HTTP edge adds
+// its request and connection series to the same registry. Children with labels are resolved
+// at most once, so the hot path only does atomic adds.
 type metrics struct {
 	reg          *prometheus.Registry
-	requests     *prometheus.CounterVec
-	reqSlots     [numRoutes][len(knownCodes)]atomic.Pointer[prometheus.Counter]
-	duration     [numRoutes]prometheus.Observer
 	decisions    [4]prometheus.Counter // by shard.Outcome
 	units        prometheus.Counter
 	walSync      prometheus.Observer
@@ -50,19 +23,11 @@ type metrics struct {
 	// clockStepsBack counts the system clock falling more than stepTolerance behind the time
 	// decisions already used.
 	clockStepsBack prometheus.Counter
-	connsOpen      prometheus.Gauge
-	connsRefused   prometheus.Counter
 }
 
 func newMetrics(sessionsOpen, idemKeys func() float64) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	f := factory{m.reg}
-	m.requests = f.counterVec("meterd_requests_total", "HTTP requests by route and status code.", "route", "code")
-	dur := f.histogramVec("meterd_request_duration_seconds", "Time from request read to response written, by route.",
-		prometheus.ExponentialBuckets(10e-6, 2.5, 13), "route")
-	for r := range numRoutes {
-		m.duration[r] = dur.WithLabelValues(routeNames[r])
-	}
 	dec := f.counterVec("meterd_decisions_total", "Consume decisions by result.", "result")
 	for o := shard.Granted; o <= shard.NotYetValid; o++ {
 		m.decisions[o] = dec.WithLabelValues(o.String())
@@ -78,35 +43,12 @@ func newMetrics(sessionsOpen, idemKeys func() float64) *metrics {
 	m.walErrors = f.counter("meterd_wal_errors_total", "Appends that failed because the WAL could not persist.")
 	m.clockStepsBack = f.counter("meterd_clock_steps_back_total",
 		"Times the system clock fell more than a second behind a time the agent already decided with.")
-	m.connsOpen = f.gauge("meterd_connections_open", "HTTP connections open (MAX_CONNS bounds them).")
-	m.connsRefused = f.counter("meterd_connections_refused_total", "HTTP connections closed at once because MAX_CONNS were open.")
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "meterd_idempotency_keys",
 		Help: "Idempotency keys remembered (each until IDEMPOTENCY_TTL)."}, idemKeys))
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "meterd_sessions_open",
 		Help: "Sessions checked out and not yet checked in."}, sessionsOpen))
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
-}
-
-// request counts one answered request.
-func (m *metrics) request(route, code int, d time.Duration) {
-	m.duration[route].Observe(d.Seconds())
-	for i, c := range knownCodes {
-		if c == code {
-			m.requestSlot(route, i).Inc()
-			return
-		}
-	}
-	m.requests.WithLabelValues(routeNames[route], strconv.Itoa(code)).Inc()
-}
-
-func (m *metrics) requestSlot(route, i int) prometheus.Counter {
-	if p := m.reqSlots[route][i].Load(); p != nil {
-		return *p
-	}
-	c := m.requests.WithLabelValues(routeNames[route], strconv.Itoa(knownCodes[i]))
-	m.reqSlots[route][i].Store(&c) // a racing store resolves the same child: harmless
-	return c
 }
 
 func (m *metrics) decision(o shard.Outcome, units int64) {
@@ -140,10 +82,4 @@ func (f factory) counterVec(name, help string, labels ...string) *prometheus.Cou
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	f.reg.MustRegister(c)
 	return c
-}
-
-func (f factory) histogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
-	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
-	f.reg.MustRegister(h)
-	return h
 }

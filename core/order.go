@@ -77,8 +77,8 @@ func checkItem(it OrderItem) (txItem, error) {
 	if err := checkText("externalId", it.ExternalID, false); err != nil {
 		return v, err
 	}
-	if it.Quantity < 1 || it.Quantity > maxUnits {
-		return v, invalidf("quantity must be a whole number from 1 to %d", maxUnits)
+	if it.Quantity < 1 || it.Quantity > MaxUnits {
+		return v, invalidf("quantity must be a whole number from 1 to %d", MaxUnits)
 	}
 	var err error
 	if it.ValidFrom != nil {

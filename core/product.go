@@ -39,9 +39,9 @@ func ParseTrackingMode(s string) (TrackingMode, error) {
 	return 0, invalidf("trackingMode must be %s or %s, got %q", trackSessionsName, trackCallerCountName, s)
 }
 
-// maxUnits bounds units, credit amounts and quantities so that sums of many stay far from
+// MaxUnits bounds units, credit amounts and quantities so that sums of many stay far from
 // int64 overflow.
-const maxUnits = 1_000_000_000
+const MaxUnits = 1_000_000_000
 
 // Product is a product package: the licensed item it grants and its license model.
 type Product struct {
@@ -86,8 +86,8 @@ func (spec *ProductSpec) product(id string) (Product, error) {
 	if spec.CreditAmount != nil {
 		p.CreditAmount = *spec.CreditAmount
 	}
-	if p.CreditAmount < 1 || p.CreditAmount > maxUnits {
-		return Product{}, invalidf("creditAmount must be 1 to %d, got %d", maxUnits, p.CreditAmount)
+	if p.CreditAmount < 1 || p.CreditAmount > MaxUnits {
+		return Product{}, invalidf("creditAmount must be 1 to %d, got %d", MaxUnits, p.CreditAmount)
 	}
 	return p, nil
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"unsafe"
 
 	"github.com/meterd/meterd/shard"
 )
@@ -387,7 +388,8 @@ func (r *reader) count(min int) int {
 
 func (r *reader) str() string {
 	if r.alias {
-		return bytesString(r.bytes())
+		b := r.bytes()
+		return unsafe.String(unsafe.SliceData(b), len(b))
 	}
 	return string(r.bytes())
 }

@@ -7,19 +7,20 @@ import (
 	"testing"
 
 	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/httpapi"
 )
 
 func TestTokenFile(t *testing.T) {
 	dir := t.TempDir()
 	created := filepath.Join(dir, "admin.token")
-	tok, err := core.LoadOrCreateToken(created, nil)
-	if err != nil || len(tok) < core.MinTokenLen {
-		t.Fatalf("created %q, %v; want a token of at least %d characters", tok, err, core.MinTokenLen)
+	tok, err := httpapi.LoadOrCreateToken(created, nil)
+	if err != nil || len(tok) < httpapi.MinTokenLen {
+		t.Fatalf("created %q, %v; want a token of at least %d characters", tok, err, httpapi.MinTokenLen)
 	}
 	if fi, _ := os.Stat(created); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("created with mode %04o, want 0600", fi.Mode().Perm())
 	}
-	if again, err := core.LoadOrCreateToken(created, nil); err != nil || again != tok {
+	if again, err := httpapi.LoadOrCreateToken(created, nil); err != nil || again != tok {
 		t.Fatalf("read back %q, %v; want %q", again, err, tok)
 	}
 	f := func(name, content string, mode os.FileMode, want string) {
@@ -29,7 +30,7 @@ func TestTokenFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		os.Chmod(path, mode) // WriteFile's mode passes through the umask
-		_, err := core.LoadOrCreateToken(path, nil)
+		_, err := httpapi.LoadOrCreateToken(path, nil)
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
 			t.Fatalf("%s: got %v, want an error naming the file and %q", name, err, want)
 		}

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/meterd/meterd/export"
 )
 
@@ -75,8 +73,3 @@ func (e *Engine) CheckProductSignature(id string, signed Signed) error {
 // signature made for another owner or product cannot verify.
 func orderPath(owner string) string { return "/" + owner + "/license-transactions" }
 func productPath(id string) string  { return "/products/" + id }
-
-// vendorSignature is the request's Meterd-Signature header value, "" when absent.
-func vendorSignature(ctx *fasthttp.RequestCtx) string {
-	return string(ctx.Request.Header.Peek(SignatureHeader))
-}

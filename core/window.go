@@ -90,17 +90,3 @@ func (r *reader) checked(w Window) Window {
 	}
 	return w
 }
-
-// jsonInstant renders t as RFC 3339 UTC, as precise as it was ordered.
-func jsonInstant(t time.Time) *string {
-	s := t.UTC().Format(time.RFC3339Nano)
-	return &s
-}
-
-// jsonUntil renders a window's end; an open end is null.
-func (w Window) jsonUntil() *string {
-	if w.Open {
-		return nil
-	}
-	return jsonInstant(w.Until)
-}

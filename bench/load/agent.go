@@ -10,13 +10,14 @@ import (
 
 	"github.com/meterd/meterd/core"
 	"github.com/meterd/meterd/core/config"
+	"github.com/meterd/meterd/core/httpapi"
 )
 
 // agent is meterd in this process: an Engine on a temporary DATA_DIR, served on a loopback
 // listener, as cmd/meterd wires it.
 type agent struct {
 	eng    *core.Engine
-	srv    *core.Server
+	srv    *httpapi.Server
 	dir    string
 	base   string
 	token  string
@@ -49,14 +50,14 @@ func (a *agent) start(durability config.Durability, usage bool) error {
 		return err
 	}
 	a.eng = eng
-	if a.token, err = core.LoadOrCreateToken(cfg.AdminTokenPath(), nil); err != nil {
+	if a.token, err = httpapi.LoadOrCreateToken(cfg.AdminTokenPath(), nil); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	a.srv, a.base = core.NewServer(eng, a.token, nil), "http://"+ln.Addr().String()
+	a.srv, a.base = httpapi.NewServer(eng, a.token, nil), "http://"+ln.Addr().String()
 	go func() { a.served <- a.srv.Serve(ln) }()
 	return nil
 }

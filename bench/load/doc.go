@@ -26,7 +26,7 @@
 // of DATA_DIR/wal every million (the log must plateau once truncation runs). single drives an
 // agent that is already running at -url.
 //
-// meterd runs in-process: core.Open on a temporary DATA_DIR, core.NewServer on a 127.0.0.1
+// meterd runs in-process: core.Open on a temporary DATA_DIR, httpapi.NewServer on a 127.0.0.1
 // listener, provisioned over HTTP with the admin token with -licenses licenses (items
 // BenchItem0…) of 10^12 units each, so that nothing runs out.
 //

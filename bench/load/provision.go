@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/httpapi"
 )
 
 // Every bench license holds benchQuantity × benchCreditAmount units (10^12: at a million
@@ -84,10 +85,10 @@ func (h httpAdmin) call(method, path string, body []byte) error {
 
 // engineAdmin provisions an Engine without a network: the admin requests go through the
 // agent's own HTTP handler in process, so the JSON is read where meterd reads it.
-type engineAdmin struct{ srv *core.Server }
+type engineAdmin struct{ srv *httpapi.Server }
 
 func newEngineAdmin(e *core.Engine) engineAdmin {
-	return engineAdmin{core.NewServer(e, engineAdminToken, nil)}
+	return engineAdmin{httpapi.NewServer(e, engineAdminToken, nil)}
 }
 
 const engineAdminToken = "bench-in-process-admin-token-0123456789"

@@ -23,6 +23,7 @@ import (
 
 	"github.com/meterd/meterd/core"
 	"github.com/meterd/meterd/core/config"
+	"github.com/meterd/meterd/core/httpapi"
 )
 
 // shutdownTimeout bounds how long requests in flight may take once a signal arrives.
@@ -60,7 +61,7 @@ func serve(cfg config.Config, logger *slog.Logger) error {
 	}
 	logger.Info("engine recovered", "data_dir", cfg.DataDir, "usage_database", cfg.UsageDatabasePath(),
 		"durability", cfg.Durability, "took", time.Since(t))
-	token, err := core.LoadOrCreateToken(cfg.AdminTokenPath(), logger)
+	token, err := httpapi.LoadOrCreateToken(cfg.AdminTokenPath(), logger)
 	if err != nil {
 		return errors.Join(err, eng.Close())
 	}
@@ -70,7 +71,7 @@ func serve(cfg config.Config, logger *slog.Logger) error {
 	}
 	warnIfExposed(ln.Addr(), logger)
 	warnIfFewDescriptors(cfg.MaxConns, logger)
-	srv := core.NewServer(eng, token, logger)
+	srv := httpapi.NewServer(eng, token, logger)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	logger.Info("answering to", "allowed_hosts", strings.Join(cfg.AllowedHostList(), ","), "max_conns", cfg.MaxConns,
@@ -87,7 +88,7 @@ func serve(cfg config.Config, logger *slog.Logger) error {
 }
 
 // shutdown stops the HTTP front first so that no request starts after the engine closes.
-func shutdown(srv *core.Server, eng *core.Engine, logger *slog.Logger) error {
+func shutdown(srv *httpapi.Server, eng *core.Engine, logger *slog.Logger) error {
 	t := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()

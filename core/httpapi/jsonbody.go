@@ -1,8 +1,10 @@
-package core
+package httpapi
 
 import (
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/meterd/meterd/core"
 )
 
 // The consume and checkin bodies are flat JSON objects of strings and one integer. They are
@@ -218,18 +220,18 @@ func (s *scanner) null() bool {
 	return false
 }
 
-// badUnits marks a units value that is a number but not a whole number from 1 to maxUnits;
+// badUnits marks a units value that is a number but not a whole number from 1 to core.MaxUnits;
 // checkConsume turns it into a 400 for its request alone (a batch answers the others).
 const badUnits = -1
 
-// units scans a JSON number; anything but a whole number from 1 to maxUnits is badUnits.
+// units scans a JSON number; anything but a whole number from 1 to core.MaxUnits is badUnits.
 func (s *scanner) units() (int64, error) {
 	start := s.pos
 	neg := s.eat('-')
 	var n int64
 	digits := 0
 	for ; s.pos < len(s.b) && s.b[s.pos] >= '0' && s.b[s.pos] <= '9'; s.pos++ {
-		if n <= maxUnits {
+		if n <= core.MaxUnits {
 			n = n*10 + int64(s.b[s.pos]-'0')
 		}
 		digits++
@@ -244,7 +246,7 @@ func (s *scanner) units() (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if !whole || neg || n < 1 || n > maxUnits {
+	if !whole || neg || n < 1 || n > core.MaxUnits {
 		return badUnits, nil
 	}
 	return n, nil

@@ -1,4 +1,4 @@
-package core
+package httpapi
 
 import (
 	"errors"
@@ -53,10 +53,10 @@ func (l *connListener) Accept() (net.Conn, error) {
 			l.lim.open.Add(-1)
 			tc.SetLinger(0) // a reset, at once: nothing of it stays behind in TIME_WAIT
 			tc.Close()
-			l.s.e.metrics.connsRefused.Inc()
+			l.s.metrics.connsRefused.Inc()
 			continue
 		}
-		l.s.e.metrics.connsOpen.Inc()
+		l.s.metrics.connsOpen.Inc()
 		tc.SetReadDeadline(time.Now().Add(l.idle))
 		return &conn{TCPConn: tc, l: l, fresh: true}, nil
 	}
@@ -77,7 +77,7 @@ func (l *connListener) waitOut(err error) bool {
 		return false
 	}
 	l.acceptBackoff = min(max(2*l.acceptBackoff, 5*time.Millisecond), time.Second)
-	if ok, dropped := l.s.acceptLog.allow(time.Now()); ok {
+	if ok, dropped := l.s.acceptLog.Allow(time.Now()); ok {
 		l.s.logger.Warn("accept failed; retrying", "err", err, "retry_in", l.acceptBackoff, "suppressed", dropped)
 	}
 	time.Sleep(l.acceptBackoff)
@@ -121,5 +121,5 @@ func (c *conn) SetReadDeadline(t time.Time) error {
 // released is called once the socket is closed for good.
 func (c *conn) released() {
 	c.l.lim.open.Add(-1)
-	c.l.s.e.metrics.connsOpen.Dec()
+	c.l.s.metrics.connsOpen.Dec()
 }

@@ -1,9 +1,10 @@
-package core
+package httpapi
 
 import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/meterd/meterd/core"
 	"github.com/valyala/fasthttp"
 )
 
@@ -11,7 +12,7 @@ import (
 func (s *Server) product(ctx *fasthttp.RequestCtx, req []byte) {
 	id := string(ctx.Path()[len("/products/"):])
 	var (
-		p   Product
+		p   core.Product
 		err error
 	)
 	if ctx.IsPut() {
@@ -26,32 +27,32 @@ func (s *Server) product(ctx *fasthttp.RequestCtx, req []byte) {
 	s.writeDoc(ctx, productDoc(p))
 }
 
-func (s *Server) putProduct(ctx *fasthttp.RequestCtx, id string, req []byte) (Product, error) {
-	signed := Signed{Signature: vendorSignature(ctx), Body: req}
+func (s *Server) putProduct(ctx *fasthttp.RequestCtx, id string, req []byte) (core.Product, error) {
+	signed := core.Signed{Signature: vendorSignature(ctx), Body: req}
 	if err := s.e.CheckProductSignature(id, signed); err != nil {
-		return Product{}, err // before the body is read: a refusal says so whatever it holds
+		return core.Product{}, err // before the body is read: a refusal says so whatever it holds
 	}
 	var body productRequest
 	if err := decodeStrict(req, &body); err != nil {
-		return Product{}, err
+		return core.Product{}, err
 	}
 	spec, err := body.spec()
 	if err != nil {
-		return Product{}, err
+		return core.Product{}, err
 	}
 	return s.e.PutProduct(id, spec, signed)
 }
 
 // transaction serves POST /{organizations|users}/{id}/license-transactions.
 func (s *Server) transaction(ctx *fasthttp.RequestCtx, owner string, req []byte) {
-	signed := Signed{Signature: vendorSignature(ctx), Body: req}
+	signed := core.Signed{Signature: vendorSignature(ctx), Body: req}
 	if err := s.e.CheckOrderSignature(owner, signed); err != nil {
 		s.fail(ctx, err) // before the body is read: a refusal says so whatever it holds
 		return
 	}
 	var body orderRequest
 	err := decodeStrict(req, &body)
-	var order Order
+	var order core.Order
 	if err == nil {
 		order, err = body.order()
 	}
@@ -91,4 +92,9 @@ func (s *Server) writeDoc(ctx *fasthttp.RequestCtx, v any) {
 		return
 	}
 	writeJSON(ctx, http.StatusOK, body)
+}
+
+// vendorSignature is the request's Meterd-Signature header value, "" when absent.
+func vendorSignature(ctx *fasthttp.RequestCtx) string {
+	return string(ctx.Request.Header.Peek(core.SignatureHeader))
 }

@@ -1,9 +1,12 @@
-package core
+package httpapi
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"time"
+
+	"github.com/meterd/meterd/core"
 )
 
 // The wire format of the admin API: 10Duke's license-transaction request and response, field
@@ -18,7 +21,7 @@ type productJSON struct {
 	CreditAmount int64  `json:"creditAmount"`
 }
 
-func productDoc(p Product) productJSON {
+func productDoc(p core.Product) productJSON {
 	return productJSON{p.ID, p.Name, p.LicensedItem, p.Mode.String(), p.CreditAmount}
 }
 
@@ -31,9 +34,9 @@ type productRequest struct {
 	CreditAmount *int64  `json:"creditAmount"`
 }
 
-func (r *productRequest) spec() (ProductSpec, error) {
-	mode, err := ParseTrackingMode(r.TrackingMode)
-	return ProductSpec{ID: r.ID, Name: r.Name, LicensedItem: r.LicensedItem, Mode: mode, CreditAmount: r.CreditAmount}, err
+func (r *productRequest) spec() (core.ProductSpec, error) {
+	mode, err := core.ParseTrackingMode(r.TrackingMode)
+	return core.ProductSpec{ID: r.ID, Name: r.Name, LicensedItem: r.LicensedItem, Mode: mode, CreditAmount: r.CreditAmount}, err
 }
 
 // orderRequest is a license-transaction body as 10Duke documents it.
@@ -53,29 +56,29 @@ type orderItemRequest struct {
 	LicenseValidUntil *string `json:"licenseValidUntil"`
 }
 
-func (r *orderRequest) order() (Order, error) {
+func (r *orderRequest) order() (core.Order, error) {
 	t := r.Transaction
 	if t == nil {
-		return Order{}, invalidf("transaction is required")
+		return core.Order{}, invalidf("transaction is required")
 	}
-	o := Order{ExternalID: t.ExternalID, Items: make([]OrderItem, len(t.Items))}
+	o := core.Order{ExternalID: t.ExternalID, Items: make([]core.OrderItem, len(t.Items))}
 	if t.Type != nil {
 		o.Type = *t.Type
 		if o.Type == "" {
-			o.Type = "(empty)" // refused by the engine, like any type but Order
+			o.Type = "(empty)" // refused by the engine, like any type but core.Order
 		}
 	}
 	for i, it := range t.Items {
-		v := OrderItem{ExternalID: it.ExternalID, ProductID: it.ProductID}
+		v := core.OrderItem{ExternalID: it.ExternalID, ProductID: it.ProductID}
 		if it.Quantity != nil {
 			v.Quantity = *it.Quantity
 		}
 		var err error
 		if v.ValidFrom, err = parseDate(i, "licenseValidFrom", it.LicenseValidFrom); err != nil {
-			return Order{}, err
+			return core.Order{}, err
 		}
 		if v.ValidUntil, err = parseDate(i, "licenseValidUntil", it.LicenseValidUntil); err != nil {
-			return Order{}, err
+			return core.Order{}, err
 		}
 		o.Items[i] = v
 	}
@@ -115,13 +118,13 @@ type txItemJSON struct {
 	Licenses          []licenseJSON `json:"licenses"`
 }
 
-func transactionDoc(tx *Transaction) txResponse {
+func transactionDoc(tx *core.Transaction) txResponse {
 	out := txResponse{txJSON{ID: tx.ID, Type: tx.Type, ExternalID: tx.ExternalID,
 		Processed: *jsonInstant(tx.Processed), Items: make([]txItemJSON, len(tx.Items))}}
 	for i := range tx.Items {
 		it := &tx.Items[i]
 		out.Transaction.Items[i] = txItemJSON{ID: it.ID, ExternalID: it.ExternalID, ProductID: it.ProductID,
-			Quantity: it.Quantity, LicenseValidFrom: jsonInstant(it.Window.From), LicenseValidUntil: it.Window.jsonUntil(),
+			Quantity: it.Quantity, LicenseValidFrom: jsonInstant(it.Window.From), LicenseValidUntil: jsonUntil(it.Window),
 			Licenses: []licenseJSON{licenseDoc(&it.License)}}
 	}
 	return out
@@ -163,7 +166,7 @@ type creditJSON struct {
 // licenseDoc renders v. meterd has no separate entitlements, item catalogue or license-model
 // objects: their ids are derived from what stands for them (the owner, the item's name, the
 // product and its mode), so they are stable and the same on every agent.
-func licenseDoc(v *LicenseView) licenseJSON {
+func licenseDoc(v *core.LicenseView) licenseJSON {
 	out := licenseJSON{ID: v.ID, Owner: v.Owner, Active: v.Active(),
 		EntitlementID:    derivedID("entitlement", v.Owner),
 		LicensedItem:     itemJSON{ID: derivedID("licensedItem", v.Item), Name: v.Item, DisplayName: v.ProductName},
@@ -172,21 +175,21 @@ func licenseDoc(v *LicenseView) licenseJSON {
 		UseCountConsumed: v.Consumed(), UseCountTotal: v.Total(),
 		UseCountCredits: make([]creditJSON, len(v.Credits))}
 	if span, ok := v.Span(); ok {
-		out.ValidFrom, out.ValidUntil = jsonInstant(span.From), span.jsonUntil()
+		out.ValidFrom, out.ValidUntil = jsonInstant(span.From), jsonUntil(span)
 	}
 	for i, c := range v.Credits {
 		out.UseCountCredits[i] = creditJSON{ID: c.ID, ValidFrom: jsonInstant(c.Window.From),
-			ValidUntil: c.Window.jsonUntil(), Active: c.Active, LicenseID: v.ID,
+			ValidUntil: jsonUntil(c.Window), Active: c.Active, LicenseID: v.ID,
 			LicenseTransactionItemID: c.TransactionItemID, UseCount: c.UseCount, CountUsed: c.CountUsed}
 	}
 	return out
 }
 
-func licenseModelName(m TrackingMode) string {
+func licenseModelName(m core.TrackingMode) string {
 	switch m {
-	case TrackSessions:
+	case core.TrackSessions:
 		return "Use_Count_by_License_Sessions_Opened"
-	case TrackCallerCount:
+	case core.TrackCallerCount:
 		return "Use_Count_by_Caller_Consumption_Count"
 	}
 	return "License_Model_for_Use_Count" // a transaction kept by an earlier build names none
@@ -201,4 +204,23 @@ func derivedID(kind, name string) string {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b)
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// jsonInstant renders t as RFC 3339 UTC, as precise as it was ordered.
+func jsonInstant(t time.Time) *string {
+	s := t.UTC().Format(time.RFC3339Nano)
+	return &s
+}
+
+// jsonUntil renders a window's end; an open end is null.
+func jsonUntil(w core.Window) *string {
+	if w.Open {
+		return nil
+	}
+	return jsonInstant(w.Until)
+}
+
+// invalidf is a 400 of the wire format's own, before the engine sees the request.
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", core.ErrInvalid, fmt.Sprintf(format, args...))
 }

@@ -1,4 +1,4 @@
-package core
+package httpapi
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/meterd/meterd/core/internal/throttle"
 	"github.com/valyala/fasthttp"
 )
 
@@ -21,11 +22,11 @@ import (
 // quotes the whole buffer), and those bytes may hold the admin token.
 type fasthttpLogger struct {
 	l *slog.Logger
-	t *throttle
+	t *throttle.Throttle
 }
 
 func (f fasthttpLogger) Printf(format string, args ...any) {
-	ok, dropped := f.t.allow(time.Now())
+	ok, dropped := f.t.Allow(time.Now())
 	if !ok {
 		return
 	}

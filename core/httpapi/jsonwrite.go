@@ -1,8 +1,11 @@
-package core
+package httpapi
 
 import (
 	"strconv"
+	"sync"
 	"unicode/utf8"
+
+	"github.com/meterd/meterd/core"
 )
 
 const hexDigits = "0123456789abcdef"
@@ -49,12 +52,12 @@ func appendEscaped(b []byte, c byte) []byte {
 }
 
 // appendAnswer writes a consume answer in the shape DESIGN.md gives.
-func appendAnswer(b []byte, a *Answer) []byte {
+func appendAnswer(b []byte, a *core.Answer) []byte {
 	return append(appendAnswerFields(append(b, '{'), a), '}')
 }
 
 // appendAnswerFields writes the answer's members without braces, for batch results too.
-func appendAnswerFields(b []byte, a *Answer) []byte {
+func appendAnswerFields(b []byte, a *core.Answer) []byte {
 	if a.Granted {
 		b = append(b, `"granted":true,"license":`...)
 		b = appendJSONString(b, a.License)
@@ -74,3 +77,9 @@ func appendError(b []byte, code, msg string) []byte {
 	b = appendJSONString(append(b, `,"message":`...), msg)
 	return append(b, '}')
 }
+
+// bufs are the buffers answers are written into, so that a grant allocates nothing.
+var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+func getBuf() *[]byte  { return bufs.Get().(*[]byte) }
+func putBuf(b *[]byte) { bufs.Put(b) }

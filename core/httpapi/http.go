@@ -1,4 +1,4 @@
-package core
+package httpapi
 
 import (
 	"bytes"
@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/internal/throttle"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
@@ -29,10 +31,11 @@ const (
 
 // Server puts an Engine on HTTP. Every answer, errors included, is JSON.
 type Server struct {
-	e       *Engine
+	e       *core.Engine
 	token   [sha256.Size]byte // of the admin token; compared in constant time
 	srv     *fasthttp.Server
-	metrics fasthttp.RequestHandler
+	scrape  fasthttp.RequestHandler // GET /metrics
+	metrics *metrics
 	logger  *slog.Logger
 	hosts   hostSet
 	conns   connLimit
@@ -40,23 +43,24 @@ type Server struct {
 	header  time.Duration
 	body    time.Duration
 
-	acceptLog throttle // accept errors while descriptors run out
-	parseLog  throttle // requests fasthttp could not read
+	acceptLog throttle.Throttle // accept errors while descriptors run out
+	parseLog  throttle.Throttle // requests fasthttp could not read
 }
 
-// NewServer serves e with the HTTP settings of its Config; adminToken guards provisioning and
-// the admin reads.
-func NewServer(e *Engine, adminToken string, logger *slog.Logger) *Server {
+// NewServer serves e with the HTTP settings of the Config e was opened with; adminToken guards
+// provisioning and the admin reads.
+func NewServer(e *core.Engine, adminToken string, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	cfg := &e.cfg
+	cfg := e.Config()
 	s := &Server{e: e, token: sha256.Sum256([]byte(adminToken)), logger: logger,
-		metrics: fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(e.Metrics(),
+		scrape: fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(e.Metrics(),
 			promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})),
-		hosts: newHostSet(cfg.AllowedHostList()), conns: connLimit{max: int64(cfg.MaxConns)},
+		metrics: newMetrics(e.Metrics()),
+		hosts:   newHostSet(cfg.AllowedHostList()), conns: connLimit{max: int64(cfg.MaxConns)},
 		idle: cfg.IdleTimeout, header: cfg.HeaderTimeout, body: cfg.BodyTimeout,
-		acceptLog: throttle{every: 5 * time.Second}, parseLog: throttle{every: 5 * time.Second}}
+		acceptLog: throttle.Throttle{Every: 5 * time.Second}, parseLog: throttle.Throttle{Every: 5 * time.Second}}
 	s.srv = &fasthttp.Server{
 		Handler:        s.Handle,
 		ErrorHandler:   s.handleParseError,
@@ -100,7 +104,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	if s.guard(ctx) {
 		route = s.dispatch(ctx)
 	}
-	s.e.metrics.request(route, ctx.Response.StatusCode(), time.Since(start))
+	s.metrics.request(route, ctx.Response.StatusCode(), time.Since(start))
 }
 
 // headerReceived arms BODY_TIMEOUT once a request's headers are in.
@@ -127,7 +131,7 @@ func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 			"request headers are larger than the read buffer"
 	}
 	writeError(ctx, status, code, msg)
-	s.e.metrics.request(routeOther, status, 0)
+	s.metrics.request(routeOther, status, 0)
 }
 
 func isTimeout(err error) bool {
@@ -150,7 +154,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx) int {
 	case "/v1/checkin":
 		return s.serve(ctx, routeCheckin, "POST", false, s.checkin)
 	case "/metrics":
-		return s.serve(ctx, routeMetrics, "GET", false, func(ctx *fasthttp.RequestCtx, _ []byte) { s.metrics(ctx) })
+		return s.serve(ctx, routeMetrics, "GET", false, func(ctx *fasthttp.RequestCtx, _ []byte) { s.scrape(ctx) })
 	case "/healthz":
 		return s.serve(ctx, routeHealthz, "GET", false, s.healthz)
 	}
@@ -243,7 +247,7 @@ func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
 // ownerPath splits /organizations/{id}/<tail> and /users/{id}/<tail>.
 func ownerPath(path []byte) (owner, tail string, ok bool) {
 	p := string(path[1:])
-	for _, prefix := range [...]string{ownerOrganizations, ownerUsers} {
+	for _, prefix := range [...]string{"organizations/", "users/"} {
 		rest, found := strings.CutPrefix(p, prefix)
 		if !found {
 			continue

@@ -1,10 +1,11 @@
-package core
+package httpapi
 
 import (
 	"net/http"
 	"net/netip"
 	"strconv"
 
+	"github.com/meterd/meterd/core"
 	"github.com/valyala/fasthttp"
 )
 
@@ -23,11 +24,11 @@ func (s *Server) consume(ctx *fasthttp.RequestCtx, body []byte) {
 		s.fail(ctx, err)
 		return
 	}
-	req := ConsumeRequest{Owner: fb.str[fieldOwner], Item: fb.str[fieldItem], License: fb.str[fieldLicense],
+	req := core.ConsumeRequest{Owner: fb.str[fieldOwner], Item: fb.str[fieldItem], License: fb.str[fieldLicense],
 		Units: fb.units, Session: fb.str[fieldSession], User: fb.str[fieldUser], Host: fb.str[fieldHost],
 		IP: fb.str[fieldIP], Peer: peerAddr(ctx),
 		IdempotencyKey: bytesString(ctx.Request.Header.Peek("Idempotency-Key"))}
-	var ans Answer
+	var ans core.Answer
 	if err := s.e.Consume(&req, &ans); err != nil {
 		s.fail(ctx, err)
 		return
@@ -36,10 +37,10 @@ func (s *Server) consume(ctx *fasthttp.RequestCtx, body []byte) {
 	if !ans.Granted {
 		status = http.StatusConflict
 	}
-	bp := s.e.getBuf()
+	bp := getBuf()
 	*bp = appendAnswer((*bp)[:0], &ans)
 	writeJSON(ctx, status, *bp)
-	s.e.putBuf(bp)
+	putBuf(bp)
 }
 
 // checkin serves POST /v1/checkin.
@@ -49,10 +50,10 @@ func (s *Server) checkin(ctx *fasthttp.RequestCtx, body []byte) {
 		s.fail(ctx, err)
 		return
 	}
-	req := CheckinRequest{Owner: fb.str[fieldOwner], Item: fb.str[fieldItem], License: fb.str[fieldLicense],
+	req := core.CheckinRequest{Owner: fb.str[fieldOwner], Item: fb.str[fieldItem], License: fb.str[fieldLicense],
 		Session: fb.str[fieldSession], User: fb.str[fieldUser], Host: fb.str[fieldHost], IP: fb.str[fieldIP],
 		Peer: peerAddr(ctx)}
-	var ans CheckinAnswer
+	var ans core.CheckinAnswer
 	if err := s.e.Checkin(&req, &ans); err != nil {
 		s.fail(ctx, err)
 		return

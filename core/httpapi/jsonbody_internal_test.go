@@ -1,10 +1,12 @@
-package core
+package httpapi
 
 import (
 	"encoding/json"
 	"errors"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/meterd/meterd/core"
 )
 
 func TestParseFlatBody(t *testing.T) {
@@ -47,7 +49,7 @@ func TestParseFlatBodyErrors(t *testing.T) {
 	f := func(in string) {
 		t.Helper()
 		var fb flatBody
-		if err := parseFlatBody([]byte(in), &fb, &consumeFields); !errors.Is(err, ErrInvalid) {
+		if err := parseFlatBody([]byte(in), &fb, &consumeFields); !errors.Is(err, core.ErrInvalid) {
 			t.Fatalf("%s: got %v, want ErrInvalid", in, err)
 		}
 	}
@@ -88,7 +90,7 @@ func FuzzParseFlatBody(f *testing.F) {
 		var fb flatBody
 		err := parseFlatBody(append([]byte(nil), in...), &fb, &consumeFields)
 		if err != nil {
-			if !errors.Is(err, ErrInvalid) {
+			if !errors.Is(err, core.ErrInvalid) {
 				t.Fatalf("error %v does not wrap ErrInvalid", err)
 			}
 			return

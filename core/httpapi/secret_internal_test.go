@@ -1,4 +1,4 @@
-package core
+package httpapi
 
 import (
 	"bytes"
@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meterd/meterd/core"
 	"github.com/meterd/meterd/core/config"
+	"github.com/meterd/meterd/core/internal/throttle"
 )
 
 // FuzzTokenNeverLeaks sends raw request bytes carrying the admin token in an Authorization
@@ -91,13 +93,13 @@ func newLeakHarness(tb testing.TB) *leakHarness {
 	ln := chanListener{h.conns, make(chan struct{}), new(sync.Once)}
 	cfg := config.Default()
 	cfg.DataDir, cfg.Durability, cfg.UsageDatabase = tb.TempDir(), config.DurabilityAsync, config.UsageOff
-	e, err := Open(cfg, Options{})
+	e, err := core.Open(cfg, core.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(&h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := NewServer(e, string(h.token), logger)
-	s.parseLog = throttle{} // no period: every line is logged
+	s.parseLog = throttle.Throttle{} // no period: every line is logged
 	go s.Serve(ln)
 	tb.Cleanup(func() {
 		s.srv.Shutdown()

@@ -1,4 +1,4 @@
-package core
+package httpapi
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meterd/meterd/core/internal/throttle"
 	"github.com/valyala/fasthttp"
 )
 
@@ -18,7 +19,7 @@ import (
 // keep their text.
 func TestFasthttpLogger(t *testing.T) {
 	var buf bytes.Buffer
-	l := fasthttpLogger{slog.New(slog.NewTextHandler(&buf, nil)), &throttle{every: time.Hour}}
+	l := fasthttpLogger{slog.New(slog.NewTextHandler(&buf, nil)), &throttle.Throttle{Every: time.Hour}}
 	secret := fmt.Errorf("cannot find whitespace in the first line of request %q", "POST /x\r\nAuthorization: Bearer s3cret")
 	l.Printf("error when serving connection %q<->%q: %v", "127.0.0.1:8787", "127.0.0.1:5000", secret)
 	l.Printf("error when serving connection %q<->%q: %v", "127.0.0.1:8787", "127.0.0.1:5001", secret)
@@ -27,7 +28,7 @@ func TestFasthttpLogger(t *testing.T) {
 	}
 
 	buf.Reset()
-	l.t = &throttle{}
+	l.t = &throttle.Throttle{}
 	l.Printf("Permanent error when accepting new connections: %v", &os.SyscallError{Syscall: "accept4", Err: syscall.EINVAL})
 	if out := buf.String(); !strings.Contains(out, "accept4: invalid argument") {
 		t.Fatalf("an accept error lost its text: %q", out)

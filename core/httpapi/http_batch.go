@@ -1,4 +1,4 @@
-package core
+package httpapi
 
 import (
 	"errors"
@@ -6,24 +6,25 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/meterd/meterd/core"
 	"github.com/valyala/fasthttp"
 )
 
-var batchItemsPool = sync.Pool{New: func() any { s := make([]BatchItem, 0, MaxBatch); return &s }}
+var batchItemsPool = sync.Pool{New: func() any { s := make([]core.BatchItem, 0, core.MaxBatch); return &s }}
 
 // consumeBatch serves POST /v1/consume:batch: {"requests": [consume body + "idempotencyKey"]}
 // answers 200 {"results": [...]}, one result per request in order, each with its own
 // "status" (200 grant, 409 denial, or the 4xx/5xx of its error with "error" and "message").
 func (s *Server) consumeBatch(ctx *fasthttp.RequestCtx, body []byte) {
-	ip := batchItemsPool.Get().(*[]BatchItem)
+	ip := batchItemsPool.Get().(*[]core.BatchItem)
 	defer func() {
 		clear(*ip)
 		*ip = (*ip)[:0]
 		batchItemsPool.Put(ip)
 	}()
 	peer := peerAddr(ctx)
-	err := parseBatchBody(body, MaxBatch, func(fb *flatBody) error {
-		*ip = append(*ip, BatchItem{Req: ConsumeRequest{Owner: fb.str[fieldOwner], Item: fb.str[fieldItem],
+	err := parseBatchBody(body, core.MaxBatch, func(fb *flatBody) error {
+		*ip = append(*ip, core.BatchItem{Req: core.ConsumeRequest{Owner: fb.str[fieldOwner], Item: fb.str[fieldItem],
 			License: fb.str[fieldLicense], Units: fb.units, Session: fb.str[fieldSession], User: fb.str[fieldUser],
 			Host: fb.str[fieldHost], IP: fb.str[fieldIP], Peer: peer, IdempotencyKey: fb.str[fieldIdemKey]}})
 		return nil
@@ -35,7 +36,7 @@ func (s *Server) consumeBatch(ctx *fasthttp.RequestCtx, body []byte) {
 		s.fail(ctx, err)
 		return
 	}
-	bp := s.e.getBuf()
+	bp := getBuf()
 	b := append((*bp)[:0], `{"results":[`...)
 	var refused error // an item's 429: the answer says when to retry, as a single one would
 	for i := range *ip {
@@ -44,7 +45,7 @@ func (s *Server) consumeBatch(ctx *fasthttp.RequestCtx, body []byte) {
 		}
 		it := &(*ip)[i]
 		b = appendBatchResult(b, it)
-		if errors.Is(it.Err, ErrTooManyKeys) || errors.Is(it.Err, ErrTooManySessions) {
+		if errors.Is(it.Err, core.ErrTooManyKeys) || errors.Is(it.Err, core.ErrTooManySessions) {
 			refused = it.Err
 		}
 	}
@@ -53,10 +54,10 @@ func (s *Server) consumeBatch(ctx *fasthttp.RequestCtx, body []byte) {
 	}
 	*bp = append(b, "]}"...)
 	writeJSON(ctx, http.StatusOK, *bp)
-	s.e.putBuf(bp)
+	putBuf(bp)
 }
 
-func appendBatchResult(b []byte, it *BatchItem) []byte {
+func appendBatchResult(b []byte, it *core.BatchItem) []byte {
 	if it.Err != nil {
 		status, code := httpStatus(it.Err)
 		b = strconv.AppendInt(append(b, `{"status":`...), int64(status), 10)

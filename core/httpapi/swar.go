@@ -1,4 +1,4 @@
-package core
+package httpapi
 
 // Word-at-a-time scanning of JSON text: bodies and answers are mostly ids and names with
 // nothing to escape, and finding where a plain run ends a byte at a time was the largest

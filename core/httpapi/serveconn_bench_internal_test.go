@@ -1,4 +1,4 @@
-package core
+package httpapi
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meterd/meterd/core"
 	"github.com/meterd/meterd/core/config"
 )
 
@@ -20,18 +21,18 @@ import (
 func BenchmarkServeConn(b *testing.B) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.Durability, cfg.UsageDatabase = b.TempDir(), config.DurabilityAsync, config.UsageOff
-	e, err := Open(cfg, Options{})
+	e, err := core.Open(cfg, core.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer e.Close()
-	if _, err := e.PutProduct("p", ProductSpec{LicensedItem: "Item", Mode: TrackCallerCount}, Signed{}); err != nil {
+	if _, err := e.PutProduct("p", core.ProductSpec{LicensedItem: "Item", Mode: core.TrackCallerCount}, core.Signed{}); err != nil {
 		b.Fatal(err)
 	}
 	now := time.Now().UTC()
 	order := fmt.Sprintf(`{"transaction":{"type":"Order","externalId":"x","items":[{"productId":"p","quantity":1000000000,"licenseValidFrom":%q,"licenseValidUntil":%q}]}}`,
 		now.Add(-time.Hour).Format(time.RFC3339), now.Add(24*time.Hour).Format(time.RFC3339))
-	if _, err := e.Provision("organizations/o", mustOrder(b, order), Signed{}); err != nil {
+	if _, err := e.Provision("organizations/o", mustDecodeOrder(b, order), core.Signed{}); err != nil {
 		b.Fatal(err)
 	}
 	srv := NewServer(e, "t", nil)
@@ -77,3 +78,12 @@ func (c *benchConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *benchConn) SetWriteDeadline(time.Time) error { return nil }
 
 var benchAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+
+func mustDecodeOrder(t testing.TB, body string) core.Order {
+	t.Helper()
+	o, err := decodeOrder([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
