@@ -1,4 +1,8 @@
 # meterd — `make` lists the targets.
+#
+# Two Go modules: the agent's at the root, and bench/ (demo, soak, load generator, the
+# observability checks), which may use libraries the agent does not. Targets that run bench/
+# do so with `go -C bench`; `go test ./...` at the root does not reach it.
 GO      ?= go
 BIN     := bin
 PKGS    := ./...
@@ -19,22 +23,25 @@ run: build ## run the agent on defaults (127.0.0.1:8787, ./meterd-data)
 	$(BIN)/meterd
 
 .PHONY: test
-test: ## go vet, every test with the race detector, then the allocation tests without it
+test: ## go vet, every test with the race detector, then the allocation tests without it (both modules)
 	$(GO) vet $(PKGS)
+	$(GO) -C bench vet $(PKGS)
 	$(GO) test -race -timeout 20m $(PKGS)
+	$(GO) -C bench test -race -timeout 20m $(PKGS)
 	$(GO) test -count=1 -run Allocs $(PKGS)
+	$(GO) -C bench test -count=1 -run Allocs $(PKGS)
 
 .PHONY: demo
 demo: build ## the whole job end to end in a temporary directory
-	$(GO) run ./bench/demo -bin $(BIN)
+	$(GO) -C bench run ./demo -bin $(abspath $(BIN))
 
 .PHONY: bench
 bench: build ## side-by-side benchmarks against baselines; appends to bench/RESULTS.md
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./shard ./core
-	$(GO) run ./bench/load -scenario compare -append bench/RESULTS.md
+	$(GO) -C bench run ./load -scenario compare -append RESULTS.md
 
 .PHONY: fuzz
-fuzz: ## run every fuzz target for FUZZTIME executions each (default 100000x)
+fuzz: ## run every fuzz target of both modules for FUZZTIME executions each (default 100000x)
 	FUZZTIME=$(FUZZTIME) GO=$(GO) bash .ci/fuzz
 
 # Mutation testing (github.com/go-gremlins/gremlins, installed into bin/, not a module
@@ -57,10 +64,10 @@ mutate: ## mutation testing: shard, wal, export (efficacy >= 90 %), the engine's
 	$(MUTATE) --timeout-coefficient 20 --threshold-efficacy 80 -E $(CORE_NOT_ENGINE) -E '/' ./core
 
 SOAK ?= 10m
-SOAK_FLAGS ?=
+SOAK_FLAGS ?= # e.g. -append RESULTS.md (a path from bench/)
 .PHONY: soak
 soak: build ## mixed traffic for SOAK (default 10m) against bin/meterd, sampling /metrics
-	$(GO) run ./bench/soak -bin $(BIN) -duration $(SOAK) $(SOAK_FLAGS)
+	$(GO) -C bench run ./soak -bin $(abspath $(BIN)) -duration $(SOAK) $(SOAK_FLAGS)
 
 .PHONY: clean
 clean: ## remove build output and the default data directory

@@ -4,23 +4,24 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/meterd/meterd/bench/agent"
+	"go.yaml.in/yaml/v3"
+
 	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/client"
 	"github.com/meterd/meterd/core/config"
-	"github.com/meterd/meterd/core/httpapi"
+	"github.com/meterd/meterd/core/harness"
 )
 
 // The files this test keeps honest: Prometheus alert rules and a Grafana dashboard over
@@ -131,9 +132,8 @@ func needPromtool(t *testing.T) string {
 // and returns /metrics.
 func liveMetrics(t *testing.T) []byte {
 	t.Helper()
-	base, token := startAgent(t)
-	c := &agentClient{t, agent.NewClient(base, token, 2)}
-	exercise(c)
+	c := &agentClient{t, startAgent(t)}
+	c.exercise()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		text := c.metrics()
@@ -144,101 +144,99 @@ func liveMetrics(t *testing.T) []byte {
 		if time.Now().After(deadline) {
 			t.Fatalf("no usage row written within 20s:\n%s", text)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // the export runs on its own goroutine; /metrics is all there is to watch
 	}
 }
 
-// startAgent serves an engine on a temporary directory at 127.0.0.1:0, writing the usage
-// database after every action.
-func startAgent(t *testing.T) (base, token string) {
+// startAgent serves an engine on a temporary directory at 127.0.0.1, writing the usage
+// database after every action, and returns a client of it that sends each call once.
+func startAgent(t *testing.T) *client.Client {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir, cfg.UsageWriteInterval = t.TempDir(), 1
-	eng, err := core.Open(cfg, core.Options{})
+	a, err := harness.StartInProcess(cfg, core.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	token = "observability-test-token"
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	c, err := a.Client(client.Options{Attempts: 1})
 	if err != nil {
-		eng.Close()
 		t.Fatal(err)
 	}
-	srv := httpapi.NewServer(eng, token, nil)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		<-served
-		if err := eng.Close(); err != nil {
-			t.Errorf("close engine: %v", err)
+		c.CloseIdle()
+		if err := a.Stop(); err != nil {
+			t.Error(err)
 		}
 	})
-	return "http://" + ln.Addr().String(), token
+	return c
 }
 
-// agentClient is the bench's agent client, failing the test on what it does not expect.
+// agentClient fails the test on what it does not expect.
 type agentClient struct {
 	t *testing.T
-	*agent.Client
-}
-
-// call sends one JSON admin request and fails the test unless the status is want.
-func (c *agentClient) call(method, path string, body any, want int) {
-	c.t.Helper()
-	var b []byte
-	if body != nil {
-		var err error
-		if b, err = json.Marshal(body); err != nil {
-			c.t.Fatal(err)
-		}
-	}
-	st, raw, err := c.Do(method, path, "", true, b)
-	if err != nil || st != want {
-		c.t.Fatalf("%s %s: got %d %s (%v), want %d", method, path, st, raw, err, want)
-	}
+	*client.Client
 }
 
 func (c *agentClient) metrics() []byte {
 	c.t.Helper()
-	st, raw, err := c.Do("GET", "/metrics", "", false, nil)
-	if err != nil || st != 200 {
-		c.t.Fatalf("GET /metrics: %d %v", st, err)
+	text, err := c.Metrics(context.Background())
+	if err != nil {
+		c.t.Fatalf("GET /metrics: %v", err)
 	}
-	return raw
+	return text
+}
+
+// consume sends req and fails the test unless it is granted (want 200), denied (409) or
+// refused with the status want.
+func (c *agentClient) consume(req client.ConsumeRequest, want int) {
+	c.t.Helper()
+	d, err := c.Consume(context.Background(), req)
+	var api *client.APIError
+	switch {
+	case err == nil && d.Granted && want == 200, err == nil && !d.Granted && want == 409:
+	case errors.As(err, &api) && api.Status == want:
+	default:
+		c.t.Fatalf("consume %+v: got %+v, %v; want %d", req, d, err, want)
+	}
+}
+
+func (c *agentClient) must(what string, err error) {
+	c.t.Helper()
+	if err != nil {
+		c.t.Fatalf("%s: %v", what, err)
+	}
 }
 
 // exercise provisions a caller-count and a sessions-mode product and makes one request of
 // each kind the dashboard and the alerts look at.
-func exercise(c *agentClient) {
-	c.call("PUT", "/products/meter", map[string]any{"licensedItem": "Meter", "trackingMode": "TRACK_BY_CALLER_CONSUMPTION_COUNT"}, 200)
-	c.call("PUT", "/products/seat", map[string]any{"licensedItem": "Seat", "trackingMode": "TRACK_BY_LICENSE_SESSIONS_OPENED"}, 200)
-	now := time.Now().UTC()
+func (c *agentClient) exercise() {
+	ctx := context.Background()
+	_, err := c.PutProduct(ctx, "meter", client.Product{LicensedItem: "Meter", TrackingMode: client.TrackCallerCount})
+	c.must("PUT /products/meter", err)
+	_, err = c.PutProduct(ctx, "seat", client.Product{LicensedItem: "Seat", TrackingMode: client.TrackSessions})
+	c.must("PUT /products/seat", err)
+	now := time.Now().UTC().Truncate(time.Second)
 	order := func(owner, product string, from, until time.Time) {
-		c.call("POST", "/"+owner+"/license-transactions", map[string]any{"transaction": map[string]any{
-			"type": "Order", "externalId": owner + product, "items": []map[string]any{{"externalId": owner + product + "-1",
-				"productId": product, "quantity": 10, "licenseValidFrom": from.Format(time.RFC3339),
-				"licenseValidUntil": until.Format(time.RFC3339)}}}}, 200)
+		_, err := c.Provision(ctx, owner, client.Order{Type: "Order", ExternalID: owner + product, Items: []client.OrderItem{{
+			ExternalID: owner + product + "-1", ProductID: product, Quantity: 10, LicenseValidFrom: from, LicenseValidUntil: until}}})
+		c.must("order "+owner+" "+product, err)
 	}
 	year := now.AddDate(1, 0, 0)
 	order("organizations/live", "meter", now.Add(-time.Minute), year)
 	order("organizations/old", "meter", now.AddDate(-2, 0, 0), now.AddDate(-1, 0, 0))
 	order("organizations/later", "meter", year, year.AddDate(1, 0, 0))
 	order("users/alice", "seat", now.Add(-time.Minute), year)
-	c.call("POST", "/v1/consume", map[string]any{"owner": "organizations/live", "item": "Meter", "units": 4}, 200)
-	c.call("POST", "/v1/consume", map[string]any{"owner": "organizations/live", "item": "Meter", "units": 100}, 409)
-	c.call("POST", "/v1/consume", map[string]any{"owner": "organizations/old", "item": "Meter", "units": 1}, 409)
-	c.call("POST", "/v1/consume", map[string]any{"owner": "organizations/later", "item": "Meter", "units": 1}, 409)
-	c.call("POST", "/v1/consume", map[string]any{"owner": "organizations/nobody", "item": "Meter", "units": 1}, 404)
-	seat := map[string]any{"owner": "users/alice", "item": "Seat", "session": "s-1"}
-	c.call("POST", "/v1/consume", seat, 200)
-	c.call("POST", "/v1/consume", seat, 200)
-	c.call("POST", "/v1/checkin", seat, 200)
-	c.call("GET", "/healthz", nil, 200)
+	c.consume(client.ConsumeRequest{Owner: "organizations/live", Item: "Meter", Units: 4}, 200)
+	c.consume(client.ConsumeRequest{Owner: "organizations/live", Item: "Meter", Units: 100}, 409)
+	c.consume(client.ConsumeRequest{Owner: "organizations/old", Item: "Meter", Units: 1}, 409)
+	c.consume(client.ConsumeRequest{Owner: "organizations/later", Item: "Meter", Units: 1}, 409)
+	c.consume(client.ConsumeRequest{Owner: "organizations/nobody", Item: "Meter", Units: 1}, 404)
+	seat := client.ConsumeRequest{Owner: "users/alice", Item: "Seat", Session: "s-1"}
+	c.consume(seat, 200)
+	c.consume(seat, 200)
+	_, err = c.Checkin(ctx, client.CheckinRequest{Owner: seat.Owner, Item: seat.Item, Session: seat.Session})
+	c.must("checkin", err)
+	c.must("GET /healthz", c.Health(ctx))
 }
 
 // exposedNames is the set of metric names in a /metrics text, histogram and summary series
@@ -366,76 +364,40 @@ type alertRule struct {
 	name, expr, severity, summary, description string
 }
 
-// readAlerts reads the alert rules of alerts.yml. The module has no YAML parser, so this reads
-// the subset the file is written in: one "- alert:" per rule, "expr:" on one line or as a
-// block scalar (| or >), and single-line labels and annotations (plain or double-quoted).
+// readAlerts reads the alert rules of alerts.yml.
 func readAlerts(t *testing.T) []alertRule {
 	t.Helper()
 	raw, err := os.ReadFile(alertsFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(string(raw), "\n")
-	var rules []alertRule
-	for i := 0; i < len(lines); i++ {
-		key, val, ind := yamlLine(lines[i])
-		if key == "- alert" {
-			rules = append(rules, alertRule{name: val})
-			continue
-		}
-		if len(rules) == 0 {
-			continue
-		}
-		r := &rules[len(rules)-1]
-		if key == "expr" && (val == "|" || val == ">" || val == "|-" || val == ">-") {
-			var block []string
-			for i+1 < len(lines) && (strings.TrimSpace(lines[i+1]) == "" || indent(lines[i+1]) > ind) {
-				i++
-				block = append(block, strings.TrimSpace(lines[i]))
-			}
-			val = strings.TrimSpace(strings.Join(block, "\n"))
-		}
-		val = unquoteYAML(t, val)
-		switch key {
-		case "expr":
-			r.expr = val
-		case "severity":
-			r.severity = val
-		case "summary":
-			r.summary = val
-		case "description":
-			r.description = val
-		}
+	var file struct {
+		Groups []struct {
+			Rules []struct {
+				Alert       string            `yaml:"alert"`
+				Expr        string            `yaml:"expr"`
+				Labels      map[string]string `yaml:"labels"`
+				Annotations map[string]string `yaml:"annotations"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
 	}
-	for _, r := range rules {
-		if r.expr == "" {
-			t.Fatalf("%s: alert %s: no expr read", alertsFile, r.name)
+	if err := yaml.Unmarshal(raw, &file); err != nil {
+		t.Fatalf("%s: %v", alertsFile, err)
+	}
+	var rules []alertRule
+	for _, g := range file.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue // a recording rule
+			}
+			if strings.TrimSpace(r.Expr) == "" {
+				t.Fatalf("%s: alert %s: no expr", alertsFile, r.Alert)
+			}
+			rules = append(rules, alertRule{name: r.Alert, expr: strings.TrimSpace(r.Expr), severity: r.Labels["severity"],
+				summary: r.Annotations["summary"], description: r.Annotations["description"]})
 		}
 	}
 	return rules
-}
-
-// yamlLine splits "  key: value" into key, value and indentation; comments are not stripped
-// (the file keeps them on lines of their own).
-func yamlLine(line string) (key, val string, ind int) {
-	k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-	if !ok || strings.HasPrefix(strings.TrimSpace(line), "#") {
-		return "", "", 0
-	}
-	return k, strings.TrimSpace(v), indent(line)
-}
-
-func indent(line string) int { return len(line) - len(strings.TrimLeft(line, " ")) }
-
-func unquoteYAML(t *testing.T, s string) string {
-	if !strings.HasPrefix(s, `"`) {
-		return s
-	}
-	u, err := strconv.Unquote(s)
-	if err != nil {
-		t.Fatalf("%s: cannot read %s: %v", alertsFile, s, err)
-	}
-	return u
 }
 
 // ruleCase makes one alert fire: input series one minute apart (promtool's expanding notation)

@@ -47,7 +47,7 @@ import (
 //	go test -c -o /tmp/shard.test ./shard && cd shard &&
 //	for i in $(seq 10); do /tmp/shard.test -test.run '^$' -test.bench 'BenchmarkDecide$' \
 //		-test.benchmem -test.cpu 2; done > /tmp/shard.txt && cd .. &&
-//	go run ./bench/ratio -dim impl -ratio shard/cas -ratio mutexmap/shard < /tmp/shard.txt
+//	go -C bench run ./ratio -dim impl -ratio shard/cas -ratio mutexmap/shard < /tmp/shard.txt
 func BenchmarkDecide(b *testing.B) {
 	impls := []struct {
 		name string
@@ -326,7 +326,7 @@ func (k keySet) at(i int) string { return k.all[i*k.len : (i+1)*k.len] }
 // an earlier version of BenchmarkDecide did.
 //
 //	for i in $(seq 8); do go test ./shard -run '^$' -bench 'BenchmarkDecideSteps$' -cpu 2; done |
-//		go run ./bench/ratio -dim step -ratio take/cas -ratio get/cas -ratio get+takeinto/cas
+//		go -C bench run ./ratio -dim step -ratio take/cas -ratio get/cas -ratio get+takeinto/cas
 func BenchmarkDecideSteps(b *testing.B) {
 	for _, n := range []int{1000, 100000} {
 		t := newBenchTable(n, benchIDs)

@@ -3,13 +3,17 @@
 // PdfPro example and a sessions-mode product (an unsigned order with the admin token is
 // refused), concurrent clients consume both until they are exhausted, the customer takes a
 // consistent copy of the live usage database, the agent is stopped with SIGTERM, and the
-// vendor verifies the usage database, lists the provisions it signed, and bills from it.
+// vendor verifies the usage database, lists the provisions it signed, and bills from it. The
+// agent is started through core/harness; the application and the vendor's tooling talk to it
+// through core/client, as a real application would.
 //
-//	go run ./bench/demo -bin bin     (make demo)
+//	go -C bench run ./demo -bin ../bin     (make demo)
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,14 +21,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/meterd/meterd/bench/agent"
-	"github.com/meterd/meterd/bench/meterctl"
+	"github.com/meterd/meterd/core/client"
+	"github.com/meterd/meterd/core/harness"
 )
 
 func main() {
@@ -53,6 +56,7 @@ func run(bin string, keep bool) error {
 		defer os.RemoveAll(dir)
 	}
 	meterd, meterctlPath := filepath.Join(bin, "meterd"), filepath.Join(bin, "meterctl")
+	meterctl := harness.Meterctl{Path: meterctlPath}
 	key := filepath.Join(dir, "vendor.key")
 	step("vendor: meterctl keygen -o %s", key)
 	if err := show(exec.Command(meterctlPath, "keygen", "-o", key)); err != nil {
@@ -65,18 +69,17 @@ func run(bin string, keep bool) error {
 	}
 	data := filepath.Join(dir, "data")
 	step("customer: meterd -data-dir %s -usage-key-file vendor.key -vendor-public-key-file vendor.sign.pub -usage-write-interval 100", data)
-	a, err := agent.Start(meterd, data, io.Discard, "-usage-key-file", key, "-vendor-public-key-file", signKey+".pub",
+	a, err := harness.StartProcess(meterd, data, io.Discard, "-usage-key-file", key, "-vendor-public-key-file", signKey+".pub",
 		"-usage-write-interval", "100")
 	if err != nil {
 		return err
 	}
 	defer a.Kill()
-	token, err := a.Token()
+	c, err := a.Client(client.Options{MaxConns: 24})
 	if err != nil {
 		return err
 	}
-	c := client{agent.NewClient(a.Base, token, 24), vendor{meterctlPath, signKey, dir}}
-	granted, err := c.exercise()
+	granted, err := app{c, vendor{meterctl, signKey, dir}}.exercise(context.Background())
 	if err != nil {
 		return err
 	}
@@ -103,10 +106,10 @@ func run(bin string, keep bool) error {
 	if err := show(exec.Command(meterctlPath, "report", "-key", key, "-by", "month", "-format", "table", db)); err != nil {
 		return err
 	}
-	if err := checkSigned(meterctlPath, key, pub, db); err != nil {
+	if err := checkSigned(meterctl, key, pub, db); err != nil {
 		return err
 	}
-	return checkTotals(meterctlPath, key, db, granted)
+	return checkTotals(meterctl, key, db, granted)
 }
 
 func step(format string, args ...any) { fmt.Printf("\n== "+format+"\n", args...) }
@@ -116,72 +119,37 @@ func show(cmd *exec.Cmd) error {
 	return cmd.Run()
 }
 
-// client is the bench's agent client, with JSON bodies and answers; the vendor signs what
-// it provisions.
-type client struct {
-	*agent.Client
+// app is the licensed application and the vendor's tooling, each through the client; the
+// vendor signs what it provisions.
+type app struct {
+	c      *client.Client
 	vendor vendor
-}
-
-func (c client) call(method, path string, admin bool, body any) (int, map[string]any, error) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return 0, nil, err
-	}
-	st, raw, err := c.Do(method, path, "", admin, b)
-	if err != nil {
-		return 0, nil, err
-	}
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return st, nil, fmt.Errorf("%s %s: %q", method, path, raw)
-	}
-	return st, out, nil
-}
-
-// provision has the vendor sign body, kept in the file name, for method and path, then sends
-// it with the signature, the bytes signed exactly; show prints the signing command and its
-// output.
-func (c client) provision(method, path, name string, body any, show bool) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	sig, err := c.vendor.sign(method, path, name, b, show)
-	if err != nil {
-		return err
-	}
-	st, raw, err := c.DoSigned(method, path, sig, b)
-	if err == nil && st != 200 {
-		err = fmt.Errorf("%s %s: %d %s", method, path, st, raw)
-	}
-	return err
 }
 
 // exercise provisions both products and consumes them until exhausted; it returns the units
 // granted per item.
-func (c client) exercise() (map[string]int64, error) {
+func (a app) exercise(ctx context.Context) (map[string]int64, error) {
 	step("vendor: sign and PUT /products (PdfPro counts caller units; Viewer counts sessions, 2 units each)")
-	if err := c.provision("PUT", "/products/"+pdfPro, "product-PdfPro.json", map[string]any{"name": "PdfPro", "licensedItem": "PdfPro",
-		"trackingMode": "TRACK_BY_CALLER_CONSUMPTION_COUNT", "creditAmount": 1}, true); err != nil {
+	if err := a.product(ctx, pdfPro, "product-PdfPro.json", client.Product{Name: "PdfPro", LicensedItem: "PdfPro",
+		TrackingMode: client.TrackCallerCount, CreditAmount: 1}, true); err != nil {
 		return nil, err
 	}
-	if err := c.provision("PUT", "/products/"+viewer, "product-Viewer.json", map[string]any{"name": "Viewer", "licensedItem": "Viewer",
-		"trackingMode": "TRACK_BY_LICENSE_SESSIONS_OPENED", "creditAmount": 2}, false); err != nil {
+	if err := a.product(ctx, viewer, "product-Viewer.json", client.Product{Name: "Viewer", LicensedItem: "Viewer",
+		TrackingMode: client.TrackSessions, CreditAmount: 2}, false); err != nil {
 		return nil, err
 	}
 	now := time.Now().UTC()
-	txPath := "/" + org + "/license-transactions"
+	txPath := client.TransactionPath(org)
 	step("vendor: sign and POST %s (15000 PdfPro for 12 months, externalId 0000004556786)", txPath)
-	if err := c.provision("POST", txPath, "order-0000004556786.json", order("0000004556786", pdfPro, 15000, now), true); err != nil {
+	if err := a.order(ctx, org, "order-0000004556786.json", order("0000004556786", pdfPro, 15000, now), true); err != nil {
 		return nil, err
 	}
 	step("customer, admin token in hand: POST %s (1,000,000,000 PdfPro the vendor never sold, unsigned)", txPath)
-	if err := c.refused(txPath, order("FREE-1", pdfPro, 1_000_000_000, now)); err != nil {
+	if err := a.refused(ctx, org, order("FREE-1", pdfPro, 1_000_000_000, now)); err != nil {
 		return nil, err
 	}
-	step("vendor: sign and POST /%s/license-transactions (500 Viewer sessions × 2 units)", alice)
-	if err := c.provision("POST", "/"+alice+"/license-transactions", "order-A-1.json", order("A-1", viewer, 500, now), false); err != nil {
+	step("vendor: sign and POST %s (500 Viewer sessions × 2 units)", client.TransactionPath(alice))
+	if err := a.order(ctx, alice, "order-A-1.json", order("A-1", viewer, 500, now), false); err != nil {
 		return nil, err
 	}
 	step("application: 16 clients consume PdfPro, 8 open Viewer sessions, until both are exhausted")
@@ -189,13 +157,11 @@ func (c client) exercise() (map[string]int64, error) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 24)
 	for w := range 24 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := c.consumeUntilExhausted(w, granted); err != nil {
+		wg.Go(func() {
+			if err := a.consumeUntilExhausted(ctx, w, granted); err != nil {
 				errs <- err
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
@@ -210,14 +176,43 @@ func (c client) exercise() (map[string]int64, error) {
 	return out, nil
 }
 
-func order(ext, product string, quantity int, now time.Time) map[string]any {
-	return map[string]any{"transaction": map[string]any{"type": "Order", "externalId": ext,
-		"items": []map[string]any{{"externalId": ext + "-1", "productId": product, "quantity": quantity,
-			"licenseValidFrom":  now.Add(-time.Minute).Format(time.RFC3339),
-			"licenseValidUntil": now.AddDate(1, 0, 0).Format(time.RFC3339)}}}}
+// product has the vendor sign p, kept in the file name, and puts it with the signature; show
+// prints the signing command and its output.
+func (a app) product(ctx context.Context, id, name string, p client.Product, show bool) error {
+	body, err := p.Body()
+	if err != nil {
+		return err
+	}
+	sig, err := a.vendor.sign("PUT", client.ProductPath(id), name, body, show)
+	if err != nil {
+		return err
+	}
+	_, err = a.c.PutProductSigned(ctx, id, p, sig)
+	return err
 }
 
-func (c client) consumeUntilExhausted(w int, granted map[string]*atomic.Int64) error {
+// order has the vendor sign o, kept in the file name, and posts it for owner with the
+// signature.
+func (a app) order(ctx context.Context, owner, name string, o client.Order, show bool) error {
+	body, err := o.Body()
+	if err != nil {
+		return err
+	}
+	sig, err := a.vendor.sign("POST", client.TransactionPath(owner), name, body, show)
+	if err != nil {
+		return err
+	}
+	_, err = a.c.ProvisionSigned(ctx, owner, o, sig)
+	return err
+}
+
+func order(ext, product string, quantity int64, now time.Time) client.Order {
+	return client.Order{Type: "Order", ExternalID: ext, Items: []client.OrderItem{{ExternalID: ext + "-1", ProductID: product,
+		Quantity: quantity, LicenseValidFrom: now.Add(-time.Minute).Truncate(time.Second),
+		LicenseValidUntil: now.AddDate(1, 0, 0).Truncate(time.Second)}}}
+}
+
+func (a app) consumeUntilExhausted(ctx context.Context, w int, granted map[string]*atomic.Int64) error {
 	rng := rand.New(rand.NewPCG(uint64(w), 1))
 	sessions := w >= 16
 	left := int64(-1) // once denied, the most to ask for: the license ends at exactly 0
@@ -226,28 +221,28 @@ func (c client) consumeUntilExhausted(w int, granted map[string]*atomic.Int64) e
 		if left > 0 {
 			units = min(units, left)
 		}
-		body := map[string]any{"owner": org, "item": "PdfPro", "units": units}
+		req := client.ConsumeRequest{Owner: org, Item: "PdfPro", Units: units}
 		if sessions {
-			body = map[string]any{"owner": alice, "item": "Viewer", "session": fmt.Sprintf("w%d-s%d", w, n),
-				"user": fmt.Sprintf("user%d", w), "host": fmt.Sprintf("ws-%d", w)}
+			req = client.ConsumeRequest{Owner: alice, Item: "Viewer", Session: fmt.Sprintf("w%d-s%d", w, n),
+				User: fmt.Sprintf("user%d", w), Host: fmt.Sprintf("ws-%d", w)}
 		}
-		st, out, err := c.call("POST", "/v1/consume", false, body)
+		d, err := a.c.Consume(ctx, req)
 		switch {
 		case err != nil:
 			return err
-		case st == 409 && out["reason"] == "exhausted":
-			if left = int64(out["remaining"].(float64)); sessions || left == 0 {
+		case !d.Granted && d.Reason == "exhausted":
+			if left = d.Remaining; sessions || left == 0 {
 				return nil
 			}
 			continue
-		case st != 200:
-			return fmt.Errorf("consume: %d %v", st, out)
+		case !d.Granted:
+			return fmt.Errorf("consume: %+v", d)
 		}
-		granted[body["item"].(string)].Add(int64(out["units"].(float64)))
+		granted[req.Item].Add(d.Units)
 		if sessions && n%2 == 0 {
-			delete(body, "units")
-			if st, out, err := c.call("POST", "/v1/checkin", false, body); err != nil || st != 200 {
-				return fmt.Errorf("checkin: %d %v %v", st, out, err)
+			ci := client.CheckinRequest{Owner: req.Owner, Item: req.Item, Session: req.Session, User: req.User, Host: req.Host}
+			if _, err := a.c.Checkin(ctx, ci); err != nil {
+				return fmt.Errorf("checkin: %w", err)
 			}
 		}
 	}
@@ -255,33 +250,29 @@ func (c client) consumeUntilExhausted(w int, granted map[string]*atomic.Int64) e
 
 // refused sends an order with the admin token alone, as a customer minting units would, and
 // fails unless the agent refuses it with 403 bad_signature.
-func (c client) refused(path string, body any) error {
-	st, out, err := c.call("POST", path, true, body)
-	if err != nil {
-		return err
+func (a app) refused(ctx context.Context, owner string, o client.Order) error {
+	_, err := a.c.Provision(ctx, owner, o)
+	var api *client.APIError
+	if !errors.As(err, &api) || api.Status != 403 || api.Code != "bad_signature" {
+		return fmt.Errorf("an unsigned order got %v, want 403 bad_signature", err)
 	}
-	if st != 403 || out["error"] != "bad_signature" {
-		return fmt.Errorf("an unsigned order got %d %.300v, want 403 bad_signature", st, out)
-	}
-	fmt.Printf("%d %s: %s\n", st, out["error"], out["message"])
+	fmt.Printf("%d %s: %s\n", api.Status, api.Code, api.Message)
 	return nil
 }
 
 // vendor signs requests with meterctl, as the vendor's own tooling would.
-type vendor struct{ meterctl, key, dir string }
+type vendor struct {
+	meterctl harness.Meterctl
+	key, dir string
+}
 
 // sign writes body to the file name and has meterctl sign it; show prints the command and its
 // output.
 func (v vendor) sign(method, path, name string, body []byte, show bool) (string, error) {
-	file := filepath.Join(v.dir, name)
-	if err := os.WriteFile(file, body, 0o644); err != nil {
-		return "", err
-	}
-	out, err := meterctl.Run(v.meterctl, "sign", "-key", v.key, "-method", method, "-path", path, file)
+	sig, err := v.meterctl.Sign(v.key, method, path, filepath.Join(v.dir, name), body)
 	if err != nil {
 		return "", err
 	}
-	sig := strings.TrimSpace(string(out))
 	if show {
 		fmt.Printf("$ meterctl sign -key vendor.sign -method %s -path %s %s\n%s\n", method, path, name, sig)
 	}
@@ -290,8 +281,8 @@ func (v vendor) sign(method, path, name string, body []byte, show bool) (string,
 
 // checkSigned fails unless the provisions report lists the PdfPro order as signed by the
 // vendor, with its 15,000 units, and no provision the vendor did not sign.
-func checkSigned(meterctlPath, key, pub, db string) error {
-	out, err := meterctl.Run(meterctlPath, "report", "-key", key, "-provisions", "-vendor-pub", pub, "-format", "json", db)
+func checkSigned(meterctl harness.Meterctl, key, pub, db string) error {
+	out, err := meterctl.Run("report", "-key", key, "-provisions", "-vendor-pub", pub, "-format", "json", db)
 	if err != nil {
 		return err
 	}
@@ -319,8 +310,8 @@ func checkSigned(meterctlPath, key, pub, db string) error {
 }
 
 // checkTotals compares the report with what the clients were granted.
-func checkTotals(meterctlPath, key, db string, granted map[string]int64) error {
-	billed, err := meterctl.Billed(meterctlPath, key, db)
+func checkTotals(meterctl harness.Meterctl, key, db string, granted map[string]int64) error {
+	billed, err := meterctl.Billed(key, db)
 	if err != nil {
 		return err
 	}

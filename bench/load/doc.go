@@ -2,10 +2,10 @@
 // fasthttp client and measures meterd side by side with the baselines a user would compare it
 // with, in one process, one after the other, on the same machine.
 //
-//	go run ./bench/load -scenario compare                 (make bench appends it to bench/RESULTS.md)
-//	go run ./bench/load -scenario batch -batch 1000
-//	go run ./bench/load -scenario memory
-//	go run ./bench/load -scenario single -url http://127.0.0.1:8787 -token-file meterd-data/admin.token
+//	go -C bench run ./load -scenario compare          (make bench appends it to bench/RESULTS.md)
+//	go -C bench run ./load -scenario batch -batch 1000
+//	go -C bench run ./load -scenario memory
+//	go -C bench run ./load -scenario single -url http://127.0.0.1:8787 -token-file ../meterd-data/admin.token
 //
 // # Scenarios
 //
@@ -26,9 +26,15 @@
 // of DATA_DIR/wal every million (the log must plateau once truncation runs). single drives an
 // agent that is already running at -url.
 //
-// meterd runs in-process: core.Open on a temporary DATA_DIR, httpapi.NewServer on a 127.0.0.1
-// listener, provisioned over HTTP with the admin token with -licenses licenses (items
-// BenchItem0…) of 10^12 units each, so that nothing runs out.
+// meterd runs in-process (core/harness: core.Open on a temporary DATA_DIR, httpapi.NewServer on
+// a 127.0.0.1 listener), provisioned through core/client with the admin token with -licenses
+// licenses (items BenchItem0…) of 10^12 units each, so that nothing runs out. Redis is driven
+// with github.com/redis/go-redis/v9, one pooled connection per worker.
+//
+// The consume requests themselves do not go through core/client: the load loop is a
+// fasthttp client that builds bodies into reused buffers and allocates nothing per request
+// (TestHTTPWorkerAllocs), so that a row measures the agent, not its client. The bare fasthttp
+// baseline (a) is driven by the same loop, which keeps the ratios comparable.
 //
 // # Measuring
 //

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // consumeScript is the consume a Redis user would write: take ARGV[1] units from the balance
@@ -28,6 +30,7 @@ type redisServer struct {
 	addr    string
 	version string
 	exited  chan error
+	setup   *redis.Client // one connection, for setup, not for load
 }
 
 // startRedis runs bin; errNoRedis when it is not installed.
@@ -54,6 +57,7 @@ func startRedis(bin string) (*redisServer, error) {
 		return nil, fmt.Errorf("start %s: %w", path, err)
 	}
 	go func() { s.exited <- s.cmd.Wait() }()
+	s.setup = redis.NewClient(&redis.Options{Addr: s.addr, PoolSize: 1, DialTimeout: time.Second, ReadTimeout: 10 * time.Second})
 	if err := s.waitReady(10 * time.Second); err != nil {
 		s.stop()
 		return nil, err
@@ -72,13 +76,13 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// waitReady pings until the server answers and reads its version.
+// waitReady asks until the server answers and reads its version.
 func (s *redisServer) waitReady(limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
-		info, err := s.call("INFO", "server")
+		info, err := s.setup.Info(context.Background(), "server").Result()
 		if err == nil {
-			s.version = infoField(info.str, "redis_version")
+			s.version = infoField(info, "redis_version")
 			return nil
 		}
 		select {
@@ -92,8 +96,8 @@ func (s *redisServer) waitReady(limit time.Duration) error {
 	}
 }
 
-func infoField(info []byte, name string) string {
-	for line := range strings.Lines(string(info)) {
+func infoField(info, name string) string {
+	for line := range strings.Lines(info) {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
 			return v
 		}
@@ -101,26 +105,9 @@ func infoField(info []byte, name string) string {
 	return "?"
 }
 
-// call runs one command on a connection of its own: for setup, not for load.
-func (s *redisServer) call(args ...string) (reply, error) {
-	c, err := net.DialTimeout("tcp", s.addr, time.Second)
-	if err != nil {
-		return reply{}, err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Write(appendCommand(nil, args...)); err != nil {
-		return reply{}, err
-	}
-	v, err := readReply(bufio.NewReader(c))
-	if err == nil && v.kind == '-' {
-		err = &RedisError{Msg: string(v.str)}
-	}
-	return v, err
-}
-
 // stop shuts the server down (SIGTERM) and removes its directory.
 func (s *redisServer) stop() error {
+	s.setup.Close()
 	_ = s.cmd.Process.Signal(os.Interrupt)
 	var err error
 	select {
@@ -135,24 +122,28 @@ func (s *redisServer) stop() error {
 	return err
 }
 
-// redisLoad sends EVALSHA of the consume script, one connection per worker.
+// redisLoad sends EVALSHA of the consume script, one pooled connection per worker.
 type redisLoad struct {
 	s    *redisServer
+	rdb  *redis.Client
 	sha  string
 	keys []string // one balance per license of the mix
 	mix  *mix
 }
 
 // newRedisLoad loads the script and sets one balance per license of m as large as meterd's.
-func newRedisLoad(s *redisServer, m *mix) (*redisLoad, error) {
-	v, err := s.call("SCRIPT", "LOAD", consumeScript)
+func newRedisLoad(s *redisServer, m *mix, conns int) (*redisLoad, error) {
+	ctx := context.Background()
+	sha, err := s.setup.ScriptLoad(ctx, consumeScript).Result()
 	if err != nil {
 		return nil, fmt.Errorf("script load: %w", err)
 	}
-	l := &redisLoad{s: s, sha: string(v.str), mix: m}
+	l := &redisLoad{s: s, sha: sha, mix: m, rdb: redis.NewClient(&redis.Options{Addr: s.addr, PoolSize: conns,
+		DialTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second})}
 	for i := range m.items {
 		key := "balance:" + strconv.Itoa(i)
-		if _, err := s.call("SET", key, strconv.FormatInt(benchQuantity*benchCreditAmount, 10)); err != nil {
+		if err := s.setup.Set(ctx, key, int64(benchQuantity*benchCreditAmount), 0).Err(); err != nil {
+			l.rdb.Close()
 			return nil, fmt.Errorf("set %s: %w", key, err)
 		}
 		l.keys = append(l.keys, key)
@@ -162,34 +153,23 @@ func newRedisLoad(s *redisServer, m *mix) (*redisLoad, error) {
 
 func (l *redisLoad) serverCPU() time.Duration { return pidCPU(l.s.cmd.Process.Pid) }
 
+func (l *redisLoad) close() error { return l.rdb.Close() }
+
 func (l *redisLoad) worker(id int) (worker, error) {
-	c, err := net.DialTimeout("tcp", l.s.addr, 5*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	return &redisWorker{l: l, c: c, r: bufio.NewReader(c), gen: newBodyGen(l.mix, id)}, nil
+	return &redisWorker{l: l, gen: newBodyGen(l.mix, id), keys: make([]string, 1)}, nil
 }
 
 type redisWorker struct {
-	l   *redisLoad
-	c   net.Conn
-	r   *bufio.Reader
-	gen *bodyGen
-	buf []byte
+	l    *redisLoad
+	gen  *bodyGen
+	keys []string
 }
 
 func (w *redisWorker) do(t *tally) {
 	i, u := w.gen.item()
-	b := appendArrayHeader(w.buf[:0], 5)
-	b = appendBulkString(appendBulkString(b, "EVALSHA"), w.l.sha)
-	b = appendBulkString(appendBulkString(b, "1"), w.l.keys[i])
-	w.buf = appendBulkInt(b, u)
-	if _, err := w.c.Write(w.buf); err != nil {
-		t.fail(err)
-		time.Sleep(time.Millisecond)
-		return
-	}
-	n, err := readInt(w.r)
+	w.keys[0] = w.l.keys[i]
+	n, err := w.l.rdb.EvalSha(context.Background(), w.l.sha, w.keys, u).Int64()
+	var reply redis.Error // an error the server answered with
 	switch {
 	case err == nil && n < 0:
 		t.denies++
@@ -197,16 +177,12 @@ func (w *redisWorker) do(t *tally) {
 	case err == nil:
 		t.grants++
 		t.decisions++
-	case isRedisError(err):
+	case errors.As(err, &reply):
 		t.unexpected("%v", err)
 	default:
 		t.fail(err)
+		time.Sleep(time.Millisecond) // a refused connection fails at once; do not spin
 	}
 }
 
-func isRedisError(err error) bool {
-	var rerr *RedisError
-	return errors.As(err, &rerr)
-}
-
-func (w *redisWorker) close() { w.c.Close() }
+func (w *redisWorker) close() {}

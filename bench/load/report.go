@@ -216,9 +216,9 @@ func (r *report) appendTo(path string, args []string) error {
 	return errors.Join(err, f.Close())
 }
 
-// commandLine is how to run this again from the module root.
+// commandLine is how to run this again from the repository's root.
 func commandLine(args []string) string {
-	parts := []string{"go run ./bench/load"}
+	parts := []string{"go -C bench run ./load"}
 	for _, a := range args {
 		if a == "" || strings.ContainsAny(a, " \t'\"$\\*?") {
 			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"

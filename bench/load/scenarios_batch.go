@@ -21,7 +21,7 @@ func batch(o *options) (*report, error) {
 			return nil, err
 		}
 		res, err := driveAgent(o, a, runID(), false, o.batch)
-		return res, errors.Join(err, a.stopNoting(res))
+		return res, errors.Join(err, stopNoting(a, res))
 	}()
 	rep.rows = append(rep.rows, &row{id: "batch", name: name, res: res, err: err})
 	return rep, rep.failed()

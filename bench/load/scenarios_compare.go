@@ -7,7 +7,9 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/meterd/meterd/core/client"
 	"github.com/meterd/meterd/core/config"
+	"github.com/meterd/meterd/core/harness"
 )
 
 // row is one line of a report: what ran and what it measured, or why it did not run.
@@ -92,22 +94,27 @@ func agentRow(d config.Durability, usage, engineOnly bool) func(*options, string
 			return nil, err
 		}
 		res, err := driveAgent(o, a, run, engineOnly, 0)
-		return res, errors.Join(err, a.stopNoting(res))
+		return res, errors.Join(err, stopNoting(a, res))
 	}
 }
 
 // driveAgent provisions a fresh owner on a and drives it.
-func driveAgent(o *options, a *agent, run string, engineOnly bool, batch int) (*result, error) {
+func driveAgent(o *options, a *harness.InProcess, run string, engineOnly bool, batch int) (*result, error) {
 	owner := "organizations/bench-" + run
-	items, err := provision(httpAdmin{base: a.base, token: a.token}, owner, run, o.licenses)
+	c, err := a.Client(client.Options{})
+	if err != nil {
+		return nil, err
+	}
+	items, err := provision(c, owner, run, o.licenses)
+	c.CloseIdle()
 	if err != nil {
 		return nil, err
 	}
 	m := newMix(o, owner, run, items)
 	if engineOnly {
-		return drive(&engineLoad{e: a.eng, mix: m}, o.conns, o.warmup, o.duration)
+		return drive(&engineLoad{e: a.Engine(), mix: m}, o.conns, o.warmup, o.duration)
 	}
-	return driveHTTP(o, a.base, m, batch)
+	return driveHTTP(o, a.Base, m, batch)
 }
 
 func driveHTTP(o *options, base string, m *mix, batch int) (*result, error) {
@@ -134,10 +141,11 @@ func runRedis(o *options, run string) (*result, error) {
 		return nil, err
 	}
 	items := make([]string, o.licenses)
-	l, err := newRedisLoad(s, newMix(o, "", run, items))
+	l, err := newRedisLoad(s, newMix(o, "", run, items), o.conns)
 	var res *result
 	if err == nil {
 		res, err = drive(l, o.conns, o.warmup, o.duration)
+		err = errors.Join(err, l.close())
 	}
 	if res != nil {
 		res.note = "redis-server " + s.version

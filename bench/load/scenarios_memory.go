@@ -14,8 +14,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/client"
 	"github.com/meterd/meterd/core/config"
+	"github.com/meterd/meterd/core/harness"
 )
 
 // memSample is the process and the log after some number of decisions.
@@ -32,37 +33,37 @@ type memSample struct {
 // database on) from o.conns goroutines and samples RSS and the WAL directory every million.
 // Once truncation runs, the log must stop growing: that is the check.
 func memory(o *options) (*report, error) {
-	dir, err := os.MkdirTemp("", "meterd-load-memory-")
+	a, err := startAgent(config.DurabilitySync, true)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	cfg := config.Default()
-	cfg.DataDir = dir
-	e, err := core.Open(cfg, core.Options{})
-	if err != nil {
-		return nil, err
-	}
-	samples, res, err := memoryRun(o, e, filepath.Join(dir, "wal"))
+	samples, res, err := memoryRun(o, a)
 	start := time.Now()
-	err = errors.Join(err, e.Close())
+	err = errors.Join(err, a.Stop())
 	closeTook := time.Since(start)
 	if res == nil {
 		return nil, err
 	}
 	rep := &report{title: "memory", opts: o, decisions: true, table: memTable(samples),
 		rows:   []*row{{id: "memory", name: "meterd sync Engine.Consume", res: res, err: err}},
-		checks: memChecks(samples), notes: []string{fmt.Sprintf("Engine.Close (final export and checkpoint) took %v", closeTook.Round(time.Millisecond))}}
+		checks: memChecks(samples), notes: []string{fmt.Sprintf("stopping (Engine.Close: final export and checkpoint) took %v", closeTook.Round(time.Millisecond))}}
 	return rep, err
 }
 
-func memoryRun(o *options, e *core.Engine, walDir string) ([]memSample, *result, error) {
+// memoryRun provisions over HTTP, then drives the engine without it.
+func memoryRun(o *options, a *harness.InProcess) ([]memSample, *result, error) {
 	run := runID()
 	owner := "organizations/bench-" + run
-	items, err := provision(newEngineAdmin(e), owner, run, o.licenses)
+	c, err := a.Client(client.Options{})
 	if err != nil {
 		return nil, nil, err
 	}
+	items, err := provision(c, owner, run, o.licenses)
+	c.CloseIdle()
+	if err != nil {
+		return nil, nil, err
+	}
+	e, walDir := a.Engine(), filepath.Join(a.Dir, "wal")
 	fmt.Fprintf(os.Stderr, "load: memory: %d decisions, %d goroutines, sample every %d\n", o.decisions, o.conns, o.sampleEvery)
 	start := time.Now()
 	marks := make(chan uint64, o.decisions/o.sampleEvery+1)

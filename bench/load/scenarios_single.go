@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/meterd/meterd/core/client"
 )
 
 // single drives an agent that is already running at o.url: on licenses it provisions with the
@@ -17,8 +19,13 @@ func single(o *options) (*report, error) {
 			return nil, fmt.Errorf("admin token: %w", err)
 		}
 		owner = "organizations/bench-" + run
-		h := httpAdmin{base: strings.TrimSuffix(o.url, "/"), token: strings.TrimSpace(string(tok))}
-		if items, err = provision(h, owner, run, o.licenses); err != nil {
+		c, err := client.New(o.url, client.Options{Token: strings.TrimSpace(string(tok))})
+		if err != nil {
+			return nil, err
+		}
+		items, err = provision(c, owner, run, o.licenses)
+		c.CloseIdle()
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -46,6 +46,9 @@ func checkRows(t *testing.T, rep *report, wantRows int) {
 func TestCompare(t *testing.T) {
 	o := quick(t, "-keys", "0.5", "-units", "1-5")
 	if _, err := exec.LookPath(o.redisServer); err != nil {
+		if os.Getenv("METERD_REQUIRE_TOOLS") == "1" {
+			t.Fatal("redis-server not on PATH, and METERD_REQUIRE_TOOLS=1: row (e) must run")
+		}
 		t.Log("redis-server not installed: row (e) is skipped")
 	}
 	rep, err := compare(o)
@@ -111,19 +114,19 @@ func TestSingle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.stop()
+	defer a.Stop()
 	tok := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(tok, []byte(a.token+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(tok, []byte(a.Token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := single(quick(t, "-scenario", "single", "-url", a.base, "-token-file", tok))
+	rep, err := single(quick(t, "-scenario", "single", "-url", a.Base, "-token-file", tok))
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkRows(t, rep, 1)
 	// Without a token, on licenses someone else provisioned: an unknown item is a 404, counted
 	// as "other", with the answer kept for the report.
-	rep, _ = single(quick(t, "-scenario", "single", "-url", a.base, "-owner", "organizations/nobody", "-items", "X"))
+	rep, _ = single(quick(t, "-scenario", "single", "-url", a.Base, "-owner", "organizations/nobody", "-items", "X"))
 	if r := rep.rows[0].res; r == nil || r.other == 0 || !strings.Contains(r.firstErr.Error(), "HTTP 404") {
 		t.Fatalf("unknown owner: got %+v, want 404s counted as other", r)
 	}
@@ -146,7 +149,7 @@ func TestAppendTo(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(b)
-	if strings.Count(s, "\n## compare, ") != 2 || !strings.Contains(s, "    go run ./bench/load -scenario compare -only 'a b'\n") ||
+	if strings.Count(s, "\n## compare, ") != 2 || !strings.Contains(s, "    go -C bench run ./load -scenario compare -only 'a b'\n") ||
 		!strings.Contains(s, "(a) bare fasthttp  100") || !strings.Contains(s, "Machine: ") {
 		t.Fatalf("appended file:\n%s", s)
 	}

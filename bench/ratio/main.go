@@ -11,13 +11,13 @@
 // implementation at a setting belongs to round i.
 //
 //	for i in $(seq 10); do go test ./shard -run '^$' -bench 'BenchmarkDecide$' -cpu 2; done |
-//		go run ./bench/ratio -dim impl -ratio shard/cas -ratio mutexmap/shard
+//		go -C bench run ./ratio -dim impl -ratio shard/cas -ratio mutexmap/shard
 //
 // With -metric instead, it summarises metrics the benchmark reports itself,
 // such as the ratios BenchmarkDecideTurns measures (metrics.go):
 //
 //	go test ./shard -run '^$' -bench BenchmarkDecideTurns -cpu 2 -count 5 |
-//		go run ./bench/ratio -metric shard/cas -metric mutexmap/shard
+//		go -C bench run ./ratio -metric shard/cas -metric mutexmap/shard
 package main
 
 import (

@@ -3,9 +3,9 @@
 // the end the vendor's tools must verify the usage database and bill exactly the units the
 // clients were told they got.
 //
-//	make soak                     (go run ./bench/soak -bin bin -duration $(SOAK), SOAK=10m)
-//	go run ./bench/soak -bin bin -duration 10m -append bench/RESULTS.md
-//	go run ./bench/soak -bin bin -duration 1m -rate 200 -keep
+//	make soak                     (go -C bench run ./soak -bin $PWD/bin -duration $(SOAK), SOAK=10m)
+//	go -C bench run ./soak -bin ../bin -duration 10m -append RESULTS.md
+//	go -C bench run ./soak -bin ../bin -duration 1m -rate 200 -keep
 //
 // # What it runs
 //
@@ -39,8 +39,10 @@
 //
 // # What it measures, and why that way
 //
-// Every -sample (5 s) it reads /metrics (on a connection it closes, so that it adds nothing to
-// what it measures) and walks the data directory; -keep leaves the readings in readings.csv
+// It starts meterd through core/harness and talks to it through core/client, each call sent
+// once (no retries, no key the mix did not choose), so that every 5xx and every lost answer is
+// counted. Every -sample (5 s) it reads /metrics (on a connection it closes, so that it adds
+// nothing to what it measures; parsed by Prometheus's expfmt) and walks the data directory; -keep leaves the readings in readings.csv
 // beside meterd.log and the data. Before the traffic it measures the idle baseline (the
 // minimum over 12 s: fasthttp stops an idle worker goroutine after 10 s); after it, the clients
 // close their keep-alive connections and the soak polls for up to 90 s. Checks:

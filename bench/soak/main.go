@@ -13,7 +13,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/meterd/meterd/bench/agent"
+	"github.com/meterd/meterd/core/client"
+	"github.com/meterd/meterd/core/harness"
 )
 
 // writeInterval is the USAGE_WRITE_INTERVAL meterd runs with; the export lag limit is twice it.
@@ -54,7 +55,7 @@ func main() {
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("soak", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg := config{command: "go run ./bench/soak " + strings.Join(args, " ")}
+	cfg := config{command: "go -C bench run ./soak " + strings.Join(args, " ")}
 	fs.StringVar(&cfg.bin, "bin", "bin", "`dir`ectory holding meterd and meterctl")
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Minute, "how long the traffic runs")
 	fs.IntVar(&cfg.workers, "workers", 16, "concurrent clients")
@@ -63,7 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.renew, "renew", 15*time.Second, "how often a new pair of small licenses is ordered")
 	fs.DurationVar(&cfg.idemTTL, "idempotency-ttl", 0, "IDEMPOTENCY_TTL of meterd (0: duration/10, between 5s and 1m)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (data, vendor key, meterd.log, readings.csv)")
-	fs.StringVar(&cfg.appendTo, "append", "", "append the run's summary and command to `file` (e.g. bench/RESULTS.md)")
+	fs.StringVar(&cfg.appendTo, "append", "", "append the run's summary and command to `file` (e.g. RESULTS.md, in bench/)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -118,7 +119,7 @@ func run(cfg config, stray *strayLog, stdout io.Writer) (bool, error) {
 		return false, err
 	}
 	defer logFile.Close()
-	a, err := agent.Start(filepath.Join(cfg.bin, "meterd"), data, logFile, cfg.agentArgs(key)...)
+	a, err := harness.StartProcess(filepath.Join(cfg.bin, "meterd"), data, logFile, cfg.agentArgs(key)...)
 	if err != nil {
 		return false, fmt.Errorf("%w; log: %s", err, logFile.Name())
 	}
@@ -145,18 +146,22 @@ func run(cfg config, stray *strayLog, stdout io.Writer) (bool, error) {
 
 // soak provisions, measures the idle baseline, runs the traffic while sampling, and waits for
 // meterd to be idle again.
-func soak(a *agent.Agent, cfg config, o *outcome, stdout io.Writer) error {
-	token, err := a.Token()
+func soak(a *harness.Process, cfg config, o *outcome, stdout io.Writer) error {
+	// Each call once, without a key it was not given: the soak must see every 5xx and every
+	// lost answer, and sends a share of its consumes without a key on purpose.
+	c, err := a.Client(client.Options{Attempts: 1, MaxConns: cfg.workers + 2})
 	if err != nil {
 		return err
 	}
-	c := &client{agent.NewClient(a.Base, token, cfg.workers+2)}
 	f, err := provision(c, time.Now())
 	if err != nil {
 		return err
 	}
 	c.CloseIdle()
-	s := newSampler(a.Base, a.Data)
+	s, err := newSampler(a.Base, a.Data)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "soak: meterd %s on %s; idle baseline for %s\n", a.Base, a.Data, idleWindow)
 	if o.base, err = baseline(s, a.Pid()); err != nil {
 		return err
@@ -179,7 +184,7 @@ func soak(a *agent.Agent, cfg config, o *outcome, stdout io.Writer) error {
 }
 
 // traffic runs the workers, the renewals, the sampler and a progress line for cfg.duration.
-func traffic(c *client, f *fleet, s *sampler, led *ledger, cfg config, stdout io.Writer) (steps, renewals int64) {
+func traffic(c *client.Client, f *fleet, s *sampler, led *ledger, cfg config, stdout io.Writer) (steps, renewals int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.duration)
 	defer cancel()
 	sampled, renewed := make(chan struct{}), make(chan error, 1)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/meterd/meterd/bench/meterctl"
+	"github.com/meterd/meterd/core/harness"
 )
 
 // errExit is returned by runMeterctl when meterctl exits non-zero; the error says why.
@@ -13,7 +13,7 @@ var errExit = errors.New("soak: meterctl failed")
 
 // runMeterctl runs bin/meterctl with args and returns its standard output.
 func runMeterctl(bin string, args ...string) ([]byte, error) {
-	out, err := meterctl.Run(filepath.Join(bin, "meterctl"), args...)
+	out, err := harness.Meterctl{Path: filepath.Join(bin, "meterctl")}.Run(args...)
 	if err != nil {
 		return out, fmt.Errorf("%w: %v", errExit, err)
 	}

@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync/atomic"
 	"time"
+
+	"github.com/meterd/meterd/core/client"
 )
 
 // The two products of the soak, one per tracking mode.
@@ -45,15 +46,12 @@ type orderSpec struct {
 }
 
 // provision creates both products and every owner's first order.
-func provision(c *client, now time.Time) (*fleet, error) {
-	products := []map[string]any{
-		{"id": meterProduct, "name": meterItem, "licensedItem": meterItem, "trackingMode": "TRACK_BY_CALLER_CONSUMPTION_COUNT", "creditAmount": 1},
-		{"id": seatProduct, "name": seatItem, "licensedItem": seatItem, "trackingMode": "TRACK_BY_LICENSE_SESSIONS_OPENED", "creditAmount": seatCredit},
-	}
-	for _, p := range products {
-		id := p["id"].(string)
-		delete(p, "id")
-		if err := c.admin("PUT", "/products/"+id, p, nil); err != nil {
+func provision(c *client.Client, now time.Time) (*fleet, error) {
+	for _, p := range []client.Product{
+		{ID: meterProduct, Name: meterItem, LicensedItem: meterItem, TrackingMode: client.TrackCallerCount, CreditAmount: 1},
+		{ID: seatProduct, Name: seatItem, LicensedItem: seatItem, TrackingMode: client.TrackSessions, CreditAmount: seatCredit},
+	} {
+		if _, err := c.PutProduct(context.Background(), p.ID, p); err != nil {
 			return nil, err
 		}
 	}
@@ -74,7 +72,7 @@ func provision(c *client, now time.Time) (*fleet, error) {
 		orders = append(orders, orderSpec{o, seatProduct, bigQuantity, now.Add(-time.Minute), year})
 	}
 	for i, o := range orders {
-		id, err := c.order(o.owner, fmt.Sprintf("soak-%d", i), o.product, o.qty, o.from, o.until)
+		id, err := order(c, o.owner, fmt.Sprintf("soak-%d", i), o.product, o.qty, o.from, o.until)
 		if err != nil {
 			return nil, err
 		}
@@ -86,45 +84,17 @@ func provision(c *client, now time.Time) (*fleet, error) {
 }
 
 // order posts one 10Duke license transaction and returns the license it went to.
-func (c *client) order(owner, ext, product string, qty int64, from, until time.Time) (string, error) {
-	body := map[string]any{"transaction": map[string]any{"type": "Order", "externalId": ext,
-		"items": []map[string]any{{"externalId": ext + "-1", "productId": product, "quantity": qty,
-			"licenseValidFrom": from.UTC().Format(time.RFC3339), "licenseValidUntil": until.UTC().Format(time.RFC3339)}}}}
-	var out struct {
-		Transaction struct {
-			Items []struct {
-				Licenses []struct {
-					ID string `json:"id"`
-				} `json:"licenses"`
-			} `json:"items"`
-		} `json:"transaction"`
-	}
-	if err := c.admin("POST", "/"+owner+"/license-transactions", body, &out); err != nil {
+func order(c *client.Client, owner, ext, product string, qty int64, from, until time.Time) (string, error) {
+	tx, err := c.Provision(context.Background(), owner, client.Order{Type: "Order", ExternalID: ext,
+		Items: []client.OrderItem{{ExternalID: ext + "-1", ProductID: product, Quantity: qty,
+			LicenseValidFrom: from.UTC().Truncate(time.Second), LicenseValidUntil: until.UTC().Truncate(time.Second)}}})
+	if err != nil {
 		return "", err
 	}
-	if it := out.Transaction.Items; len(it) != 1 || len(it[0].Licenses) != 1 {
-		return "", fmt.Errorf("order %s for %s: want one item with one license, got %+v", ext, owner, out)
+	if it := tx.Items; len(it) != 1 || len(it[0].Licenses) != 1 {
+		return "", fmt.Errorf("order %s for %s: want one item with one license, got %+v", ext, owner, tx)
 	}
-	return out.Transaction.Items[0].Licenses[0].ID, nil
-}
-
-// admin sends an admin call that must answer 200 and decodes the answer into out (if set).
-func (c *client) admin(method, path string, body, out any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	st, raw, err := c.Do(method, path, "", true, b)
-	if err != nil {
-		return err
-	}
-	if st != 200 {
-		return fmt.Errorf("%s %s: %d %s", method, path, st, raw)
-	}
-	if out != nil {
-		return json.Unmarshal(raw, out)
-	}
-	return nil
+	return tx.Items[0].Licenses[0].ID, nil
 }
 
 // renew orders the next pair of small licenses, for new owners, and points the traffic at them.
@@ -134,14 +104,14 @@ func (c *client) admin(method, path string, body, out any) error {
 // credits, so n top-ups of one license keep O(n²) bytes in memory and in the checkpoint. That
 // is meterd's design, not a leak, and a soak that topped up every few seconds would measure it
 // instead of leaks (450 top-ups each of two licenses in 90 s: heap in use 25 → 129 MiB).
-func (f *fleet) renew(c *client, now time.Time) error {
+func (f *fleet) renew(c *client.Client, now time.Time) error {
 	n := f.renewals.Add(1)
 	meter, seat := fmt.Sprintf("organizations/soak-small-%d", n), fmt.Sprintf("users/soak-small-%d", n)
 	from, year := now.Add(-time.Minute), now.AddDate(1, 0, 0)
-	if _, err := c.order(meter, fmt.Sprintf("small-meter-%d", n), meterProduct, smallMeterQty, from, year); err != nil {
+	if _, err := order(c, meter, fmt.Sprintf("small-meter-%d", n), meterProduct, smallMeterQty, from, year); err != nil {
 		return err
 	}
-	if _, err := c.order(seat, fmt.Sprintf("small-seat-%d", n), seatProduct, smallSeatQuantity, from, year); err != nil {
+	if _, err := order(c, seat, fmt.Sprintf("small-seat-%d", n), seatProduct, smallSeatQuantity, from, year); err != nil {
 		return err
 	}
 	f.smallMeter.Store(&meter)
@@ -150,7 +120,7 @@ func (f *fleet) renew(c *client, now time.Time) error {
 }
 
 // renewEvery renews the small licenses every period until ctx ends; it returns the first failure.
-func (f *fleet) renewEvery(ctx context.Context, c *client, every time.Duration) error {
+func (f *fleet) renewEvery(ctx context.Context, c *client.Client, every time.Duration) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/meterd/meterd/core/client"
 )
 
 // reading is one sample of meterd's /metrics and data directory.
@@ -34,9 +34,8 @@ type reading struct {
 // sampler reads meterd's metrics on a connection of its own that it does not keep open, so
 // that it adds nothing to the goroutines and sockets it measures between readings.
 type sampler struct {
-	url  string
+	c    *client.Client
 	data string
-	hc   *http.Client
 
 	mu       sync.Mutex
 	readings []reading
@@ -44,24 +43,16 @@ type sampler struct {
 	lastErr  error
 }
 
-func newSampler(base, data string) *sampler {
-	tr := &http.Transport{DisableKeepAlives: true}
-	return &sampler{url: base + "/metrics", data: data, hc: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+func newSampler(base, data string) (*sampler, error) {
+	c, err := client.New(base, client.Options{Attempts: 1, DisableKeepAlives: true, Timeout: 10 * time.Second})
+	return &sampler{c: c, data: data}, err
 }
 
 // read takes one reading.
 func (s *sampler) read() (reading, error) {
-	resp, err := s.hc.Get(s.url)
+	body, err := s.c.Metrics(context.Background())
 	if err != nil {
 		return reading{}, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return reading{}, err
-	}
-	if resp.StatusCode != 200 {
-		return reading{}, fmt.Errorf("GET /metrics: %d %.200s", resp.StatusCode, body)
 	}
 	m, err := parseMetrics(body)
 	if err != nil {

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/meterd/meterd/core/client"
 )
 
 // The traffic mix: the share of steps each operation takes, cumulative.
@@ -30,15 +32,6 @@ const (
 	maxUnits       = 25
 )
 
-// answer is the part of a consume or checkin answer the soak reads.
-type answer struct {
-	Granted bool   `json:"granted"`
-	Units   int64  `json:"units"`
-	Seq     uint64 `json:"seq"`
-	Reason  string `json:"reason"`
-	Error   string `json:"error"`
-}
-
 // session is a worker's session on a sessions-mode owner: checkout, a few calls, checkin.
 type session struct {
 	owner  string
@@ -50,7 +43,7 @@ type session struct {
 // worker runs steps of the mix at a fixed period.
 type worker struct {
 	id          int
-	c           *client
+	c           *client.Client
 	f           *fleet
 	l           *ledger
 	rng         *rand.Rand
@@ -60,7 +53,7 @@ type worker struct {
 
 // runWorkers drives the mix with n workers at rate steps per second in total until ctx ends,
 // then checks in the sessions still open. It returns the number of steps taken.
-func runWorkers(ctx context.Context, c *client, f *fleet, l *ledger, n int, rate float64) int64 {
+func runWorkers(ctx context.Context, c *client.Client, f *fleet, l *ledger, n int, rate float64) int64 {
 	period := time.Duration(float64(time.Second) * float64(n) / rate)
 	var wg sync.WaitGroup
 	steps := make([]int, n)
@@ -138,40 +131,53 @@ func (w *worker) meter() {
 	}
 }
 
-func (w *worker) meterBody(owner string, units int64, user int) []byte {
-	return fmt.Appendf(nil, `{"owner":%q,"item":%q,"units":%d,"user":"user-%d","host":"ws-%d"}`,
-		owner, meterItem, units, user, user)
+func (w *worker) meterBody(owner string, units int64, user int) client.ConsumeRequest {
+	return client.ConsumeRequest{Owner: owner, Item: meterItem, Units: units, User: fmt.Sprintf("user-%d", user),
+		Host: fmt.Sprintf("ws-%d", user)}
 }
 
-func (w *worker) seatBody(s *session) []byte {
-	return fmt.Appendf(nil, `{"owner":%q,"item":%q,"session":%q,"user":"user-%d","host":"ws-%d"}`,
-		s.owner, seatItem, s.id, w.id, w.id)
+func (w *worker) seatBody(s *session) client.ConsumeRequest {
+	return client.ConsumeRequest{Owner: s.owner, Item: seatItem, Session: s.id, User: fmt.Sprintf("user-%d", w.id),
+		Host: fmt.Sprintf("ws-%d", w.id)}
 }
 
 // consume sends one consume and books its answer: a grant into the ledger, a denial for the
 // reason the operation expects (none: denials are unexpected). It reports a grant.
-func (w *worker) consume(op, item, key string, body []byte, denial string) (answer, bool) {
-	st, raw, err := w.c.Do("POST", "/v1/consume", key, false, body)
+func (w *worker) consume(op, item, key string, req client.ConsumeRequest, denial string) (client.Decision, bool) {
+	req.IdempotencyKey = key
+	d, err := w.c.Consume(context.Background(), req)
 	if err != nil {
-		w.l.failed(op, err)
-		return answer{}, false
-	}
-	var a answer
-	if err := json.Unmarshal(raw, &a); err != nil {
-		w.l.unexpected(op, st, raw)
-		return a, false
+		w.failedCall(op, err)
+		return d, false
 	}
 	switch {
-	case st == 200 && a.Granted && a.Seq > 0:
+	case d.Granted && d.Seq > 0:
 		w.l.outcome("consume 200 granted")
-		w.l.grant(item, a.Units, a.Seq, key != "")
-		return a, true
-	case st == 409 && !a.Granted && denial != "" && a.Reason == denial:
-		w.l.outcome("consume 409 " + a.Reason)
-		return a, false
+		w.l.grant(item, d.Units, d.Seq, key != "")
+		return d, true
+	case !d.Granted && denial != "" && d.Reason == denial:
+		w.l.outcome("consume 409 " + d.Reason)
+		return d, false
 	}
-	w.l.unexpected(op, st, raw)
-	return a, false
+	status := 200
+	if !d.Granted {
+		status = 409
+	}
+	w.l.unexpected(op, status, fmt.Appendf(nil, "%+v", d))
+	return d, false
+}
+
+// failedCall books a call that got no answer, or an answer outside the contract, or an error.
+func (w *worker) failedCall(op string, err error) {
+	var api *client.APIError
+	switch {
+	case errors.As(err, &api):
+		w.l.unexpected(op, api.Status, []byte(api.Code+": "+api.Message))
+	case errors.Is(err, client.ErrNoAnswer):
+		w.l.failed(op, err)
+	default: // an answer meterd should never write
+		w.l.unexpected(op, 0, []byte(err.Error()))
+	}
 }
 
 // sessionStep advances s: checkout when none is open, then 1 to 4 calls that take nothing,
@@ -207,25 +213,24 @@ func (w *worker) checkin(s *session) {
 	if s.id == "" {
 		return
 	}
-	st, raw, err := w.c.Do("POST", "/v1/checkin", "", false, w.seatBody(s))
+	b := w.seatBody(s)
+	_, err := w.c.Checkin(context.Background(), client.CheckinRequest{Owner: b.Owner, Item: b.Item, Session: b.Session,
+		User: b.User, Host: b.Host})
 	s.id = ""
-	w.expect200("checkin", st, raw, err)
+	w.expect200("checkin", err)
 }
 
 func (w *worker) readLicense() {
 	id := w.f.licenseIDs[w.rng.IntN(len(w.f.licenseIDs))]
-	st, raw, err := w.c.Do("GET", "/v1/licenses/"+id, "", false, nil)
-	w.expect200("license", st, raw, err)
+	_, err := w.c.License(context.Background(), id)
+	w.expect200("license", err)
 }
 
 // expect200 books the answer to a call that must succeed.
-func (w *worker) expect200(op string, st int, raw []byte, err error) {
-	switch {
-	case err != nil:
-		w.l.failed(op, err)
-	case st != 200:
-		w.l.unexpected(op, st, raw)
-	default:
-		w.l.outcome(op + " 200")
+func (w *worker) expect200(op string, err error) {
+	if err != nil {
+		w.failedCall(op, err)
+		return
 	}
+	w.l.outcome(op + " 200")
 }

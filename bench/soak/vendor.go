@@ -3,7 +3,7 @@ package main
 import (
 	"path/filepath"
 
-	"github.com/meterd/meterd/bench/meterctl"
+	"github.com/meterd/meterd/core/harness"
 )
 
 // vendor does what the vendor does with the usage database once meterd has stopped: verify
@@ -11,5 +11,5 @@ import (
 func (o *outcome) vendor(bin, key, db string) {
 	out, err := runMeterctl(bin, "verify", "-key", key, db)
 	o.verifyOut, o.verifyErr = string(out), err
-	o.billed, o.reportErr = meterctl.Billed(filepath.Join(bin, "meterctl"), key, db)
+	o.billed, o.reportErr = harness.Meterctl{Path: filepath.Join(bin, "meterctl")}.Billed(key, db)
 }

@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/meterd/meterd/core/client"
 )
 
 // target is the agent under attack, as the attacks see it.
@@ -232,32 +235,38 @@ func flood(t *testing.T, x target, n int) string {
 // keyFlood fills IDEMPOTENCY_MAX_KEYS with keyed requests that are denied (so they take
 // nothing), then checks that new keys get 429 too_many_keys with Retry-After.
 func keyFlood(t *testing.T, x target) string {
-	c, err := dialRaw(x.addr)
+	c, err := client.New("http://"+x.addr, client.Options{Attempts: 1, MaxConns: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.c.Close()
+	defer c.CloseIdle()
 	denied, tooMany := 0, 0
 	for b := range (x.cfg.maxKeys + 1000) / 1000 {
-		items := make([]string, 1000)
-		for i := range items {
-			items[i] = fmt.Sprintf(`{"license":%q,"units":1000000000,"idempotencyKey":"flood-%d-%d"}`, x.license, b, i)
+		reqs := make([]client.ConsumeRequest, 1000)
+		for i := range reqs {
+			reqs[i] = client.ConsumeRequest{License: x.license, Units: 1_000_000_000, IdempotencyKey: fmt.Sprintf("flood-%d-%d", b, i)}
 		}
-		resp, body, err := c.do(httpReq("POST", "/v1/consume:batch", x.addr, "", `{"requests":[`+strings.Join(items, ",")+`]}`))
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("key flood batch %d: %v %v", b, err, resp)
+		res, err := c.ConsumeBatch(context.Background(), reqs)
+		if err != nil {
+			t.Fatalf("key flood batch %d: %v", b, err)
 		}
-		denied += bytes.Count(body, []byte(`"reason":"exhausted"`))
-		n := bytes.Count(body, []byte(`"error":"too_many_keys"`))
-		if n > 0 && resp.Header.Get("Retry-After") == "" {
-			t.Errorf("key flood: a batch with %d refused keys has no Retry-After", n)
+		for i, r := range res {
+			var api *client.APIError
+			switch {
+			case r.Err == nil && !r.Granted && r.Reason == "exhausted":
+				denied++
+			case errors.As(r.Err, &api) && api.Code == "too_many_keys":
+				tooMany++
+				if api.RetryAfter <= 0 {
+					t.Errorf("key flood: batch %d request %d refused without Retry-After", b, i)
+				}
+			}
 		}
-		tooMany += n
 	}
-	resp, body, err := c.do(httpReq("POST", "/v1/consume", x.addr, "Idempotency-Key: one-more\r\n",
-		`{"license":"`+x.license+`","units":1}`))
-	if err != nil || resp.StatusCode != 429 || !bytes.Contains(body, []byte(`"too_many_keys"`)) || resp.Header.Get("Retry-After") == "" {
-		t.Errorf("a new key past the limit: %v %v %s, want 429 too_many_keys with Retry-After", err, resp, body)
+	_, err = c.Consume(context.Background(), client.ConsumeRequest{License: x.license, Units: 1, IdempotencyKey: "one-more"})
+	var api *client.APIError
+	if !errors.As(err, &api) || api.Status != 429 || api.Code != "too_many_keys" || api.RetryAfter <= 0 {
+		t.Errorf("a new key past the limit: %v, want 429 too_many_keys with Retry-After", err)
 	}
 	if denied != x.cfg.maxKeys || tooMany != 1000*((x.cfg.maxKeys+1000)/1000)-x.cfg.maxKeys {
 		t.Errorf("key flood: %d denied and remembered, %d refused; want %d remembered, the rest refused", denied, tooMany, x.cfg.maxKeys)

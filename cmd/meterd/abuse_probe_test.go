@@ -3,6 +3,7 @@ package main_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/meterd/meterd/core/client"
 )
 
 // plainMeterd is the agent built without the race detector: the abuse suite measures what
@@ -101,7 +104,7 @@ type sample struct {
 }
 
 // legit is the licensed application: one keep-alive connection, consuming one unit every
-// pace, timing each answer.
+// pace, timing each answer; each consume is sent once, so that every failure shows.
 type legit struct {
 	mu       sync.Mutex
 	samples  []sample
@@ -110,48 +113,31 @@ type legit struct {
 	done     chan struct{}
 }
 
-func startLegit(addr, license string, pace time.Duration) (*legit, error) {
-	c, err := dialRaw(addr)
+func startLegit(base, license string, pace time.Duration) (*legit, error) {
+	c, err := client.New(base, client.Options{Attempts: 1, MaxConns: 1})
 	if err != nil {
 		return nil, err
 	}
 	l := &legit{stop: make(chan struct{}), done: make(chan struct{})}
-	req := httpReq("POST", "/v1/consume", addr, "",
-		`{"license":"`+license+`","units":1,"user":"app","host":"ws-1","ip":"127.0.0.1"}`)
+	req := client.ConsumeRequest{License: license, Units: 1, User: "app", Host: "ws-1", IP: "127.0.0.1"}
 	go func() {
 		defer close(l.done)
+		defer c.CloseIdle()
 		for {
 			select {
 			case <-l.stop:
-				if c != nil {
-					c.c.Close()
-				}
 				return
 			case <-time.After(pace):
 			}
 			start := time.Now()
-			var (
-				resp *http.Response
-				body []byte
-				err  error
-			)
-			if c == nil { // the last one broke: counted as a failure, then a new one
-				c, err = dialRaw(addr)
-			}
-			if err == nil {
-				resp, body, err = c.do(req)
-			}
-			s := sample{at: start, latency: time.Since(start), ok: err == nil && resp.StatusCode == 200}
+			d, err := c.Consume(context.Background(), req)
+			s := sample{at: start, latency: time.Since(start), ok: err == nil && d.Granted}
 			l.mu.Lock()
 			l.samples = append(l.samples, s)
 			if !s.ok {
-				l.failures = append(l.failures, fmt.Sprintf("%s: %v %v %s", start.Format("15:04:05.000"), err, resp, body))
+				l.failures = append(l.failures, fmt.Sprintf("%s: %+v %v", start.Format("15:04:05.000"), d, err))
 			}
 			l.mu.Unlock()
-			if err != nil && c != nil {
-				c.c.Close()
-				c = nil
-			}
 		}
 	}()
 	return l, nil
@@ -268,19 +254,19 @@ func vmRSS(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
 
-// metricValue reads one unlabelled sample from meterd's /metrics over a new connection.
+// metricValue reads one unlabelled sample from meterd's /metrics over a new connection, closed
+// after the answer.
 func metricValue(t *testing.T, addr, name string) float64 {
 	t.Helper()
-	c, err := dialRaw(addr)
+	c, err := client.New("http://"+addr, client.Options{Attempts: 1, DisableKeepAlives: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.c.Close()
-	resp, body, err := c.do(httpReq("GET", "/metrics", addr, "", ""))
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("metrics: %v %v", err, resp)
+	text, err := c.Metrics(context.Background())
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
 	}
-	for _, line := range strings.Split(string(body), "\n") {
+	for _, line := range strings.Split(string(text), "\n") {
 		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {

@@ -6,8 +6,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/meterd/meterd/bench/agent"
 )
 
 // Bounds the abuse suite holds the agent to. The issue that asked for the suite states the
@@ -34,21 +32,20 @@ const (
 func TestAbuse(t *testing.T) {
 	cfg := abuseConfig{header: time.Second, body: 2 * time.Second, idle: 3 * time.Second, maxConns: 1200, maxKeys: 3000}
 	raiseFileLimit(t, uint64(cfg.maxConns+floodExtra+slowHeaderConns+256))
-	p := &proc{t: t}
 	args := append([]string{"-durability", "async"}, cfg.flags()...)
-	a, err := agent.Start(plainMeterd(t), t.TempDir(), &p.log, args...)
+	p, err := startBin(t, plainMeterd(t), t.TempDir(), args...)
 	if err != nil {
-		t.Fatalf("%v\n%s", err, p.log.String())
+		t.Fatal(err)
 	}
-	p.Agent = a
 	defer p.stop(syscall.SIGTERM)
-	addr := strings.TrimPrefix(a.Base, "http://")
+	addr := strings.TrimPrefix(p.Base, "http://")
 	_, port, _ := strings.Cut(addr, ":")
 	x := target{addr: addr, port: port, license: p.provision(1_000_000), token: p.token(), cfg: cfg}
+	p.c.CloseIdle() // so that only the legitimate client stays connected
 
-	rss := startRSS(a.Pid())
+	rss := startRSS(p.Pid())
 	defer rss.halt()
-	client, err := startLegit(addr, x.license, legitPace)
+	client, err := startLegit(p.Base, x.license, legitPace)
 	if err != nil {
 		t.Fatal(err)
 	}

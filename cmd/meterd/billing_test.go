@@ -1,7 +1,7 @@
 package main_test
 
 import (
-	"net/http"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meterd/meterd/bench/meterctl"
+	"github.com/meterd/meterd/core/client"
 )
 
 // Black-box tests of the bill as a customer who wants it smaller would try: the real meterd,
@@ -21,10 +21,9 @@ import (
 func (p *proc) consumeUnits(n int) {
 	p.t.Helper()
 	for range n {
-		st, out, err := request(http.DefaultClient, "POST", p.Base+"/v1/consume", "", "",
-			map[string]any{"owner": "organizations/o", "item": "Item", "units": 1})
-		if err != nil || st != 200 {
-			p.t.Fatalf("consume: %d %v %v", st, out, err)
+		d, err := p.c.Consume(p.t.Context(), client.ConsumeRequest{Owner: "organizations/o", Item: "Item", Units: 1})
+		if err != nil || !d.Granted {
+			p.t.Fatalf("consume: %+v %v", d, err)
 		}
 	}
 }
@@ -34,11 +33,11 @@ func (p *proc) consumeUnits(n int) {
 func vendorReads(t *testing.T, data string) (string, int64) {
 	t.Helper()
 	key, db := filepath.Join(data, "usage.key"), filepath.Join(data, "usage.db")
-	out, err := meterctl.Run(meterctlBin, "verify", "-key", key, db)
+	out, err := meterctl.Run("verify", "-key", key, db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	billed, err := meterctl.Billed(meterctlBin, key, db)
+	billed, err := meterctl.Billed(key, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,46 +106,59 @@ func TestProcessDatesAndTotals(t *testing.T) {
 	data := t.TempDir()
 	p := startMeterd(t, data)
 	defer p.stop(syscall.SIGTERM)
-	p.mustAdmin("PUT", "/products/p", map[string]any{"licensedItem": "Item",
-		"trackingMode": "TRACK_BY_CALLER_CONSUMPTION_COUNT", "creditAmount": 1_000_000})
-	now := time.Now().UTC()
-	item := func(qty int, from, until string) map[string]any {
-		return map[string]any{"productId": "p", "quantity": qty, "licenseValidFrom": from, "licenseValidUntil": until}
+	ctx := t.Context()
+	million := itemProduct
+	million.CreditAmount = 1_000_000
+	if _, err := p.c.PutProduct(ctx, "p", million); err != nil {
+		t.Fatal(err)
 	}
-	tx := p.mustAdmin("POST", "/organizations/o/license-transactions", map[string]any{"transaction": map[string]any{
-		"externalId": "far", "items": []any{
-			item(1, "2600-01-01T00:00:00Z", "5000-01-01T00:00:00Z"),
-			item(2, now.Add(-time.Hour).Format(time.RFC3339), "9999-12-31T23:59:59.999999999Z")}}})
-	lic := tx["transaction"].(map[string]any)["items"].([]any)[0].(map[string]any)["licenses"].([]any)[0].(map[string]any)
-	id := lic["id"].(string)
-	st, view, err := request(http.DefaultClient, "GET", p.Base+"/v1/licenses/"+id, "", "", nil)
-	if err != nil || st != 200 {
-		t.Fatalf("get license: %d %v", st, err)
+	at := func(s string) time.Time {
+		tm, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
 	}
-	credits := view["useCountCredits"].([]any)
-	c0, c1 := credits[0].(map[string]any), credits[1].(map[string]any)
-	if c0["validFrom"] != "2600-01-01T00:00:00Z" || c0["validUntil"] != "5000-01-01T00:00:00Z" ||
-		c1["validUntil"] != "9999-12-31T23:59:59.999999999Z" || c0["active"] != false {
-		t.Fatalf("credits read back as %v", credits)
+	tx, err := p.c.Provision(ctx, "organizations/o", client.Order{ExternalID: "far", Items: []client.OrderItem{
+		{ProductID: "p", Quantity: 1, LicenseValidFrom: at("2600-01-01T00:00:00Z"), LicenseValidUntil: at("5000-01-01T00:00:00Z")},
+		{ProductID: "p", Quantity: 2, LicenseValidFrom: time.Now().UTC().Add(-time.Hour).Truncate(time.Second),
+			LicenseValidUntil: at("9999-12-31T23:59:59.999999999Z")}}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	st, out, _ := request(http.DefaultClient, "POST", p.Base+"/v1/consume", "", "",
-		map[string]any{"license": id, "units": 2_000_001})
-	if st != 409 || out["remaining"] != float64(2_000_000) {
-		t.Fatalf("consume more than the active credit: %d %v; want 409 with the 2026 credit's 2000000 remaining", st, out)
+	id := tx.Items[0].Licenses[0].ID
+	view, err := p.c.License(ctx, id)
+	if err != nil {
+		t.Fatalf("get license: %v", err)
+	}
+	// As meterd wrote them: RFC 3339 in UTC, every digit of the fraction it was given.
+	wire := func(tm *time.Time) string {
+		if tm == nil {
+			return "null"
+		}
+		return tm.Format(time.RFC3339Nano)
+	}
+	c0, c1 := view.UseCountCredits[0], view.UseCountCredits[1]
+	if wire(c0.ValidFrom) != "2600-01-01T00:00:00Z" || wire(c0.ValidUntil) != "5000-01-01T00:00:00Z" ||
+		wire(c1.ValidUntil) != "9999-12-31T23:59:59.999999999Z" || c0.Active {
+		t.Fatalf("credits read back as %+v", view.UseCountCredits)
+	}
+	d, err := p.c.Consume(ctx, client.ConsumeRequest{License: id, Units: 2_000_001})
+	if err != nil || d.Granted || d.Remaining != 2_000_000 {
+		t.Fatalf("consume more than the active credit: %+v %v; want a denial with the 2026 credit's 2000000 remaining", d, err)
 	}
 
-	big := make([]any, 10) // 10^16 units: past 2^53
-	for i := range big {
-		big[i] = map[string]any{"productId": "p", "quantity": 1_000_000_000}
+	big := client.Order{ExternalID: "too-many"} // 10^16 units: past 2^53
+	for range 10 {
+		big.Items = append(big.Items, client.OrderItem{ProductID: "p", Quantity: 1_000_000_000})
 	}
-	st, out, _ = request(http.DefaultClient, "POST", p.Base+"/organizations/o/license-transactions", p.token(), "",
-		map[string]any{"transaction": map[string]any{"externalId": "too-many", "items": big}})
-	if msg, _ := out["message"].(string); st != 400 || !strings.Contains(msg, "over the most one license may hold") {
-		t.Fatalf("order past 2^53: %d %.300v; want 400 naming the bound", st, out)
+	_, err = p.c.Provision(ctx, "organizations/o", big)
+	var api *client.APIError
+	if !errors.As(err, &api) || api.Status != 400 || !strings.Contains(api.Message, "over the most one license may hold") {
+		t.Fatalf("order past 2^53: %v; want 400 naming the bound", err)
 	}
-	_, view, _ = request(http.DefaultClient, "GET", p.Base+"/v1/licenses/"+id, "", "", nil)
-	if view["useCountTotal"] != float64(3_000_000) {
-		t.Fatalf("total %v after a refused order, want 3000000", view["useCountTotal"])
+	if view, err = p.c.License(ctx, id); err != nil || view.UseCountTotal != 3_000_000 {
+		t.Fatalf("total %d (%v) after a refused order, want 3000000", view.UseCountTotal, err)
 	}
 }
 

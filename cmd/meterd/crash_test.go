@@ -1,9 +1,10 @@
 package main_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meterd/meterd/bench/meterctl"
+	"github.com/meterd/meterd/core/client"
 )
 
 // inDoubt is a request whose answer never arrived: it may or may not have been granted.
@@ -34,9 +35,9 @@ type ledger struct {
 	unexpected []string // answers a consume must never get: neither a grant nor 503
 }
 
-func (l *ledger) odd(key string, st int, out map[string]any) {
+func (l *ledger) odd(key string, d client.Decision, err error) {
 	l.mu.Lock()
-	l.unexpected = append(l.unexpected, fmt.Sprintf("%s: %d %v", key, st, out))
+	l.unexpected = append(l.unexpected, fmt.Sprintf("%s: %+v %v", key, d, err))
 	l.mu.Unlock()
 }
 
@@ -146,7 +147,7 @@ func crashLoop(t *testing.T, durability string, cycles int) {
 func checkUsageDatabase(t *testing.T, data string, consumed int64) {
 	t.Helper()
 	db, key := filepath.Join(data, "usage.db"), filepath.Join(data, "usage.key")
-	if _, err := meterctl.Run(meterctlBin, "verify", "-key", key, db); err != nil {
+	if _, err := meterctl.Run("verify", "-key", key, db); err != nil {
 		t.Fatal(err)
 	}
 	if sqlite3, err := exec.LookPath("sqlite3"); err == nil {
@@ -157,7 +158,7 @@ func checkUsageDatabase(t *testing.T, data string, consumed int64) {
 	} else if os.Getenv("METERD_REQUIRE_TOOLS") == "1" {
 		t.Fatal("sqlite3 is not installed (apt-get install sqlite3)")
 	}
-	units, err := meterctl.Billed(meterctlBin, key, db)
+	units, err := meterctl.Billed(key, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,28 +174,31 @@ func checkUsageDatabase(t *testing.T, data string, consumed int64) {
 // drive sends keyed consumes until stop, recording every answer and every request cut off.
 func drive(base, prefix, license string, l *ledger, stop <-chan struct{}) {
 	units := func(n int) int64 { return int64(1 + n%9) }
-	keyedLoad(base, prefix, license, units, stop, func(key string, units int64, st int, out map[string]any, err error) bool {
+	keyedLoad(base, prefix, license, units, stop, func(key string, units int64, d client.Decision, err error) bool {
 		switch {
-		case err != nil:
+		case errors.Is(err, client.ErrNoAnswer):
 			l.lost(key, units)
 			return false // the agent is gone; the next cycle starts new clients
-		case st == 200 && out["granted"] == true:
+		case err == nil && d.Granted:
 			l.grant(units)
-		case st == 503:
+		case errors.Is(err, client.ErrUnavailable):
 			l.lost(key, units) // shutting down: not granted, but resending is safe anyway
 		default:
-			l.odd(key, st, out)
+			l.odd(key, d, err)
 		}
 		return true
 	})
 }
 
 // keyedLoad sends consumes with keys prefix-0, prefix-1, … until stop or until answer, which
-// sees each outcome, returns false.
+// sees each outcome, returns false. Each is sent once: a lost answer is the test's to see.
 func keyedLoad(base, prefix, license string, units func(n int) int64, stop <-chan struct{},
-	answer func(key string, units int64, st int, out map[string]any, err error) bool) {
-	hc := &http.Client{Timeout: 10 * time.Second}
-	defer hc.CloseIdleConnections()
+	answer func(key string, units int64, d client.Decision, err error) bool) {
+	c, err := client.New(base, client.Options{Attempts: 1, MaxConns: 1, Timeout: 10 * time.Second})
+	if err != nil {
+		panic("BUG: " + err.Error())
+	}
+	defer c.CloseIdle()
 	for n := 0; ; n++ {
 		select {
 		case <-stop:
@@ -202,8 +206,8 @@ func keyedLoad(base, prefix, license string, units func(n int) int64, stop <-cha
 		default:
 		}
 		key, u := fmt.Sprintf("%s-%d", prefix, n), units(n)
-		st, out, err := request(hc, "POST", base+"/v1/consume", "", key, map[string]any{"license": license, "units": u})
-		if !answer(key, u, st, out, err) {
+		d, err := c.Consume(context.Background(), client.ConsumeRequest{License: license, Units: u, IdempotencyKey: key})
+		if !answer(key, u, d, err) {
 			return
 		}
 	}
@@ -214,18 +218,18 @@ func keyedLoad(base, prefix, license string, units func(n int) int64, stop <-cha
 func resend(t *testing.T, p *proc, license string, doubt []inDoubt) int64 {
 	t.Helper()
 	var regranted atomic.Int64
-	hc := &http.Client{Timeout: 30 * time.Second}
 	for _, d := range doubt {
-		st, out, err := request(hc, "POST", p.Base+"/v1/consume", "", d.key, map[string]any{"license": license, "units": d.units})
-		if err != nil || (st != 200 && st != 409) {
-			t.Fatalf("resend %s: %d %v %v", d.key, st, out, err)
+		req := client.ConsumeRequest{License: license, Units: d.units, IdempotencyKey: d.key}
+		first, err := p.c.Consume(t.Context(), req)
+		if err != nil {
+			t.Fatalf("resend %s: %+v %v", d.key, first, err)
 		}
-		if st == 200 {
-			regranted.Add(int64(out["units"].(float64)))
+		if first.Granted {
+			regranted.Add(first.Units)
 		}
-		st2, out2, err := request(hc, "POST", p.Base+"/v1/consume", "", d.key, map[string]any{"license": license, "units": d.units})
-		if err != nil || st2 != st || fmt.Sprint(out2) != fmt.Sprint(out) {
-			t.Fatalf("second resend of %s: %d %v, want the same answer %d %v", d.key, st2, out2, st, out)
+		again, err := p.c.Consume(t.Context(), req)
+		if err != nil || again != first {
+			t.Fatalf("second resend of %s: %+v %v, want the same answer %+v", d.key, again, err, first)
 		}
 	}
 	return regranted.Load()
@@ -262,7 +266,6 @@ func TestAsyncLossWindow(t *testing.T) {
 		wg.Wait()
 		close(acks)
 		p = startMeterd(t, data, args...)
-		hc := &http.Client{Timeout: 30 * time.Second}
 		// A resend whose record survived takes nothing; one whose record was lost is granted
 		// afresh (its new seq may even equal the lost one's, so the license's count, not the
 		// seq, tells which).
@@ -270,17 +273,17 @@ func TestAsyncLossWindow(t *testing.T) {
 		prev := p.consumed(license)
 		for a := range acks {
 			total++
-			st, out, err := request(hc, "POST", p.Base+"/v1/consume", "", a.key, map[string]any{"license": license, "units": 1})
-			if err != nil || st != 200 {
-				t.Fatalf("resend %s: %d %v %v", a.key, st, out, err)
+			d, err := p.c.Consume(t.Context(), client.ConsumeRequest{License: license, Units: 1, IdempotencyKey: a.key})
+			if err != nil || !d.Granted {
+				t.Fatalf("resend %s: %+v %v", a.key, d, err)
 			}
 			now := p.consumed(license)
 			switch took := now - prev; {
-			case took == 0 && uint64(out["seq"].(float64)) == a.seq:
+			case took == 0 && d.Seq == a.seq:
 				kept = append(kept, a.seq)
 				continue
 			case took != 1:
-				t.Fatalf("resend %s took %d units: %v", a.key, took, out)
+				t.Fatalf("resend %s took %d units: %+v", a.key, took, d)
 			}
 			prev = now
 			lost++
@@ -308,10 +311,11 @@ type ackAt struct {
 // driveTimed sends keyed 1-unit consumes until stop and reports each grant with its time.
 func driveTimed(base, prefix, license string, acks chan<- ackAt, stop <-chan struct{}) {
 	one := func(int) int64 { return 1 }
-	keyedLoad(base, prefix, license, one, stop, func(key string, _ int64, st int, out map[string]any, err error) bool {
-		if err == nil && st == 200 {
-			acks <- ackAt{key, uint64(out["seq"].(float64)), time.Now()}
+	keyedLoad(base, prefix, license, one, stop, func(key string, _ int64, d client.Decision, err error) bool {
+		if err == nil && d.Granted {
+			acks <- ackAt{key, d.Seq, time.Now()}
 		}
-		return err == nil
+		var refused *client.APIError // an answer, if not a grant: go on
+		return err == nil || errors.As(err, &refused)
 	})
 }

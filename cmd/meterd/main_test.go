@@ -2,10 +2,7 @@ package main_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,12 +10,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meterd/meterd/bench/agent"
+	"github.com/meterd/meterd/core/client"
+	"github.com/meterd/meterd/core/harness"
 )
 
 // meterdBin is the agent built once for every test here, with the race detector when the
-// tests run with it; meterctlBin is the vendor's tool, to check what the agent wrote.
-var meterdBin, meterctlBin string
+// tests run with it; meterctl is the vendor's tool, to check what the agent wrote.
+var (
+	meterdBin string
+	meterctl  harness.Meterctl
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "meterd-bin-")
@@ -35,8 +36,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build meterd: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	meterctlBin = filepath.Join(dir, "meterctl")
-	if out, err := exec.Command("go", "build", "-o", meterctlBin, "../meterctl").CombinedOutput(); err != nil {
+	meterctl.Path = filepath.Join(dir, "meterctl")
+	if out, err := exec.Command("go", "build", "-o", meterctl.Path, "../meterctl").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build meterctl: %v\n%s", err, out)
 		os.Exit(1)
 	}
@@ -45,10 +46,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// proc is one running meterd, its log kept for failure messages.
+// proc is one running meterd, its log kept for failure messages, and a client of it with the
+// admin token that sends each call once: these tests watch the agent, not the client's
+// retries.
 type proc struct {
-	*agent.Agent
+	*harness.Process
 	t   *testing.T
+	c   *client.Client
 	log syncBuffer
 }
 
@@ -81,14 +85,26 @@ func startMeterd(t *testing.T, data string, args ...string) *proc {
 }
 
 func tryStart(t *testing.T, data string, args ...string) (*proc, error) {
+	return startBin(t, meterdBin, data, args...)
+}
+
+func startBin(t *testing.T, bin, data string, args ...string) (*proc, error) {
 	p := &proc{t: t}
-	a, err := agent.Start(meterdBin, data, &p.log, args...)
+	a, err := harness.StartProcess(bin, data, &p.log, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%w:\n%s", err, p.log.String())
 	}
-	p.Agent = a
+	p.Process = a
+	if p.c, err = a.Client(once); err != nil {
+		a.Kill()
+		return nil, err
+	}
+	t.Cleanup(p.c.CloseIdle)
 	return p, nil
 }
+
+// once sends every call once, with no key it was not given.
+var once = client.Options{Attempts: 1}
 
 // kill SIGKILLs meterd, which must still be running: an agent that died by itself would
 // otherwise pass for one the test killed.
@@ -116,63 +132,34 @@ func (p *proc) token() string {
 	return tok
 }
 
-// request sends one JSON request; an error means the answer never arrived.
-func request(hc *http.Client, method, url, token, key string, body any) (int, map[string]any, error) {
-	b, _ := json.Marshal(body)
-	req, err := http.NewRequest(method, url, bytes.NewReader(b))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, nil, err
-	}
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return resp.StatusCode, nil, fmt.Errorf("%d %q: %w", resp.StatusCode, raw, err)
-	}
-	return resp.StatusCode, out, nil
-}
-
-// mustAdmin runs an admin call that must succeed.
-func (p *proc) mustAdmin(method, path string, body any) map[string]any {
-	p.t.Helper()
-	st, out, err := request(http.DefaultClient, method, p.Base+path, p.token(), "", body)
-	if err != nil || st != 200 {
-		p.t.Fatalf("%s %s: %d %v %v", method, path, st, out, err)
-	}
-	return out
-}
-
 func (p *proc) consumed(licenseID string) int64 {
 	p.t.Helper()
-	st, out, err := request(http.DefaultClient, "GET", p.Base+"/v1/licenses/"+licenseID, "", "", nil)
-	if err != nil || st != 200 {
-		p.t.Fatalf("get license: %d %v %v", st, out, err)
+	l, err := p.c.License(p.t.Context(), licenseID)
+	if err != nil {
+		p.t.Fatalf("get license: %v", err)
 	}
-	return int64(out["useCountConsumed"].(float64))
+	return l.UseCountConsumed
 }
 
-// provision creates a caller-count product and a license of units for organizations/o.
-func (p *proc) provision(units int) string {
-	p.t.Helper()
-	p.mustAdmin("PUT", "/products/p", map[string]any{"licensedItem": "Item", "trackingMode": "TRACK_BY_CALLER_CONSUMPTION_COUNT"})
+// dayOrder is a one-item order of product valid from an hour ago for a day.
+func dayOrder(ext, product string, qty int64) client.Order {
 	now := time.Now().UTC()
-	tx := p.mustAdmin("POST", "/organizations/o/license-transactions", map[string]any{"transaction": map[string]any{
-		"type": "Order", "externalId": "crash-1", "items": []any{map[string]any{"productId": "p", "quantity": units,
-			"licenseValidFrom": now.Add(-time.Hour).Format(time.RFC3339), "licenseValidUntil": now.Add(24 * time.Hour).Format(time.RFC3339)}}}})
-	item := tx["transaction"].(map[string]any)["items"].([]any)[0].(map[string]any)
-	return item["licenses"].([]any)[0].(map[string]any)["id"].(string)
+	return client.Order{Type: "Order", ExternalID: ext, Items: []client.OrderItem{{ProductID: product, Quantity: qty,
+		LicenseValidFrom: now.Add(-time.Hour), LicenseValidUntil: now.Add(24 * time.Hour)}}}
+}
+
+// itemProduct is product p, caller-count units of "Item".
+var itemProduct = client.Product{LicensedItem: "Item", TrackingMode: client.TrackCallerCount, CreditAmount: 1}
+
+// provision creates a caller-count product and a license of units for organizations/o.
+func (p *proc) provision(units int64) string {
+	p.t.Helper()
+	if _, err := p.c.PutProduct(p.t.Context(), "p", itemProduct); err != nil {
+		p.t.Fatal(err)
+	}
+	tx, err := p.c.Provision(p.t.Context(), "organizations/o", dayOrder("crash-1", "p", units))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return tx.Items[0].Licenses[0].ID
 }

@@ -1,19 +1,15 @@
 package main_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
+	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
-	"github.com/meterd/meterd/bench/meterctl"
+	"github.com/meterd/meterd/core/client"
 )
 
 // Black-box tests of "only the vendor mints units": the real meterd with
@@ -31,7 +27,7 @@ func newSigner(t *testing.T, name string) *signer {
 	t.Helper()
 	s := &signer{t: t, dir: t.TempDir()}
 	s.key = filepath.Join(s.dir, name)
-	if _, err := meterctl.Run(meterctlBin, "signkey", "-o", s.key); err != nil {
+	if _, err := meterctl.Run("signkey", "-o", s.key); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -46,59 +42,42 @@ func (s *signer) sign(method, path string, body []byte) string {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	f.Write(body)
 	f.Close()
-	out, err := meterctl.Run(meterctlBin, "sign", "-key", s.key, "-method", method, "-path", path, f.Name())
+	sig, err := meterctl.Sign(s.key, method, path, f.Name(), body)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return strings.TrimSpace(string(out))
+	return sig
 }
 
-// send sends body as it is, with the admin token and sig as Meterd-Signature (none if "").
-func (p *proc) send(method, path string, body []byte, sig string) (int, map[string]any) {
-	p.t.Helper()
-	req, err := http.NewRequest(method, p.Base+path, bytes.NewReader(body))
+// order signs o for method and path as the vendor would.
+func (s *signer) order(method, path string, o client.Order) string {
+	s.t.Helper()
+	b, err := o.Body()
 	if err != nil {
-		p.t.Fatal(err)
+		s.t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+p.token())
-	if sig != "" {
-		req.Header.Set("Meterd-Signature", sig)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	return s.sign(method, path, b)
+}
+
+func (s *signer) product(method, path string, p client.Product) string {
+	s.t.Helper()
+	b, err := p.Body()
 	if err != nil {
-		p.t.Fatal(err)
+		s.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		p.t.Fatalf("%s %s: %d %q", method, path, resp.StatusCode, raw)
-	}
-	return resp.StatusCode, out
+	return s.sign(method, path, b)
 }
 
-// licenses is GET /{owner}/licenses as raw JSON.
-func (p *proc) licenses(owner string) string {
+// licenses is GET /{owner}/licenses.
+func (p *proc) licenses(owner string) []client.License {
 	p.t.Helper()
-	st, out, err := request(http.DefaultClient, "GET", p.Base+"/"+owner+"/licenses", p.token(), "", nil)
-	if err != nil || st != 200 {
-		p.t.Fatalf("licenses of %s: %d %v %v", owner, st, out, err)
+	ls, err := p.c.OwnerLicenses(p.t.Context(), owner)
+	if err != nil {
+		p.t.Fatalf("licenses of %s: %v", owner, err)
 	}
-	b, _ := json.Marshal(out)
-	return string(b)
+	return ls
 }
-
-func orderJSON(ext string, quantity int) []byte {
-	now := time.Now().UTC()
-	return fmt.Appendf(nil, `{"transaction":{"type":"Order","externalId":%q,"items":[{"productId":"p","quantity":%d,`+
-		`"licenseValidFrom":%q,"licenseValidUntil":%q}]}}`, ext, quantity,
-		now.Add(-time.Hour).Format(time.RFC3339), now.Add(24*time.Hour).Format(time.RFC3339))
-}
-
-const productJSON = `{"licensedItem":"Item","trackingMode":"TRACK_BY_CALLER_CONSUMPTION_COUNT","creditAmount":1}`
 
 func TestProcessOnlyVendorSignedProvisioning(t *testing.T) {
 	vendor, stranger := newSigner(t, "vendor.sign"), newSigner(t, "stranger.sign")
@@ -107,72 +86,94 @@ func TestProcessOnlyVendorSignedProvisioning(t *testing.T) {
 	if !strings.Contains(p.log.String(), "provisioning takes only what the vendor signed") {
 		t.Errorf("start-up did not say that provisioning needs the vendor's signature:\n%s", p.log.String())
 	}
-	const txPath = "/organizations/o/license-transactions"
-	if st, out := p.send("PUT", "/products/p", []byte(productJSON), vendor.sign("PUT", "/products/p", []byte(productJSON))); st != 200 {
-		t.Fatalf("signed product: %d %v", st, out)
+	ctx := t.Context()
+	const owner = "organizations/o"
+	txPath := client.TransactionPath(owner)
+	if _, err := p.c.PutProductSigned(ctx, "p", itemProduct, vendor.product("PUT", "/products/p", itemProduct)); err != nil {
+		t.Fatalf("signed product: %v", err)
 	}
-	first := orderJSON("o-1", 1000)
-	firstSig := vendor.sign("POST", txPath, first)
-	st, firstAnswer := p.send("POST", txPath, first, firstSig)
-	if st != 200 {
-		t.Fatalf("signed order: %d %v", st, firstAnswer)
+	first := dayOrder("o-1", "p", 1000)
+	firstSig := vendor.order("POST", txPath, first)
+	firstAnswer, err := p.c.ProvisionSigned(ctx, owner, first, firstSig)
+	if err != nil {
+		t.Fatalf("signed order: %v", err)
 	}
-	st, again := p.send("POST", txPath, first, firstSig)
-	if a, b := fmt.Sprint(firstAnswer), fmt.Sprint(again); st != 200 || a != b {
-		t.Fatalf("the signed order sent twice: %d\n%s\nwant the first answer\n%s", st, b, a)
+	again, err := p.c.ProvisionSigned(ctx, owner, first, firstSig)
+	if err != nil || !reflect.DeepEqual(again, firstAnswer) {
+		t.Fatalf("the signed order sent twice: %v\n%+v\nwant the first answer\n%+v", err, again, firstAnswer)
 	}
 	p.consumeUnits(1)
 	seqBefore := p.lastSeq()
-	licensesBefore := p.licenses("organizations/o")
+	licensesBefore := p.licenses(owner)
 
-	order := orderJSON("o-2", 1_000_000_000) // a billion units the vendor never sold
-	changed := bytes.Replace(order, []byte(`"quantity":1000000000`), []byte(`"quantity":9000000000`), 1)
-	cheap := []byte(strings.Replace(productJSON, `"creditAmount":1`, `"creditAmount":9`, 1))
+	order := dayOrder("o-2", "p", 1_000_000_000) // a billion units the vendor never sold
+	changed := order
+	changed.Items = []client.OrderItem{order.Items[0]}
+	changed.Items[0].Quantity = 9_000_000_000
+	cheap := itemProduct
+	cheap.CreditAmount = 9
 	refusals := []struct {
-		name, method, path string
-		body               []byte
-		sig                string
+		name string
+		send func() error
 	}{
-		{"missing", "POST", txPath, order, ""},
-		{"malformed", "POST", txPath, order, "ed25519=not-base64"},
-		{"wrong key", "POST", txPath, order, stranger.sign("POST", txPath, order)},
-		{"signed for another owner", "POST", txPath, order, vendor.sign("POST", "/organizations/other/license-transactions", order)},
-		{"replayed to another owner", "POST", "/users/mallory/license-transactions", first, firstSig},
-		{"signed for another method", "POST", txPath, order, vendor.sign("PUT", txPath, order)},
-		{"a byte of the body changed", "POST", txPath, changed, vendor.sign("POST", txPath, order)},
-		{"product unsigned", "PUT", "/products/p", cheap, ""},
-		{"product with another body's signature", "PUT", "/products/p", cheap, vendor.sign("PUT", "/products/p", []byte(productJSON))},
-		{"product signed by a stranger", "PUT", "/products/p", cheap, stranger.sign("PUT", "/products/p", cheap)},
+		{"missing", func() error { _, err := p.c.ProvisionSigned(ctx, owner, order, ""); return err }},
+		{"malformed", func() error { _, err := p.c.ProvisionSigned(ctx, owner, order, "ed25519=not-base64"); return err }},
+		{"wrong key", func() error {
+			_, err := p.c.ProvisionSigned(ctx, owner, order, stranger.order("POST", txPath, order))
+			return err
+		}},
+		{"signed for another owner", func() error {
+			_, err := p.c.ProvisionSigned(ctx, owner, order, vendor.order("POST", "/organizations/other/license-transactions", order))
+			return err
+		}},
+		{"replayed to another owner", func() error { _, err := p.c.ProvisionSigned(ctx, "users/mallory", first, firstSig); return err }},
+		{"signed for another method", func() error {
+			_, err := p.c.ProvisionSigned(ctx, owner, order, vendor.order("PUT", txPath, order))
+			return err
+		}},
+		{"a byte of the body changed", func() error {
+			_, err := p.c.ProvisionSigned(ctx, owner, changed, vendor.order("POST", txPath, order))
+			return err
+		}},
+		{"product unsigned", func() error { _, err := p.c.PutProductSigned(ctx, "p", cheap, ""); return err }},
+		{"product with another body's signature", func() error {
+			_, err := p.c.PutProductSigned(ctx, "p", cheap, vendor.product("PUT", "/products/p", itemProduct))
+			return err
+		}},
+		{"product signed by a stranger", func() error {
+			_, err := p.c.PutProductSigned(ctx, "p", cheap, stranger.product("PUT", "/products/p", cheap))
+			return err
+		}},
 	}
 	for _, r := range refusals {
-		st, out := p.send(r.method, r.path, r.body, r.sig)
-		if st != 403 || out["error"] != "bad_signature" || out["message"] == "" {
-			t.Errorf("%s: %d %v; want 403 bad_signature with a message", r.name, st, out)
+		var api *client.APIError
+		if err := r.send(); !errors.As(err, &api) || api.Status != 403 || api.Code != "bad_signature" || api.Message == "" {
+			t.Errorf("%s: %v; want 403 bad_signature with a message", r.name, err)
 		}
 	}
-	if got := p.licenses("organizations/o"); got != licensesBefore {
-		t.Fatalf("licenses changed across refused requests:\nbefore %s\nafter  %s", licensesBefore, got)
+	if got := p.licenses(owner); !reflect.DeepEqual(got, licensesBefore) {
+		t.Fatalf("licenses changed across refused requests:\nbefore %+v\nafter  %+v", licensesBefore, got)
 	}
-	if got := p.licenses("users/mallory"); got != `{"licenses":[]}` {
-		t.Fatalf("users/mallory after a replayed order: %s", got)
+	if got := p.licenses("users/mallory"); got == nil || len(got) != 0 {
+		t.Fatalf("users/mallory after a replayed order: %+v", got)
 	}
 	if seq := p.lastSeq(); seq != seqBefore+1 {
 		t.Fatalf("the log went from seq %d to %d across refused requests: they wrote records", seqBefore, seq)
 	}
 	// Still free: the refused order's externalId, for the vendor's own order.
-	own := orderJSON("o-2", 5)
-	if st, out := p.send("POST", txPath, own, vendor.sign("POST", txPath, own)); st != 200 {
-		t.Fatalf("the vendor's order under a refused externalId: %d %v", st, out)
+	own := dayOrder("o-2", "p", 5)
+	if _, err := p.c.ProvisionSigned(ctx, owner, own, vendor.order("POST", txPath, own)); err != nil {
+		t.Fatalf("the vendor's order under a refused externalId: %v", err)
 	}
 	p.stop(syscall.SIGTERM)
 
 	// What the vendor reads: every provision signed, none unsigned, the refused ones nowhere.
 	key, db := filepath.Join(data, "usage.key"), filepath.Join(data, "usage.db")
-	out, err := meterctl.Run(meterctlBin, "verify", "-key", key, "-vendor-pub", vendor.pub(), db)
+	out, err := meterctl.Run("verify", "-key", key, "-vendor-pub", vendor.pub(), db)
 	if err != nil || !strings.Contains(string(out), "provisions=2 vendor-signed=2 unsigned=0 bad-signature=0") {
 		t.Fatalf("verify -vendor-pub: %v\n%s", err, out)
 	}
-	list, err := meterctl.Run(meterctlBin, "report", "-key", key, "-provisions", "-vendor-pub", vendor.pub(), "-format", "csv", db)
+	list, err := meterctl.Run("report", "-key", key, "-provisions", "-vendor-pub", vendor.pub(), "-format", "csv", db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +182,7 @@ func TestProcessOnlyVendorSignedProvisioning(t *testing.T) {
 		!strings.HasPrefix(lines[2], "o-2,organizations/o,Item,5,signed,") {
 		t.Fatalf("report -provisions:\n%s\nwant o-1 (1000 units) and o-2 (5 units), both signed", list)
 	}
-	if billed, err := meterctl.Billed(meterctlBin, key, db); err != nil || billed["Item"] != 3 {
+	if billed, err := meterctl.Billed(key, db); err != nil || billed["Item"] != 3 {
 		t.Fatalf("billed %v, %v; want the 3 units consumed", billed, err)
 	}
 }
@@ -189,12 +190,11 @@ func TestProcessOnlyVendorSignedProvisioning(t *testing.T) {
 // lastSeq is the seq of a fresh decision: one unit consumed, so the caller accounts for it.
 func (p *proc) lastSeq() uint64 {
 	p.t.Helper()
-	st, out, err := request(http.DefaultClient, "POST", p.Base+"/v1/consume", "", "",
-		map[string]any{"owner": "organizations/o", "item": "Item", "units": 1})
-	if err != nil || st != 200 {
-		p.t.Fatalf("consume: %d %v %v", st, out, err)
+	d, err := p.c.Consume(p.t.Context(), client.ConsumeRequest{Owner: "organizations/o", Item: "Item", Units: 1})
+	if err != nil || !d.Granted {
+		p.t.Fatalf("consume: %+v %v", d, err)
 	}
-	return uint64(out["seq"].(float64))
+	return d.Seq
 }
 
 func TestProcessVendorKeyFileRefused(t *testing.T) {
