@@ -266,8 +266,8 @@ func TestAdminNeedsToken(t *testing.T) {
 	for _, c := range []call{put, order, list} {
 		f(c, nil)
 		f(c, map[string]string{"Authorization": "Bearer wrong"})
-		f(c, map[string]string{"Authorization": "Basic " + testToken})
-		f(c, map[string]string{"Authorization": "Bearer " + testToken + "x"})
+		f(c, map[string]string{"Authorization": "Basic " + a.token})
+		f(c, map[string]string{"Authorization": "Bearer " + a.token + "x"})
 	}
 	var e answer
 	if st := a.do(call{method: "GET", path: "/products/p", admin: true}, &e); st != 404 {

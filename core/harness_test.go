@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -14,24 +13,23 @@ import (
 	"time"
 
 	"github.com/meterd/meterd/core"
+	"github.com/meterd/meterd/core/client"
 	"github.com/meterd/meterd/core/config"
 	"github.com/meterd/meterd/core/httpapi"
 )
 
-// agent is an Engine served over real HTTP on 127.0.0.1, on a data directory that outlives
-// restarts within one test.
+// agent is meterd started as cmd/meterd starts it (httpapi.Start), served over real HTTP on
+// 127.0.0.1, on a data directory that outlives restarts within one test.
 type agent struct {
 	t     *testing.T
 	cfg   config.Config
 	opts  core.Options
+	a     *httpapi.Agent
 	eng   *core.Engine
-	srv   *httpapi.Server
 	base  string
 	token string
 	hc    *http.Client
 }
-
-const testToken = "test-admin-token"
 
 func newTestConfig(t *testing.T) config.Config {
 	cfg := config.Default()
@@ -43,7 +41,7 @@ func newTestConfig(t *testing.T) config.Config {
 // startAgent opens an engine on cfg and serves it; the agent stops when the test ends.
 func startAgent(t *testing.T, cfg config.Config, opts core.Options) *agent {
 	t.Helper()
-	a := &agent{t: t, cfg: cfg, opts: opts, token: testToken,
+	a := &agent{t: t, cfg: cfg, opts: opts,
 		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}}
 	a.start()
 	t.Cleanup(a.stop)
@@ -52,34 +50,25 @@ func startAgent(t *testing.T, cfg config.Config, opts core.Options) *agent {
 
 func (a *agent) start() {
 	a.t.Helper()
-	eng, err := core.Open(a.cfg, a.opts)
+	started, err := httpapi.Start(a.cfg, a.opts)
 	if err != nil {
-		a.t.Fatalf("open engine: %v", err)
+		a.t.Fatalf("start agent: %v", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	a.eng, a.srv = eng, httpapi.NewServer(eng, a.token, nil)
-	a.base = "http://" + ln.Addr().String()
-	go a.srv.Serve(ln)
+	a.a, a.eng, a.base, a.token = started, started.Engine, started.Base(), started.Token
 }
 
 // stop shuts the agent down the way meterd does: HTTP first, then the engine.
 func (a *agent) stop() {
-	if a.eng == nil {
+	if a.a == nil {
 		return
 	}
 	a.hc.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := a.srv.Shutdown(ctx); err != nil {
-		a.t.Errorf("http shutdown: %v", err)
+	if err := a.a.Shutdown(ctx); err != nil {
+		a.t.Errorf("agent shutdown: %v", err)
 	}
-	if err := a.eng.Close(); err != nil {
-		a.t.Errorf("engine close: %v", err)
-	}
-	a.eng = nil
+	a.a, a.eng = nil, nil
 }
 
 func (a *agent) restart() {
@@ -239,9 +228,14 @@ func orderOf(externalID, productID string, quantity int64, from, until time.Time
 		ProductID: productID, Quantity: quantity, ValidFrom: &from, ValidUntil: &until}}}
 }
 
+// orderBody is a one-item order's request body, as the client encodes it.
 func orderBody(externalID, productID string, quantity int64, from, until time.Time) string {
-	return fmt.Sprintf(`{"transaction":{"type":"Order","externalId":%q,"items":[{"externalId":"item-%s","productId":%q,"quantity":%d,"licenseValidFrom":%q,"licenseValidUntil":%q}]}}`,
-		externalID, externalID, productID, quantity, from.UTC().Format(time.RFC3339Nano), until.UTC().Format(time.RFC3339Nano))
+	b, err := client.Order{Type: "Order", ExternalID: externalID, Items: []client.OrderItem{{ExternalID: "item-" + externalID,
+		ProductID: productID, Quantity: quantity, LicenseValidFrom: from.UTC(), LicenseValidUntil: until.UTC()}}}.Body()
+	if err != nil {
+		panic(err) // a struct of strings, numbers and times always encodes
+	}
+	return string(b)
 }
 
 func (a *agent) consume(body string, header map[string]string) (int, answer) {

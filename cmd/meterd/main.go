@@ -54,54 +54,27 @@ func serve(cfg config.Config, logger *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	t := time.Now()
-	eng, err := core.Open(cfg, core.Options{Logger: logger})
+	a, err := httpapi.Start(cfg, core.Options{Logger: logger})
 	if err != nil {
 		return err
 	}
-	logger.Info("engine recovered", "data_dir", cfg.DataDir, "usage_database", cfg.UsageDatabasePath(),
-		"durability", cfg.Durability, "took", time.Since(t))
-	token, err := httpapi.LoadOrCreateToken(cfg.AdminTokenPath(), logger)
-	if err != nil {
-		return errors.Join(err, eng.Close())
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return errors.Join(err, eng.Close())
-	}
-	warnIfExposed(ln.Addr(), logger)
+	warnIfExposed(a.Addr, logger)
 	warnIfFewDescriptors(cfg.MaxConns, logger)
-	srv := httpapi.NewServer(eng, token, logger)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
 	logger.Info("answering to", "allowed_hosts", strings.Join(cfg.AllowedHostList(), ","), "max_conns", cfg.MaxConns,
 		"header_timeout", cfg.HeaderTimeout, "body_timeout", cfg.BodyTimeout, "idle_timeout", cfg.IdleTimeout)
-	logger.Info("listening", "addr", ln.Addr().String())
+	logger.Info("listening", "addr", a.Addr.String())
 
 	select {
 	case <-ctx.Done():
 		logger.Info("signal received; shutting down")
-	case err = <-served:
-		logger.Error("http server failed", "err", err)
+	case <-a.Stopped():
+		logger.Error("http server failed", "err", a.ServeErr())
 	}
-	return errors.Join(err, shutdown(srv, eng, logger))
-}
-
-// shutdown stops the HTTP front first so that no request starts after the engine closes.
-func shutdown(srv *httpapi.Server, eng *core.Engine, logger *slog.Logger) error {
-	t := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	herr := srv.Shutdown(ctx)
-	logger.Info("http stopped", "took", time.Since(t))
-	t = time.Now()
-	eerr := eng.Close()
-	logger.Info("engine closed: usage database flushed, log synced", "took", time.Since(t))
-	return errors.Join(herr, eerr)
+	return a.Shutdown(sctx) // Serve's error included
 }
 
-// warnIfExposed says so when the application API, which takes no token, is reachable from
-// other machines.
 func warnIfExposed(addr net.Addr, logger *slog.Logger) {
 	if tcp, ok := addr.(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
 		logger.Warn("listening beyond loopback: /v1/consume takes no token; restrict access to the application's host", "addr", addr.String())

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/meterd/meterd/core"
@@ -23,18 +21,16 @@ type InProcess struct {
 	Base   string // http://127.0.0.1:port
 	Token  string // the admin token, as meterd keeps it in its data directory
 	Dir    string // the data directory
-	eng    *core.Engine
-	srv    *httpapi.Server
-	served chan error
+	agent  *httpapi.Agent
+	eng    *core.Engine // kept after Stop, for the statistics of a closed engine
 	ownDir bool
 }
 
-// StartInProcess opens an engine on cfg, as meterd does (recovery, then the admin token of
-// cfg.AdminTokenPath, made if missing), and serves it on a free port of 127.0.0.1 whatever
-// cfg.Listen says. With cfg.DataDir empty it runs on a new temporary directory that Stop
-// removes.
+// StartInProcess starts meterd as cmd/meterd does (httpapi.Start: recovery, the admin token
+// of cfg.AdminTokenPath, made if missing), on a free port of 127.0.0.1 whatever cfg.Listen
+// says. With cfg.DataDir empty it runs on a new temporary directory that Stop removes.
 func StartInProcess(cfg config.Config, opts core.Options) (*InProcess, error) {
-	a := &InProcess{served: make(chan error, 1)}
+	a := &InProcess{}
 	if cfg.DataDir == "" {
 		dir, err := os.MkdirTemp("", "meterd-harness-")
 		if err != nil {
@@ -43,49 +39,12 @@ func StartInProcess(cfg config.Config, opts core.Options) (*InProcess, error) {
 		cfg.DataDir, a.ownDir = dir, true
 	}
 	a.Dir, cfg.Listen = cfg.DataDir, "127.0.0.1:0"
-	if err := a.start(cfg, opts); err != nil {
+	agent, err := httpapi.Start(cfg, opts)
+	if err != nil {
 		return nil, errors.Join(err, a.Stop())
 	}
+	a.agent, a.eng, a.Base, a.Token = agent, agent.Engine, agent.Base(), agent.Token
 	return a, nil
-}
-
-func (a *InProcess) start(cfg config.Config, opts core.Options) error {
-	eng, err := core.Open(cfg, opts)
-	if err != nil {
-		return err
-	}
-	a.eng = eng
-	if a.Token, err = httpapi.LoadOrCreateToken(cfg.AdminTokenPath(), opts.Logger); err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	a.srv, a.Base = httpapi.NewServer(eng, a.Token, opts.Logger), "http://"+ln.Addr().String()
-	accepting := &firstAccept{Listener: ln, ready: make(chan struct{})}
-	go func() { a.served <- a.srv.Serve(accepting) }()
-	// Serve registers the listener before it first accepts; a Shutdown before that would
-	// return at once and leave Serve running. So the agent is started once it accepts.
-	select {
-	case <-accepting.ready:
-		return nil
-	case err := <-a.served:
-		a.srv = nil
-		return fmt.Errorf("serve: %w", err)
-	}
-}
-
-// firstAccept closes ready when Accept is first called.
-type firstAccept struct {
-	net.Listener
-	once  sync.Once
-	ready chan struct{}
-}
-
-func (f *firstAccept) Accept() (net.Conn, error) {
-	f.once.Do(func() { close(f.ready) })
-	return f.Listener.Accept()
 }
 
 // Engine is the agent's engine, for measurements without HTTP.
@@ -103,16 +62,11 @@ func (a *InProcess) Client(o client.Options) (*client.Client, error) {
 // engine (usage database flushed, log synced), and removes a directory it made.
 func (a *InProcess) Stop() error {
 	var err error
-	if a.srv != nil {
+	if a.agent != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), stopLimit)
-		err = a.srv.Shutdown(ctx)
+		err = a.agent.Shutdown(ctx)
 		cancel()
-		err = errors.Join(err, <-a.served)
-		a.srv = nil
-	}
-	if a.eng != nil {
-		err = errors.Join(err, a.eng.Close())
-		a.eng = nil
+		a.agent = nil
 	}
 	if a.ownDir {
 		err = errors.Join(err, os.RemoveAll(a.Dir))
