@@ -3,6 +3,7 @@ package core
 import (
 	"sync"
 
+	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/shard"
 )
 
@@ -53,14 +54,14 @@ type batchState struct {
 	items []BatchItem
 	now   int64
 
-	decs   []decision // to log, in item order
-	logged []int      // item index of each decision
-	lics   []*license // license of each decision, for giving back
+	decs   []record.Decision // to log, in item order
+	logged []int             // item index of each decision
+	lics   []*license        // license of each decision, for giving back
 	parts  [MaxBatch][4]shard.Part
 	claims map[string]batchClaim
 	dups   [][2]int // item [0] repeats item [1]
 	rec    []byte
-	enc    batchEncoder
+	enc    record.BatchEncoder
 
 	deferred []int
 }
@@ -101,7 +102,7 @@ func (b *batchState) decide(i int) {
 		b.deferred = append(b.deferred, i)
 		return
 	}
-	d := decision{Kind: decConsume, Time: b.now, License: l.id, Units: req.Units, Session: req.Session,
+	d := record.Decision{Kind: record.DecConsume, Time: b.now, License: l.id, Units: req.Units, Session: req.Session,
 		User: req.User, Host: req.Host, IP: req.IP}
 	if req.IdempotencyKey != "" && !b.claim(i, l, &d) {
 		return
@@ -115,7 +116,7 @@ func (b *batchState) decide(i int) {
 		if d.IdemKey == "" {
 			return // nothing changed and nothing to remember
 		}
-		d.Kind, d.Parts = decDeny, nil
+		d.Kind, d.Parts = record.DecDeny, nil
 	} else {
 		it.Ans = Answer{Granted: true, License: l.id, Units: req.Units, Remaining: res.Remaining}
 	}
@@ -127,7 +128,7 @@ func (b *batchState) decide(i int) {
 // claim takes item i's Idempotency-Key for this batch. It returns false when the item is
 // settled without a decision: a known answer, a repeat within the batch, a mismatch, or a key
 // in flight elsewhere (deferred).
-func (b *batchState) claim(i int, l *license, d *decision) bool {
+func (b *batchState) claim(i int, l *license, d *record.Decision) bool {
 	it := &b.items[i]
 	if it.Err = checkIdemKey(it.Req.IdempotencyKey); it.Err != nil {
 		return false
@@ -166,14 +167,14 @@ func (b *batchState) commit() {
 	var err error
 	var seq uint64
 	if len(b.decs) > 0 {
-		b.rec = b.enc.append(b.rec[:0], b.now, b.decs)
+		b.rec = b.enc.Append(b.rec[:0], b.now, b.decs)
 		seq, err = b.e.appendRecord(b.rec)
 	}
 	for k, i := range b.logged {
 		it := &b.items[i]
 		switch {
 		case err != nil:
-			if b.decs[k].Kind != decDeny {
+			if b.decs[k].Kind != record.DecDeny {
 				b.lics[k].ctr.Give(b.decs[k].Parts)
 			}
 			it.Ans, it.Err = Answer{}, err

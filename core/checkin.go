@@ -3,6 +3,8 @@ package core
 import (
 	"net/netip"
 	"strings"
+
+	"github.com/meterd/meterd/core/record"
 )
 
 // CheckinRequest closes an open session. Addressing is as in ConsumeRequest.
@@ -38,7 +40,7 @@ func (e *Engine) Checkin(req *CheckinRequest, ans *CheckinAnswer) error {
 	if err := checkWho(req.Session, req.User, req.Host, req.IP); err != nil {
 		return err
 	}
-	c := checkinRec{License: l.id, Session: req.Session, User: req.User, Host: req.Host, IP: req.IP}
+	c := record.Checkin{License: l.id, Session: req.Session, User: req.User, Host: req.Host, IP: req.IP}
 	if c.IP == "" && req.Peer.IsValid() {
 		c.IP = req.Peer.String()
 	}
@@ -52,7 +54,7 @@ func (e *Engine) Checkin(req *CheckinRequest, ans *CheckinAnswer) error {
 }
 
 // checkin logs c and closes its session, unless another checkin got there first.
-func (e *Engine) checkin(licenseID string, c *checkinRec) (uint64, error) {
+func (e *Engine) checkin(licenseID string, c *record.Checkin) (uint64, error) {
 	key := []byte(sessionKey(licenseID, c.Session))
 	s := e.sessions.lookup(key)
 	if s == nil {
@@ -63,11 +65,11 @@ func (e *Engine) checkin(licenseID string, c *checkinRec) (uint64, error) {
 
 // closeSession logs the checkin of the locked, open session s and unlocks it. If the log
 // cannot persist, the session stays open: nothing was recorded.
-func (e *Engine) closeSession(key []byte, s *session, c *checkinRec) (uint64, error) {
+func (e *Engine) closeSession(key []byte, s *session, c *record.Checkin) (uint64, error) {
 	defer e.sessions.release(key, s)
 	c.Time = e.nowNS()
 	bp := e.getBuf()
-	*bp = c.appendTo((*bp)[:0])
+	*bp = c.AppendTo((*bp)[:0])
 	seq, err := e.appendRecord(*bp)
 	e.putBuf(bp)
 	if err != nil {
@@ -92,7 +94,7 @@ func (e *Engine) reapSessions(now int64) {
 			continue
 		}
 		lic, sess, _ := strings.Cut(k, "\x00")
-		c := checkinRec{License: lic, Session: sess, User: s.user, Host: s.host, IP: s.ip, Timeout: true}
+		c := record.Checkin{License: lic, Session: sess, User: s.user, Host: s.host, IP: s.ip, Timeout: true}
 		if _, err := e.closeSession(key, s, &c); err != nil {
 			e.logger.Warn("session timeout checkin failed", "err", err)
 			return

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/export"
 	"github.com/meterd/meterd/shard"
 )
@@ -75,9 +76,9 @@ func (e *Engine) consumeOnce(l *license, p *Product, req *ConsumeRequest, ans *A
 }
 
 func (e *Engine) decide(l *license, p *Product, req *ConsumeRequest, hash *[16]byte, ans *Answer) error {
-	d := decision{License: l.id, Session: req.Session, User: req.User, Host: req.Host, IP: req.IP}
+	d := record.Decision{License: l.id, Session: req.Session, User: req.User, Host: req.Host, IP: req.IP}
 	if d.IP == "" && req.Peer.IsValid() && e.cfg.UsageLevel == export.Detailed {
-		d.peer = req.Peer
+		d.Peer = req.Peer
 	}
 	if hash != nil {
 		d.IdemKey, d.IdemHash = req.IdempotencyKey, *hash
@@ -88,17 +89,17 @@ func (e *Engine) decide(l *license, p *Product, req *ConsumeRequest, hash *[16]b
 		return e.consumeSession(l, p, &d, ans, parts[:0])
 	}
 	d.Units = req.Units
-	return e.take(l, &d, decConsume, ans, parts[:0])
+	return e.take(l, &d, record.DecConsume, ans, parts[:0])
 }
 
 // take decides d.Units for l and logs the decision; on a failed append it gives the units back.
-func (e *Engine) take(l *license, d *decision, kind decisionKind, ans *Answer, parts []shard.Part) error {
+func (e *Engine) take(l *license, d *record.Decision, kind record.DecisionKind, ans *Answer, parts []shard.Part) error {
 	d.Time = e.nowNS()
 	res := shard.Result{Parts: parts}
 	l.ctr.TakeInto(&res, d.Units, d.Time) // not Take: no copy of the result (BenchmarkDecideSteps)
 	d.Kind, d.Remaining, d.Outcome = kind, res.Remaining, res.Outcome
 	if res.Outcome != shard.Granted {
-		d.Kind = decDeny
+		d.Kind = record.DecDeny
 		*ans = Answer{License: l.id, Remaining: res.Remaining, Outcome: res.Outcome}
 		e.metrics.decision(res.Outcome, 0)
 		if d.IdemKey == "" {
@@ -118,7 +119,7 @@ func (e *Engine) take(l *license, d *decision, kind decisionKind, ans *Answer, p
 }
 
 // consumeSession checks a session out on its first call and grants 0 units while it is open.
-func (e *Engine) consumeSession(l *license, p *Product, d *decision, ans *Answer, parts []shard.Part) error {
+func (e *Engine) consumeSession(l *license, p *Product, d *record.Decision, ans *Answer, parts []shard.Part) error {
 	kb := e.getBuf()
 	defer e.putBuf(kb)
 	*kb = append(append(append((*kb)[:0], l.id...), 0), d.Session...)
@@ -129,14 +130,14 @@ func (e *Engine) consumeSession(l *license, p *Product, d *decision, ans *Answer
 			return ErrTooManySessions
 		}
 		d.Units = p.CreditAmount
-		if err := e.take(l, d, decCheckout, ans, parts); err != nil || !ans.Granted {
+		if err := e.take(l, d, record.DecCheckout, ans, parts); err != nil || !ans.Granted {
 			e.sessions.unreserve()
 			return err
 		}
 		e.sessions.markOpen(s, d.Time, strings.Clone(d.User), strings.Clone(d.Host), strings.Clone(d.IP))
 		return nil
 	}
-	d.Kind, d.Time, d.Outcome = decSessionUse, e.nowNS(), shard.Granted
+	d.Kind, d.Time, d.Outcome = record.DecSessionUse, e.nowNS(), shard.Granted
 	d.Remaining = l.ctr.Remaining(d.Time)
 	seq, err := e.appendDecision(d, nil)
 	if err != nil {
@@ -206,7 +207,7 @@ func requestHash(req *ConsumeRequest) [16]byte {
 	var stack [2048]byte // the longest request fits: no allocation
 	b := stack[:0]
 	for _, s := range [...]string{req.Owner, req.Item, req.License, req.Session, req.User, req.Host, req.IP} {
-		b = appendStr(b, s)
+		b = record.AppendStr(b, s)
 	}
 	b = binary.AppendVarint(b, req.Units)
 	sum := sha256.Sum256(b)

@@ -8,13 +8,18 @@
 //
 //	cmd/meterd ──▶ core/httpapi ──▶ core ──▶ shard, wal, export
 //	                    │            │
+//	                    │            ├──▶ core/record ──▶ core/licensing ──▶ shard
 //	                    └────────────┴──▶ core/config, core/internal/throttle
 //
 //	core/config     the configuration: keys, defaults, checks, the file format
 //	core/httpapi    the fasthttp transport: routing, the guard against hostile clients,
 //	                timeouts and bounds, the JSON wire format (10Duke's shapes), and the one
 //	                place errors become statuses
-//	core            licensing, decisions, durability (records, state, replay), the clock
+//	core            licensing, decisions, durability (what is logged and stored, replay),
+//	                the clock
+//	core/record     the bytes of WAL records and checkpoint values, today's and earlier builds'
+//	core/licensing  the values licensing is made of (Window, Product, LicenseView, Transaction,
+//	                Answer), which core names as its own
 //	shard, wal, export   the leaves: counters, the log, the usage database
 //
 // Nothing points upward: core/layering_test.go fails on an import the map does not allow,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/meterd/meterd/core/config"
 	"github.com/meterd/meterd/core/internal/throttle"
+	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/shard"
 	"github.com/meterd/meterd/wal"
 )
@@ -46,7 +47,7 @@ type Engine struct {
 	provMu   sync.RWMutex // provisioning and the maps below
 	products map[string]*productRef
 	byOwner  map[string][]*license
-	txs      map[string]*txEntry
+	txs      map[string]*record.Tx
 
 	bufs      sync.Pool // *[]byte record buffers
 	gate      atomic.Int64
@@ -87,7 +88,7 @@ func open(cfg config.Config, opts Options) (*Engine, error) {
 	e := &Engine{cfg: cfg, logger: opts.Logger, clock: opts.Clock, walDir: filepath.Join(cfg.DataDir, "wal"),
 		table: new(shard.Table), idem: newIdemTable(int64(cfg.IdempotencyTTL), cfg.IdempotencyMaxKeys),
 		sessions: newSessionTable(cfg.MaxSessions), products: make(map[string]*productRef),
-		byOwner: make(map[string][]*license), txs: make(map[string]*txEntry), closing: make(chan struct{}), drained: make(chan struct{})}
+		byOwner: make(map[string][]*license), txs: make(map[string]*record.Tx), closing: make(chan struct{}), drained: make(chan struct{})}
 	if e.logger == nil {
 		e.logger = slog.New(slog.DiscardHandler)
 	}

@@ -3,6 +3,8 @@ package core
 import (
 	"errors"
 	"fmt"
+
+	"github.com/meterd/meterd/core/record"
 )
 
 // Errors callers branch on. The HTTP edge (core/httpapi) maps them to statuses in one place.
@@ -32,6 +34,8 @@ var (
 	// ErrTooManySessions: MAX_SESSIONS sessions are open, so no other can be checked out;
 	// nothing was taken.
 	ErrTooManySessions = errors.New("too many sessions open")
+	// ErrBadRecord: a WAL record or a checkpoint value does not decode; start-up stops.
+	ErrBadRecord = record.ErrBadRecord
 )
 
 // invalidf wraps ErrInvalid with a message for the caller.

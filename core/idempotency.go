@@ -1,25 +1,11 @@
 package core
 
 import (
-	"encoding/binary"
-	"fmt"
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/meterd/meterd/shard"
 )
-
-// Answer is the outcome of one consume request, as the client sees it.
-type Answer struct {
-	Granted   bool
-	License   string
-	Units     int64 // granted units (0 for a call in an open session)
-	Remaining int64
-	Seq       uint64        // WAL sequence number of a grant
-	Outcome   shard.Outcome // why a denial was denied
-}
 
 // idemEntry is the remembered answer of one Idempotency-Key. The first request with the key
 // creates it pending; duplicates wait on done and then return the same answer.
@@ -34,16 +20,6 @@ type idemEntry struct {
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-// idemFromDecision rebuilds the answer a logged decision gave; license is the durable copy of
-// its id (r's strings may alias the log's buffer).
-func idemFromDecision(seq uint64, license string, r *decision) *idemEntry {
-	ans := Answer{Granted: r.Kind != decDeny, License: license, Remaining: r.Remaining, Outcome: r.Outcome}
-	if ans.Granted {
-		ans.Units, ans.Seq = r.Units, seq
-	}
-	return &idemEntry{hash: r.IdemHash, created: r.Time, seq: seq, ans: ans, done: closedChan}
-}
-
 func (e *idemEntry) isDone() bool {
 	select {
 	case <-e.done:
@@ -51,24 +27,6 @@ func (e *idemEntry) isDone() bool {
 	default:
 		return false
 	}
-}
-
-func (e *idemEntry) appendTo(b []byte) []byte {
-	b = append(append(b, stateVersion), e.hash[:]...)
-	b = binary.AppendUvarint(binary.AppendVarint(b, e.created), e.seq)
-	b = appendStr(appendBool(b, e.ans.Granted), e.ans.License)
-	b = binary.AppendVarint(binary.AppendVarint(b, e.ans.Units), e.ans.Remaining)
-	return append(binary.AppendUvarint(b, e.ans.Seq), byte(e.ans.Outcome))
-}
-
-func (r *reader) idemValue() *idemEntry {
-	r.version()
-	e := &idemEntry{done: closedChan}
-	r.fixed(e.hash[:])
-	e.created, e.seq = r.varint(), r.uvarint()
-	e.ans = Answer{Granted: r.bool(), License: r.str(), Units: r.varint(), Remaining: r.varint(),
-		Seq: r.uvarint(), Outcome: shard.Outcome(r.byte())}
-	return e
 }
 
 // idemTable is the live table of Idempotency-Keys, scoped per owner. It remembers at most max
@@ -211,42 +169,4 @@ func (t *idemTable) expire(now int64) int {
 func (t *idemTable) retryAfter(now int64, sweep time.Duration) time.Duration {
 	wait := time.Duration(t.earliest.Load() - now)
 	return max(wait, 0) + sweep
-}
-
-// txEntry is the first answer of a provisioning transaction, by externalId.
-type txEntry struct {
-	Owner string
-	Hash  [32]byte
-	Tx    *Transaction
-}
-
-// txVersion is the version of a transaction's state value: 2 keeps the answer typed
-// (txcodec.go); 1, written by earlier builds and still read, kept it as JSON.
-const txVersion = 2
-
-func (e *txEntry) appendTo(b []byte) []byte {
-	b = appendStr(append(b, txVersion), e.Owner)
-	return appendTransaction(append(b, e.Hash[:]...), e.Tx)
-}
-
-func (r *reader) txValue() *txEntry {
-	v := r.byte()
-	e := &txEntry{Owner: r.str()}
-	r.fixed(e.Hash[:])
-	switch v {
-	case txVersion:
-		e.Tx = r.transaction()
-	case 1:
-		answer := r.bytes()
-		if r.err == nil {
-			tx, err := legacyTransaction(answer)
-			if err != nil {
-				r.fail(err.Error())
-			}
-			e.Tx = tx
-		}
-	default:
-		r.fail(fmt.Sprintf("transaction state version %d", v))
-	}
-	return e
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"time"
+
+	"github.com/meterd/meterd/core/record"
 )
 
 // Order is a license transaction as 10Duke documents it: an order of items, each a quantity
@@ -111,12 +113,12 @@ func checkDate(field string, t time.Time) (time.Time, error) {
 // digest identifies the order's content, so that a resent externalId can be told apart from
 // a different order reusing it.
 func (o *txOrder) digest() [32]byte {
-	b := appendStr(appendStr(appendStr(nil, o.owner), o.typ), o.externalID)
+	b := record.AppendStr(record.AppendStr(record.AppendStr(nil, o.owner), o.typ), o.externalID)
 	for _, it := range o.items {
-		b = appendStr(appendStr(b, it.ExternalID), it.ProductID)
+		b = record.AppendStr(record.AppendStr(b, it.ExternalID), it.ProductID)
 		b = binary.AppendVarint(b, it.Quantity)
-		b = appendBool(appendInstant(b, it.from), it.hasFrom)
-		b = appendBool(appendInstant(b, it.until), it.hasUntil)
+		b = record.AppendBool(record.AppendInstant(b, it.from), it.hasFrom)
+		b = record.AppendBool(record.AppendInstant(b, it.until), it.hasUntil)
 	}
 	return sha256.Sum256(b)
 }

@@ -1,56 +1,18 @@
 package core
 
-import "fmt"
-
-// TrackingMode is the use-count tracking mode of a product's license model.
-type TrackingMode uint8
-
-const (
-	// TrackSessions: the first call of a session consumes the credit amount (a checkout);
-	// later calls in the open session take nothing.
-	TrackSessions TrackingMode = iota + 1
-	// TrackCallerCount: each call declares the units it takes.
-	TrackCallerCount
-)
-
-const (
-	trackSessionsName    = "TRACK_BY_LICENSE_SESSIONS_OPENED"
-	trackCallerCountName = "TRACK_BY_CALLER_CONSUMPTION_COUNT"
-)
-
-func (m TrackingMode) String() string {
-	switch m {
-	case TrackSessions:
-		return trackSessionsName
-	case TrackCallerCount:
-		return trackCallerCountName
-	}
-	return fmt.Sprintf("TrackingMode(%d)", uint8(m))
-}
-
 // ParseTrackingMode reads a mode by its 10Duke name; anything else is ErrInvalid.
 func ParseTrackingMode(s string) (TrackingMode, error) {
-	switch s {
-	case trackSessionsName:
-		return TrackSessions, nil
-	case trackCallerCountName:
-		return TrackCallerCount, nil
+	for _, m := range [...]TrackingMode{TrackSessions, TrackCallerCount} {
+		if s == m.String() {
+			return m, nil
+		}
 	}
-	return 0, invalidf("trackingMode must be %s or %s, got %q", trackSessionsName, trackCallerCountName, s)
+	return 0, invalidf("trackingMode must be %s or %s, got %q", TrackSessions, TrackCallerCount, s)
 }
 
 // MaxUnits bounds units, credit amounts and quantities so that sums of many stay far from
 // int64 overflow.
 const MaxUnits = 1_000_000_000
-
-// Product is a product package: the licensed item it grants and its license model.
-type Product struct {
-	ID           string
-	Name         string
-	LicensedItem string
-	Mode         TrackingMode
-	CreditAmount int64 // units a session checkout consumes; quantity × CreditAmount is granted
-}
 
 // ProductSpec is what PUT /products/{id} asks for. A nil Name is the licensed item, a nil
 // CreditAmount 1; ID, when given, must be the path's.
@@ -81,7 +43,7 @@ func (spec *ProductSpec) product(id string) (Product, error) {
 		return Product{}, err
 	}
 	if p.Mode != TrackSessions && p.Mode != TrackCallerCount {
-		return Product{}, invalidf("trackingMode must be %s or %s", trackSessionsName, trackCallerCountName)
+		return Product{}, invalidf("trackingMode must be %s or %s", TrackSessions, TrackCallerCount)
 	}
 	if spec.CreditAmount != nil {
 		p.CreditAmount = *spec.CreditAmount

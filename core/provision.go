@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 
+	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/shard"
 )
 
@@ -63,7 +64,7 @@ func (e *Engine) Provision(owner string, order Order, signed Signed) (Transactio
 		return Transaction{}, err
 	}
 	rec.Signature, rec.Request = ev.signature, ev.request
-	if _, err := e.appendRecord(rec.appendTo(nil)); err != nil {
+	if _, err := e.appendRecord(rec.AppendTo(nil)); err != nil {
 		return Transaction{}, err
 	}
 	e.applyProvision(rec)
@@ -72,9 +73,9 @@ func (e *Engine) Provision(owner string, order Order, signed Signed) (Transactio
 
 // planTransaction resolves products and licenses and builds the record with its response.
 // provMu is held.
-func (e *Engine) planTransaction(o *txOrder) (*provisionRec, error) {
+func (e *Engine) planTransaction(o *txOrder) (*record.Provision, error) {
 	now := e.nowNS()
-	rec := &provisionRec{Time: now, TxID: newID(), ExternalID: o.externalID, Type: o.typ, Owner: o.owner, Hash: o.hash}
+	rec := &record.Provision{Time: now, TxID: newID(), ExternalID: o.externalID, Type: o.typ, Owner: o.owner, Hash: o.hash}
 	created := make(map[string]string) // licensed item → license id new in this transaction
 	sizes := make(map[string]licenseSize)
 	for i, it := range o.items {
@@ -86,7 +87,7 @@ func (e *Engine) planTransaction(o *txOrder) (*provisionRec, error) {
 		if it.Quantity > maxUseCount/p.CreditAmount {
 			return nil, invalidf("items[%d]: quantity × creditAmount exceeds %d", i, int64(maxUseCount))
 		}
-		pi := provisionItem{ID: newID(), ExternalID: it.ExternalID, ProductID: p.ID, Quantity: it.Quantity,
+		pi := record.ProvisionItem{ID: newID(), ExternalID: it.ExternalID, ProductID: p.ID, Quantity: it.Quantity,
 			Window:       Window{From: unixTime(now), Until: it.until, Open: !it.hasUntil},
 			LicensedItem: p.LicensedItem, CreditID: newID(), UseCount: it.Quantity * p.CreditAmount}
 		if it.hasFrom {
@@ -144,7 +145,7 @@ func (e *Engine) licenseFor(owner, item string, created map[string]string) (stri
 }
 
 // applyProvision makes a logged transaction live; provMu is held.
-func (e *Engine) applyProvision(rec *provisionRec) {
+func (e *Engine) applyProvision(rec *record.Provision) {
 	for _, it := range rec.Items {
 		l := e.lookup(it.LicenseID)
 		if l == nil {
@@ -152,7 +153,7 @@ func (e *Engine) applyProvision(rec *provisionRec) {
 		}
 		l.addCredit(creditMeta{ID: it.CreditID, TxItemID: it.ID, Window: it.Window}, it.UseCount, 0)
 	}
-	e.txs[rec.ExternalID] = &txEntry{Owner: rec.Owner, Hash: rec.Hash, Tx: rec.Tx}
+	e.txs[rec.ExternalID] = &record.Tx{Owner: rec.Owner, Hash: rec.Hash, Tx: rec.Tx}
 }
 
 // installLicense registers a new license under its id and its owner/item alias.
@@ -167,7 +168,7 @@ func (e *Engine) installLicense(id, owner, item string, created int64, p *produc
 // transaction builds the first answer to rec as it will be once rec is applied: each item's
 // license with its credits so far (live counts) plus those rec adds, as of rec's time.
 // provMu is held.
-func (e *Engine) transaction(rec *provisionRec) *Transaction {
+func (e *Engine) transaction(rec *record.Provision) *Transaction {
 	tx := &Transaction{ID: rec.TxID, Type: rec.Type, ExternalID: rec.ExternalID, Processed: unixTime(rec.Time)}
 	credits := make(map[string][]creditView)
 	for _, it := range rec.Items {
@@ -176,7 +177,7 @@ func (e *Engine) transaction(rec *provisionRec) *Transaction {
 				credits[it.LicenseID] = l.creditViews()
 			}
 		}
-		from, until := it.Window.ns()
+		from, until := it.Window.NS()
 		credits[it.LicenseID] = append(credits[it.LicenseID], creditView{creditMeta{it.CreditID, it.ID, it.Window},
 			shard.CreditState{From: from, Until: until, Total: it.UseCount}})
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/meterd/meterd/core/config"
+	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/export"
 	"github.com/meterd/meterd/wal"
 )
@@ -65,12 +66,12 @@ func (e *Engine) recover(fs vfs.FS) error {
 func (e *Engine) loadState() (d *durable, exported uint64, err error) {
 	d = newDurable(int64(e.cfg.IdempotencyTTL), e.cfg.UsageLevel)
 	now := wallNS(e.clock()) // not the engine's clock: its mark is not loaded yet
-	d.onIdem = func(key string, ent *idemEntry) {
-		if ent.created+int64(e.cfg.IdempotencyTTL) > now {
-			e.idem.put(key, ent)
+	d.onIdem = func(key string, ent *record.Idem) {
+		if ent.Created+int64(e.cfg.IdempotencyTTL) > now {
+			e.idem.put(key, &idemEntry{hash: ent.Hash, created: ent.Created, seq: ent.Seq, ans: ent.Answer, done: closedChan})
 		}
 	}
-	d.onTx = func(ext string, ent *txEntry) { e.txs[ext] = ent }
+	d.onTx = func(ext string, ent *record.Tx) { e.txs[ext] = ent }
 	err = e.log.State(func(k, v []byte) error {
 		switch string(k) {
 		case string(keyExported):
@@ -139,11 +140,11 @@ func (e *Engine) replay(a *applier) error {
 		}
 	}
 	return e.log.Records(from, e.log.LastSeq(), func(seq uint64, b []byte) error {
-		rec, err := a.dec.decode(b)
+		rec, err := a.dec.Decode(b)
 		if err != nil {
 			return fmt.Errorf("%s: record %d: %w", e.walDir, seq, err)
 		}
-		e.clk.advance(rec.time())
+		e.clk.advance(rec.Time())
 		if seq > a.d.applied {
 			err = a.d.apply(seq, rec, a.sink())
 		} else {
@@ -161,11 +162,11 @@ func (e *Engine) buildLive(d *durable) error {
 	for _, p := range d.products {
 		e.installProduct(p)
 	}
-	ls := make([]*dLicense, 0, len(d.licenses))
+	ls := make([]*record.License, 0, len(d.licenses))
 	for _, l := range d.licenses {
 		ls = append(ls, l)
 	}
-	slices.SortFunc(ls, func(a, b *dLicense) int {
+	slices.SortFunc(ls, func(a, b *record.License) int {
 		return cmp.Or(cmp.Compare(a.Created, b.Created), strings.Compare(a.ID, b.ID))
 	})
 	for _, dl := range ls {
