@@ -3,6 +3,7 @@ package core
 import (
 	"sync"
 
+	"github.com/meterd/meterd/core/idem"
 	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/shard"
 )
@@ -69,7 +70,7 @@ type batchState struct {
 type batchClaim struct {
 	item int
 	hash [16]byte
-	ent  *idemEntry // nil when the key's answer was already known
+	ent  *idem.Entry // nil when the key's answer was already known
 }
 
 var batchPool = sync.Pool{New: func() any {
@@ -143,7 +144,7 @@ func (b *batchState) claim(i int, l *license, d *record.Decision) bool {
 		}
 		return false
 	}
-	ent, mine, busy, err := b.e.idem.tryClaim(key, hash, b.now)
+	ent, mine, busy, err := b.e.idem.TryClaim(key, hash, b.now)
 	switch {
 	case err != nil:
 		it.Err = err
@@ -152,7 +153,7 @@ func (b *batchState) claim(i int, l *license, d *record.Decision) bool {
 		b.deferred = append(b.deferred, i)
 		return false
 	case !mine:
-		it.Ans = ent.ans
+		it.Ans = ent.Answer()
 		b.claims[key] = batchClaim{item: i, hash: hash}
 		return false
 	}
@@ -187,9 +188,9 @@ func (b *batchState) commit() {
 		switch {
 		case c.ent == nil:
 		case err != nil:
-			b.e.idem.abandon(key, c.ent)
+			b.e.idem.Abandon(key, c.ent)
 		default:
-			b.e.idem.complete(c.ent, seq, b.items[c.item].Ans)
+			b.e.idem.Complete(c.ent, b.items[c.item].Ans)
 		}
 	}
 	for _, d := range b.dups {

@@ -59,19 +59,19 @@ func (e *Engine) consumeOnce(l *license, p *Product, req *ConsumeRequest, ans *A
 	}
 	key := idemMapKey(l.owner, req.IdempotencyKey)
 	hash := requestHash(req)
-	ent, mine, err := e.idem.claim(key, hash, e.nowNS())
+	ent, mine, err := e.idem.Claim(key, hash, e.nowNS())
 	if err != nil {
 		return err
 	}
 	if !mine {
-		*ans = ent.ans
+		*ans = ent.Answer()
 		return nil
 	}
 	if err := e.decide(l, p, req, &hash, ans); err != nil {
-		e.idem.abandon(key, ent)
+		e.idem.Abandon(key, ent)
 		return err
 	}
-	e.idem.complete(ent, ans.Seq, *ans)
+	e.idem.Complete(ent, *ans)
 	return nil
 }
 

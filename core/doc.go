@@ -9,6 +9,7 @@
 //	cmd/meterd ──▶ core/httpapi ──▶ core ──▶ shard, wal, export
 //	                    │            │
 //	                    │            ├──▶ core/record ──▶ core/licensing ──▶ shard
+//	                    │            ├──▶ core/idem ─────────────┘
 //	                    └────────────┴──▶ core/config, core/internal/throttle
 //
 //	core/config     the configuration: keys, defaults, checks, the file format
@@ -18,6 +19,7 @@
 //	core            licensing, decisions, durability (what is logged and stored, replay),
 //	                the clock
 //	core/record     the bytes of WAL records and checkpoint values, today's and earlier builds'
+//	core/idem       the live table of Idempotency-Keys: claims, first answers, bound, expiry
 //	core/licensing  the values licensing is made of (Window, Product, LicenseView, Transaction,
 //	                Answer), which core names as its own
 //	shard, wal, export   the leaves: counters, the log, the usage database

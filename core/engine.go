@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meterd/meterd/core/config"
+	"github.com/meterd/meterd/core/idem"
 	"github.com/meterd/meterd/core/internal/throttle"
 	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/shard"
@@ -39,7 +40,7 @@ type Engine struct {
 	walDir  string
 
 	table    *shard.Table // license id, and ownerItemKey aliases; values are *license
-	idem     *idemTable
+	idem     *idem.Table
 	sessions *sessionTable
 
 	vendorKey ed25519.PublicKey // VENDOR_PUBLIC_KEY_FILE; nil: provisioning needs no signature
@@ -86,7 +87,7 @@ func open(cfg config.Config, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, logger: opts.Logger, clock: opts.Clock, walDir: filepath.Join(cfg.DataDir, "wal"),
-		table: new(shard.Table), idem: newIdemTable(int64(cfg.IdempotencyTTL), cfg.IdempotencyMaxKeys),
+		table: new(shard.Table), idem: idem.New(int64(cfg.IdempotencyTTL), cfg.IdempotencyMaxKeys),
 		sessions: newSessionTable(cfg.MaxSessions), products: make(map[string]*productRef),
 		byOwner: make(map[string][]*license), txs: make(map[string]*record.Tx), closing: make(chan struct{}), drained: make(chan struct{})}
 	if e.logger == nil {
@@ -98,7 +99,7 @@ func open(cfg config.Config, opts Options) (*Engine, error) {
 	e.walLog = throttle.Throttle{Every: 5 * time.Second}
 	e.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
 	e.metrics = newMetrics(func() float64 { return float64(e.sessions.open.Load()) },
-		func() float64 { return float64(e.idem.count.Load()) })
+		func() float64 { return float64(e.idem.Len()) })
 	e.clk = newClock(e.clock, e.clockStepped)
 	if err := e.loadVendorKey(); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/meterd/meterd/core/idem"
 	"github.com/meterd/meterd/core/record"
 )
 
@@ -16,7 +17,7 @@ var (
 	// ErrSessionNotOpen: a checkin for a session that is not open.
 	ErrSessionNotOpen = errors.New("session not open")
 	// ErrIdempotencyMismatch: an Idempotency-Key reused with a different body.
-	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different body")
+	ErrIdempotencyMismatch = idem.ErrMismatch
 	// ErrConflict: a provisioning externalId reused with a different body, or a product
 	// change that existing licenses forbid.
 	ErrConflict = errors.New("conflict")
@@ -30,7 +31,7 @@ var (
 	ErrClosed = errors.New("engine closed")
 	// ErrTooManyKeys: IDEMPOTENCY_MAX_KEYS keys are remembered, so a new key cannot be;
 	// nothing was taken.
-	ErrTooManyKeys = errors.New("too many idempotency keys remembered")
+	ErrTooManyKeys = idem.ErrTooManyKeys
 	// ErrTooManySessions: MAX_SESSIONS sessions are open, so no other can be checked out;
 	// nothing was taken.
 	ErrTooManySessions = errors.New("too many sessions open")

@@ -10,7 +10,7 @@ import (
 // The direction of dependencies (DESIGN.md, "Layout", and core/doc.go's map):
 //
 //	cmd/meterd ──▶ core/httpapi ──▶ core ──▶ core/record, core/config, shard, wal, export
-//	core/record ──▶ core/licensing ──▶ shard
+//	core/record, core/idem ──▶ core/licensing ──▶ shard
 //	cmd/meterctl ──▶ export
 //
 // Each package of the module may import of ours only what its row allows; the leaves import
@@ -23,8 +23,9 @@ var layers = map[string][]string{
 	"core/config":            {"export"},
 	"core/licensing":         {"shard"},
 	"core/record":            {"shard", "core/licensing"},
+	"core/idem":              {"core/licensing"},
 	"core/internal/throttle": nil,
-	"core":                   {"shard", "wal", "export", "core/config", "core/licensing", "core/record", "core/internal/throttle"},
+	"core":                   {"shard", "wal", "export", "core/config", "core/licensing", "core/record", "core/idem", "core/internal/throttle"},
 	"core/httpapi":           {"core", "core/config", "core/internal/throttle", "shard", "export"},
 	"cmd/meterd":             {"core", "core/config", "core/httpapi"},
 	"cmd/meterctl":           {"export"},

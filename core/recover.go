@@ -68,7 +68,7 @@ func (e *Engine) loadState() (d *durable, exported uint64, err error) {
 	now := wallNS(e.clock()) // not the engine's clock: its mark is not loaded yet
 	d.onIdem = func(key string, ent *record.Idem) {
 		if ent.Created+int64(e.cfg.IdempotencyTTL) > now {
-			e.idem.put(key, &idemEntry{hash: ent.Hash, created: ent.Created, seq: ent.Seq, ans: ent.Answer, done: closedChan})
+			e.idem.Put(key, ent.Hash, ent.Created, ent.Answer)
 		}
 	}
 	d.onTx = func(ext string, ent *record.Tx) { e.txs[ext] = ent }
