@@ -123,18 +123,18 @@ func (e *Engine) consumeSession(l *license, p *Product, d *record.Decision, ans 
 	kb := e.getBuf()
 	defer e.putBuf(kb)
 	*kb = append(append(append((*kb)[:0], l.id...), 0), d.Session...)
-	s := e.sessions.acquire(*kb)
-	defer e.sessions.release(*kb, s)
-	if !s.open {
-		if !e.sessions.reserve() {
+	s := e.sessions.Acquire(*kb)
+	defer e.sessions.Release(*kb, s)
+	if !s.IsOpen() {
+		if !e.sessions.Reserve() {
 			return ErrTooManySessions
 		}
 		d.Units = p.CreditAmount
 		if err := e.take(l, d, record.DecCheckout, ans, parts); err != nil || !ans.Granted {
-			e.sessions.unreserve()
+			e.sessions.Unreserve()
 			return err
 		}
-		e.sessions.markOpen(s, d.Time, strings.Clone(d.User), strings.Clone(d.Host), strings.Clone(d.IP))
+		e.sessions.MarkOpen(s, d.Time, strings.Clone(d.User), strings.Clone(d.Host), strings.Clone(d.IP))
 		return nil
 	}
 	d.Kind, d.Time, d.Outcome = record.DecSessionUse, e.nowNS(), shard.Granted
@@ -143,7 +143,7 @@ func (e *Engine) consumeSession(l *license, p *Product, d *record.Decision, ans 
 	if err != nil {
 		return err
 	}
-	s.lastActive.Store(d.Time)
+	s.Touch(d.Time)
 	*ans = Answer{Granted: true, License: l.id, Remaining: d.Remaining, Seq: seq}
 	e.metrics.decision(shard.Granted, 0)
 	return nil

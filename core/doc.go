@@ -10,6 +10,7 @@
 //	                    │            │
 //	                    │            ├──▶ core/record ──▶ core/licensing ──▶ shard
 //	                    │            ├──▶ core/idem ─────────────┘
+//	                    │            ├──▶ core/session
 //	                    └────────────┴──▶ core/config, core/internal/throttle
 //
 //	core/config     the configuration: keys, defaults, checks, the file format
@@ -20,6 +21,7 @@
 //	                the clock
 //	core/record     the bytes of WAL records and checkpoint values, today's and earlier builds'
 //	core/idem       the live table of Idempotency-Keys: claims, first answers, bound, expiry
+//	core/session    the live table of sessions: a lock each, the MAX_SESSIONS bound, idleness
 //	core/licensing  the values licensing is made of (Window, Product, LicenseView, Transaction,
 //	                Answer), which core names as its own
 //	shard, wal, export   the leaves: counters, the log, the usage database

@@ -17,6 +17,7 @@ import (
 	"github.com/meterd/meterd/core/idem"
 	"github.com/meterd/meterd/core/internal/throttle"
 	"github.com/meterd/meterd/core/record"
+	"github.com/meterd/meterd/core/session"
 	"github.com/meterd/meterd/shard"
 	"github.com/meterd/meterd/wal"
 )
@@ -41,7 +42,7 @@ type Engine struct {
 
 	table    *shard.Table // license id, and ownerItemKey aliases; values are *license
 	idem     *idem.Table
-	sessions *sessionTable
+	sessions *session.Table
 
 	vendorKey ed25519.PublicKey // VENDOR_PUBLIC_KEY_FILE; nil: provisioning needs no signature
 
@@ -88,7 +89,7 @@ func open(cfg config.Config, opts Options) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, logger: opts.Logger, clock: opts.Clock, walDir: filepath.Join(cfg.DataDir, "wal"),
 		table: new(shard.Table), idem: idem.New(int64(cfg.IdempotencyTTL), cfg.IdempotencyMaxKeys),
-		sessions: newSessionTable(cfg.MaxSessions), products: make(map[string]*productRef),
+		sessions: session.New(cfg.MaxSessions), products: make(map[string]*productRef),
 		byOwner: make(map[string][]*license), txs: make(map[string]*record.Tx), closing: make(chan struct{}), drained: make(chan struct{})}
 	if e.logger == nil {
 		e.logger = slog.New(slog.DiscardHandler)
@@ -98,7 +99,7 @@ func open(cfg config.Config, opts Options) (*Engine, error) {
 	}
 	e.walLog = throttle.Throttle{Every: 5 * time.Second}
 	e.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
-	e.metrics = newMetrics(func() float64 { return float64(e.sessions.open.Load()) },
+	e.metrics = newMetrics(func() float64 { return float64(e.sessions.NumOpen()) },
 		func() float64 { return float64(e.idem.Len()) })
 	e.clk = newClock(e.clock, e.clockStepped)
 	if err := e.loadVendorKey(); err != nil {

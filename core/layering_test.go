@@ -11,6 +11,7 @@ import (
 //
 //	cmd/meterd ──▶ core/httpapi ──▶ core ──▶ core/record, core/config, shard, wal, export
 //	core/record, core/idem ──▶ core/licensing ──▶ shard
+//	core ──▶ core/session
 //	cmd/meterctl ──▶ export
 //
 // Each package of the module may import of ours only what its row allows; the leaves import
@@ -24,8 +25,9 @@ var layers = map[string][]string{
 	"core/licensing":         {"shard"},
 	"core/record":            {"shard", "core/licensing"},
 	"core/idem":              {"core/licensing"},
+	"core/session":           nil,
 	"core/internal/throttle": nil,
-	"core":                   {"shard", "wal", "export", "core/config", "core/licensing", "core/record", "core/idem", "core/internal/throttle"},
+	"core":                   {"shard", "wal", "export", "core/config", "core/licensing", "core/record", "core/idem", "core/session", "core/internal/throttle"},
 	"core/httpapi":           {"core", "core/config", "core/internal/throttle", "shard", "export"},
 	"cmd/meterd":             {"core", "core/config", "core/httpapi"},
 	"cmd/meterctl":           {"export"},

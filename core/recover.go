@@ -180,9 +180,7 @@ func (e *Engine) buildLive(d *durable) error {
 		}
 	}
 	for k, s := range d.sessions {
-		live := &session{user: s.User, host: s.Host, ip: s.IP}
-		live.lastActive.Store(s.LastActive)
-		e.sessions.put(k, live)
+		e.sessions.Put(k, s.LastActive, s.User, s.Host, s.IP)
 	}
 	d.onIdem, d.onTx = nil, nil
 	return nil
