@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/meterd/meterd/core/licensing"
 	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/core/session"
 )
@@ -38,7 +39,7 @@ func (e *Engine) Checkin(req *CheckinRequest, ans *CheckinAnswer) error {
 	if req.Session == "" {
 		return invalidf("session is required")
 	}
-	if err := checkWho(req.Session, req.User, req.Host, req.IP); err != nil {
+	if err := licensing.CheckWho(req.Session, req.User, req.Host, req.IP); err != nil {
 		return err
 	}
 	c := record.Checkin{License: l.id, Session: req.Session, User: req.User, Host: req.Host, IP: req.IP}

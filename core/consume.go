@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/meterd/meterd/core/licensing"
 	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/export"
 	"github.com/meterd/meterd/shard"
@@ -163,7 +164,7 @@ func (e *Engine) resolve(owner, item, id string) (*license, error) {
 	if owner == "" || item == "" {
 		return nil, invalidf("owner and item (or license) are required")
 	}
-	if err := checkOwner(owner); err != nil {
+	if err := licensing.CheckOwner(owner); err != nil {
 		return nil, err
 	}
 	kb := e.getBuf()
@@ -185,13 +186,13 @@ func checkConsume(req *ConsumeRequest, p *Product) error {
 	case p.Mode == TrackSessions && req.Session == "":
 		return invalidf("session is required: the license tracks sessions opened")
 	}
-	return checkWho(req.Session, req.User, req.Host, req.IP)
+	return licensing.CheckWho(req.Session, req.User, req.Host, req.IP)
 }
 
 // checkIdemKey accepts 1 to 255 printable ASCII characters.
 func checkIdemKey(k string) error {
-	if len(k) > maxIDLen {
-		return invalidf("Idempotency-Key must be 1 to %d characters", maxIDLen)
+	if len(k) > licensing.MaxIDLen {
+		return invalidf("Idempotency-Key must be 1 to %d characters", licensing.MaxIDLen)
 	}
 	for i := 0; i < len(k); i++ {
 		if k[i] < ' ' || k[i] > '~' {

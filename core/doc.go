@@ -8,7 +8,7 @@
 //
 //	cmd/meterd ──▶ core/httpapi ──▶ core ──▶ shard, wal, export
 //	                    │            │
-//	                    │            ├──▶ core/record ──▶ core/licensing ──▶ shard
+//	                    │            ├──▶ core/order ──▶ core/record ──▶ core/licensing ──▶ shard
 //	                    │            ├──▶ core/idem ─────────────┘
 //	                    │            ├──▶ core/session
 //	                    └────────────┴──▶ core/config, core/internal/throttle
@@ -22,8 +22,9 @@
 //	core/record     the bytes of WAL records and checkpoint values, today's and earlier builds'
 //	core/idem       the live table of Idempotency-Keys: claims, first answers, bound, expiry
 //	core/session    the live table of sessions: a lock each, the MAX_SESSIONS bound, idleness
+//	core/order      an order (a license transaction): its checks and the digest of its content
 //	core/licensing  the values licensing is made of (Window, Product, LicenseView, Transaction,
-//	                Answer), which core names as its own
+//	                Answer, ...), which core names as its own, and what makes each well-formed
 //	shard, wal, export   the leaves: counters, the log, the usage database
 //
 // Nothing points upward: core/layering_test.go fails on an import the map does not allow,

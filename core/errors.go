@@ -5,13 +5,14 @@ import (
 	"fmt"
 
 	"github.com/meterd/meterd/core/idem"
+	"github.com/meterd/meterd/core/licensing"
 	"github.com/meterd/meterd/core/record"
 )
 
 // Errors callers branch on. The HTTP edge (core/httpapi) maps them to statuses in one place.
 var (
 	// ErrInvalid: the request is malformed or fails validation; nothing changed.
-	ErrInvalid = errors.New("invalid request")
+	ErrInvalid = licensing.ErrInvalid
 	// ErrNotFound: an unknown owner, item, license, product or session.
 	ErrNotFound = errors.New("not found")
 	// ErrSessionNotOpen: a checkin for a session that is not open.

@@ -10,7 +10,8 @@ import (
 // The direction of dependencies (DESIGN.md, "Layout", and core/doc.go's map):
 //
 //	cmd/meterd ──▶ core/httpapi ──▶ core ──▶ core/record, core/config, shard, wal, export
-//	core/record, core/idem ──▶ core/licensing ──▶ shard
+//	core ──▶ core/order ──▶ core/record ──▶ core/licensing ──▶ shard
+//	core ──▶ core/idem ──▶ core/licensing
 //	core ──▶ core/session
 //	cmd/meterctl ──▶ export
 //
@@ -25,9 +26,10 @@ var layers = map[string][]string{
 	"core/licensing":         {"shard"},
 	"core/record":            {"shard", "core/licensing"},
 	"core/idem":              {"core/licensing"},
+	"core/order":             {"core/licensing", "core/record"},
 	"core/session":           nil,
 	"core/internal/throttle": nil,
-	"core":                   {"shard", "wal", "export", "core/config", "core/licensing", "core/record", "core/idem", "core/session", "core/internal/throttle"},
+	"core":                   {"shard", "wal", "export", "core/config", "core/licensing", "core/record", "core/order", "core/idem", "core/session", "core/internal/throttle"},
 	"core/httpapi":           {"core", "core/config", "core/internal/throttle", "shard", "export"},
 	"cmd/meterd":             {"core", "core/config", "core/httpapi"},
 	"cmd/meterctl":           {"export"},

@@ -18,7 +18,7 @@ func (e *Engine) PutProduct(id string, spec ProductSpec, signed Signed) (Product
 	if _, err := e.checkVendor("PUT", productPath(id), signed.Body, signed.Signature); err != nil {
 		return Product{}, err
 	}
-	p, err := spec.product(id)
+	p, err := spec.Product(id)
 	if err != nil {
 		return Product{}, err
 	}

@@ -3,6 +3,8 @@ package core
 import (
 	"fmt"
 
+	"github.com/meterd/meterd/core/licensing"
+	"github.com/meterd/meterd/core/order"
 	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/shard"
 )
@@ -47,15 +49,15 @@ func (e *Engine) Provision(owner string, order Order, signed Signed) (Transactio
 	if err != nil {
 		return Transaction{}, err
 	}
-	o, err := order.check(owner)
+	o, err := order.Check(owner)
 	if err != nil {
 		return Transaction{}, err
 	}
 	e.provMu.Lock()
 	defer e.provMu.Unlock()
-	if prev := e.txs[o.externalID]; prev != nil {
-		if prev.Hash != o.hash {
-			return Transaction{}, conflictf("externalId %q was used for a different transaction", o.externalID)
+	if prev := e.txs[o.ExternalID]; prev != nil {
+		if prev.Hash != o.Hash {
+			return Transaction{}, conflictf("externalId %q was used for a different transaction", o.ExternalID)
 		}
 		return *prev.Tx, nil
 	}
@@ -73,12 +75,12 @@ func (e *Engine) Provision(owner string, order Order, signed Signed) (Transactio
 
 // planTransaction resolves products and licenses and builds the record with its response.
 // provMu is held.
-func (e *Engine) planTransaction(o *txOrder) (*record.Provision, error) {
+func (e *Engine) planTransaction(o *order.Checked) (*record.Provision, error) {
 	now := e.nowNS()
-	rec := &record.Provision{Time: now, TxID: newID(), ExternalID: o.externalID, Type: o.typ, Owner: o.owner, Hash: o.hash}
+	rec := &record.Provision{Time: now, TxID: licensing.NewID(), ExternalID: o.ExternalID, Type: o.Type, Owner: o.Owner, Hash: o.Hash}
 	created := make(map[string]string) // licensed item → license id new in this transaction
 	sizes := make(map[string]licenseSize)
-	for i, it := range o.items {
+	for i, it := range o.Items {
 		ref := e.products[it.ProductID]
 		if ref == nil {
 			return nil, invalidf("items[%d]: unknown productId %q", i, it.ProductID)
@@ -87,16 +89,16 @@ func (e *Engine) planTransaction(o *txOrder) (*record.Provision, error) {
 		if it.Quantity > maxUseCount/p.CreditAmount {
 			return nil, invalidf("items[%d]: quantity × creditAmount exceeds %d", i, int64(maxUseCount))
 		}
-		pi := record.ProvisionItem{ID: newID(), ExternalID: it.ExternalID, ProductID: p.ID, Quantity: it.Quantity,
-			Window:       Window{From: unixTime(now), Until: it.until, Open: !it.hasUntil},
-			LicensedItem: p.LicensedItem, CreditID: newID(), UseCount: it.Quantity * p.CreditAmount}
-		if it.hasFrom {
-			pi.Window.From = it.from
+		pi := record.ProvisionItem{ID: licensing.NewID(), ExternalID: it.ExternalID, ProductID: p.ID, Quantity: it.Quantity,
+			Window:       Window{From: unixTime(now), Until: it.Until, Open: !it.HasUntil},
+			LicensedItem: p.LicensedItem, CreditID: licensing.NewID(), UseCount: it.Quantity * p.CreditAmount}
+		if it.HasFrom {
+			pi.Window.From = it.From
 		}
 		if !pi.Window.Open && !pi.Window.Until.After(pi.Window.From) {
 			return nil, invalidf("items[%d]: licenseValidUntil must be after licenseValidFrom", i)
 		}
-		pi.LicenseID, pi.NewLicense = e.licenseFor(o.owner, p.LicensedItem, created)
+		pi.LicenseID, pi.NewLicense = e.licenseFor(o.Owner, p.LicensedItem, created)
 		if err := e.grow(sizes, pi.LicenseID, pi.UseCount); err != nil {
 			return nil, invalidf("items[%d]: %v", i, err)
 		}
@@ -193,7 +195,7 @@ func (e *Engine) transaction(rec *record.Provision) *Transaction {
 // OwnerLicenses lists the licenses of owner with live counts; an owner with none gets an
 // empty list.
 func (e *Engine) OwnerLicenses(owner string) ([]LicenseView, error) {
-	if err := checkOwner(owner); err != nil {
+	if err := licensing.CheckOwner(owner); err != nil {
 		return nil, err
 	}
 	now := e.nowNS()

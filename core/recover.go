@@ -15,6 +15,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/meterd/meterd/core/config"
+	"github.com/meterd/meterd/core/licensing"
 	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/export"
 	"github.com/meterd/meterd/wal"
@@ -90,7 +91,7 @@ func (e *Engine) loadState() (d *durable, exported uint64, err error) {
 	slices.SortStableFunc(d.idemFIFO, func(a, b idemStamp) int { return cmp.Compare(a.created, b.created) })
 	d.applied = e.log.CheckpointSeq()
 	if d.agentID == "" {
-		d.agentID, d.agentNew = newID(), true
+		d.agentID, d.agentNew = licensing.NewID(), true
 	}
 	return d, exported, nil
 }
