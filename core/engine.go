@@ -1,7 +1,6 @@
 package core
 
 import (
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 	"github.com/meterd/meterd/core/internal/throttle"
 	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/core/session"
+	"github.com/meterd/meterd/core/vendorsig"
 	"github.com/meterd/meterd/shard"
 	"github.com/meterd/meterd/wal"
 )
@@ -44,7 +44,7 @@ type Engine struct {
 	idem     *idem.Table
 	sessions *session.Table
 
-	vendorKey ed25519.PublicKey // VENDOR_PUBLIC_KEY_FILE; nil: provisioning needs no signature
+	vendorKey vendorsig.Key // VENDOR_PUBLIC_KEY_FILE; nil: provisioning needs no signature
 
 	provMu   sync.RWMutex // provisioning and the maps below
 	products map[string]*productRef

@@ -7,6 +7,7 @@ import (
 	"github.com/meterd/meterd/core/idem"
 	"github.com/meterd/meterd/core/licensing"
 	"github.com/meterd/meterd/core/record"
+	"github.com/meterd/meterd/core/vendorsig"
 )
 
 // Errors callers branch on. The HTTP edge (core/httpapi) maps them to statuses in one place.
@@ -25,7 +26,7 @@ var (
 	// ErrBadSignature: with VENDOR_PUBLIC_KEY_FILE set, a provisioning request whose
 	// Meterd-Signature is missing, malformed, or not the vendor's over this method, path and
 	// body; nothing changed.
-	ErrBadSignature = errors.New("bad vendor signature")
+	ErrBadSignature = vendorsig.ErrBadSignature
 	// ErrUnavailable: the write-ahead log cannot persist; nothing was granted.
 	ErrUnavailable = errors.New("write-ahead log unavailable")
 	// ErrClosed: the engine is shutting down.

@@ -12,7 +12,7 @@ import (
 //	cmd/meterd ──▶ core/httpapi ──▶ core ──▶ core/record, core/config, shard, wal, export
 //	core ──▶ core/order ──▶ core/record ──▶ core/licensing ──▶ shard
 //	core ──▶ core/idem ──▶ core/licensing
-//	core ──▶ core/session
+//	core ──▶ core/session, core/vendorsig ──▶ export
 //	cmd/meterctl ──▶ export
 //
 // Each package of the module may import of ours only what its row allows; the leaves import
@@ -28,8 +28,9 @@ var layers = map[string][]string{
 	"core/idem":              {"core/licensing"},
 	"core/order":             {"core/licensing", "core/record"},
 	"core/session":           nil,
+	"core/vendorsig":         {"export"},
 	"core/internal/throttle": nil,
-	"core":                   {"shard", "wal", "export", "core/config", "core/licensing", "core/record", "core/order", "core/idem", "core/session", "core/internal/throttle"},
+	"core":                   {"shard", "wal", "export", "core/config", "core/licensing", "core/record", "core/order", "core/idem", "core/session", "core/vendorsig", "core/internal/throttle"},
 	"core/httpapi":           {"core", "core/config", "core/internal/throttle", "shard", "export"},
 	"cmd/meterd":             {"core", "core/config", "core/httpapi"},
 	"cmd/meterctl":           {"export"},

@@ -15,7 +15,7 @@ func (e *Engine) PutProduct(id string, spec ProductSpec, signed Signed) (Product
 		return Product{}, ErrClosed
 	}
 	defer e.exit()
-	if _, err := e.checkVendor("PUT", productPath(id), signed.Body, signed.Signature); err != nil {
+	if _, err := e.vendorKey.CheckProduct(id, signed); err != nil {
 		return Product{}, err
 	}
 	p, err := spec.Product(id)

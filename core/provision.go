@@ -22,13 +22,6 @@ const maxLicenseTotal = 1<<53 - 1
 // can make it small.
 var maxCredits = 10_000
 
-// Signed is a request as the vendor signed it: the body as received and the value of its
-// Meterd-Signature header. The zero Signed is an unsigned request.
-type Signed struct {
-	Signature string
-	Body      []byte
-}
-
 // Provision runs a license transaction for owner ("organizations/<id>" or "users/<id>") and
 // returns it as processed. The same externalId with the same order returns the first answer
 // and provisions nothing; with another order, ErrConflict. Any invalid item fails the whole
@@ -45,7 +38,7 @@ func (e *Engine) Provision(owner string, order Order, signed Signed) (Transactio
 		return Transaction{}, ErrClosed
 	}
 	defer e.exit()
-	ev, err := e.checkVendor("POST", orderPath(owner), signed.Body, signed.Signature)
+	ev, err := e.vendorKey.CheckOrder(owner, signed)
 	if err != nil {
 		return Transaction{}, err
 	}
@@ -65,7 +58,7 @@ func (e *Engine) Provision(owner string, order Order, signed Signed) (Transactio
 	if err != nil {
 		return Transaction{}, err
 	}
-	rec.Signature, rec.Request = ev.signature, ev.request
+	rec.Signature, rec.Request = ev.Signature, ev.Request
 	if _, err := e.appendRecord(rec.AppendTo(nil)); err != nil {
 		return Transaction{}, err
 	}
