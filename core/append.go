@@ -36,7 +36,7 @@ func (e *Engine) walFailed(err error) error {
 	if errors.Is(err, wal.ErrClosed) {
 		return ErrClosed
 	}
-	e.metrics.walErrors.Inc()
+	e.metrics.WALError()
 	if ok, held := e.walLog.Allow(e.clock()); ok {
 		e.logger.Error("wal append failed; answering 503", "err", err, "suppressed", held)
 	}

@@ -98,7 +98,7 @@ func (a *applier) pass(final, probe bool) error {
 	}
 	a.setErr(err)
 	if a.batcher != nil {
-		a.e.metrics.exportLag.Set(float64(a.batcher.Pending()))
+		a.e.metrics.ExportLag(a.batcher.Pending())
 	}
 	return err
 }

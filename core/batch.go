@@ -113,7 +113,7 @@ func (b *batchState) decide(i int) {
 	d.Parts, d.Remaining, d.Outcome = res.Parts, res.Remaining, res.Outcome
 	if res.Outcome != shard.Granted {
 		it.Ans = Answer{License: l.id, Remaining: res.Remaining, Outcome: res.Outcome}
-		b.e.metrics.decision(res.Outcome, 0)
+		b.e.metrics.Decision(res.Outcome, 0)
 		if d.IdemKey == "" {
 			return // nothing changed and nothing to remember
 		}
@@ -181,7 +181,7 @@ func (b *batchState) commit() {
 			it.Ans, it.Err = Answer{}, err
 		case it.Ans.Granted:
 			it.Ans.Seq = seq
-			b.e.metrics.decision(shard.Granted, it.Ans.Units)
+			b.e.metrics.Decision(shard.Granted, it.Ans.Units)
 		}
 	}
 	for key, c := range b.claims {

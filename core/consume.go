@@ -102,7 +102,7 @@ func (e *Engine) take(l *license, d *record.Decision, kind record.DecisionKind, 
 	if res.Outcome != shard.Granted {
 		d.Kind = record.DecDeny
 		*ans = Answer{License: l.id, Remaining: res.Remaining, Outcome: res.Outcome}
-		e.metrics.decision(res.Outcome, 0)
+		e.metrics.Decision(res.Outcome, 0)
 		if d.IdemKey == "" {
 			return nil // nothing changed and nothing to remember
 		}
@@ -115,7 +115,7 @@ func (e *Engine) take(l *license, d *record.Decision, kind record.DecisionKind, 
 		return err
 	}
 	*ans = Answer{Granted: true, License: l.id, Units: d.Units, Remaining: res.Remaining, Seq: seq}
-	e.metrics.decision(shard.Granted, d.Units)
+	e.metrics.Decision(shard.Granted, d.Units)
 	return nil
 }
 
@@ -146,7 +146,7 @@ func (e *Engine) consumeSession(l *license, p *Product, d *record.Decision, ans 
 	}
 	s.Touch(d.Time)
 	*ans = Answer{Granted: true, License: l.id, Remaining: d.Remaining, Seq: seq}
-	e.metrics.decision(shard.Granted, 0)
+	e.metrics.Decision(shard.Granted, 0)
 	return nil
 }
 

@@ -24,6 +24,7 @@
 //	core/session    the live table of sessions: a lock each, the MAX_SESSIONS bound, idleness
 //	core/order      an order (a license transaction): its checks and the digest of its content
 //	core/vendorsig  the vendor's signature on provisioning requests: its key and its check
+//	core/metrics    the Prometheus registry and the engine's series on it
 //	core/licensing  the values licensing is made of (Window, Product, LicenseView, Transaction,
 //	                Answer, ...), which core names as its own, and what makes each well-formed
 //	shard, wal, export   the leaves: counters, the log, the usage database

@@ -15,6 +15,7 @@ import (
 	"github.com/meterd/meterd/core/config"
 	"github.com/meterd/meterd/core/idem"
 	"github.com/meterd/meterd/core/internal/throttle"
+	"github.com/meterd/meterd/core/metrics"
 	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/core/session"
 	"github.com/meterd/meterd/core/vendorsig"
@@ -37,7 +38,7 @@ type Engine struct {
 	logger  *slog.Logger
 	clock   func() time.Time // the wall clock, for what only paces itself (log throttles)
 	clk     *clock           // the time decisions use: never before one already used
-	metrics *metrics
+	metrics *metrics.Metrics
 	walDir  string
 
 	table    *shard.Table // license id, and ownerItemKey aliases; values are *license
@@ -99,7 +100,7 @@ func open(cfg config.Config, opts Options) (*Engine, error) {
 	}
 	e.walLog = throttle.Throttle{Every: 5 * time.Second}
 	e.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
-	e.metrics = newMetrics(func() float64 { return float64(e.sessions.NumOpen()) },
+	e.metrics = metrics.New(func() float64 { return float64(e.sessions.NumOpen()) },
 		func() float64 { return float64(e.idem.Len()) })
 	e.clk = newClock(e.clock, e.clockStepped)
 	if err := e.loadVendorKey(); err != nil {
@@ -118,7 +119,7 @@ func (e *Engine) nowNS() int64 { return e.clk.now() }
 
 // clockStepped reports that the system clock fell behind a time the engine already used.
 func (e *Engine) clockStepped(behind time.Duration) {
-	e.metrics.clockStepsBack.Inc()
+	e.metrics.ClockStepBack()
 	e.logger.Warn("the system clock is behind a time this agent already decided with; time holds there until the clock catches up",
 		"behind", behind.Round(time.Millisecond))
 }
@@ -166,7 +167,7 @@ func (e *Engine) close() error {
 func (e *Engine) Config() config.Config { return e.cfg }
 
 // Metrics exposes the registry for /metrics and for embedders.
-func (e *Engine) Metrics() *prometheus.Registry { return e.metrics.reg }
+func (e *Engine) Metrics() *prometheus.Registry { return e.metrics.Registry() }
 
 // lookup returns the license registered under key (an id or an ownerItemKey alias).
 func (e *Engine) lookup(key string) *license {

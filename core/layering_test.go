@@ -13,6 +13,7 @@ import (
 //	core ──▶ core/order ──▶ core/record ──▶ core/licensing ──▶ shard
 //	core ──▶ core/idem ──▶ core/licensing
 //	core ──▶ core/session, core/vendorsig ──▶ export
+//	core ──▶ core/metrics ──▶ shard
 //	cmd/meterctl ──▶ export
 //
 // Each package of the module may import of ours only what its row allows; the leaves import
@@ -28,9 +29,10 @@ var layers = map[string][]string{
 	"core/idem":              {"core/licensing"},
 	"core/order":             {"core/licensing", "core/record"},
 	"core/session":           nil,
+	"core/metrics":           {"shard"},
 	"core/vendorsig":         {"export"},
 	"core/internal/throttle": nil,
-	"core":                   {"shard", "wal", "export", "core/config", "core/licensing", "core/record", "core/order", "core/idem", "core/session", "core/vendorsig", "core/internal/throttle"},
+	"core":                   {"shard", "wal", "export", "core/config", "core/licensing", "core/record", "core/order", "core/idem", "core/session", "core/vendorsig", "core/metrics", "core/internal/throttle"},
 	"core/httpapi":           {"core", "core/config", "core/internal/throttle", "shard", "export"},
 	"cmd/meterd":             {"core", "core/config", "core/httpapi"},
 	"cmd/meterctl":           {"export"},

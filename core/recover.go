@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
@@ -34,7 +33,7 @@ func (e *Engine) recover(fs vfs.FS) error {
 		}
 	}
 	log, err := wal.Open(e.walDir, wal.Options{FS: fs, Durability: walDurability(e.cfg.Durability),
-		OnCommit: e.observeCommit, Logger: e.walLogger})
+		OnCommit: e.metrics.ObserveCommit, Logger: e.walLogger})
 	if err != nil {
 		return fmt.Errorf("open %s: %w", e.walDir, err)
 	}
@@ -114,7 +113,7 @@ func (e *Engine) openUsage(a *applier, stored uint64) error {
 	if err != nil {
 		return fmt.Errorf("usage database %s: %w", path, err)
 	}
-	a.db, a.batcher = db, export.NewBatcher(db, e.cfg.UsageWriteInterval, export.BatcherHooks{OnWrite: e.observeWrite})
+	a.db, a.batcher = db, export.NewBatcher(db, e.cfg.UsageWriteInterval, export.BatcherHooks{OnWrite: e.metrics.ObserveWrite})
 	got, last := db.ExportedSeq(), e.log.LastSeq()
 	switch {
 	case got > last:
@@ -209,16 +208,6 @@ func walDurability(d config.Durability) wal.Durability {
 		return wal.Async
 	}
 	return wal.Sync
-}
-
-func (e *Engine) observeCommit(records int, d time.Duration) {
-	e.metrics.walSync.Observe(d.Seconds())
-	e.metrics.walGroup.Observe(float64(records))
-}
-
-func (e *Engine) observeWrite(rows, actions int, _ time.Duration) {
-	e.metrics.usageRows.Add(float64(rows))
-	e.metrics.usageActions.Add(float64(actions))
 }
 
 // walLogger passes on what the log and Pebble say: failures as warnings, the rest (Pebble's
