@@ -9,11 +9,10 @@ import (
 
 // The direction of dependencies (DESIGN.md, "Layout", and core/doc.go's map):
 //
-//	cmd/meterd ──▶ core/httpapi ──▶ core ──▶ core/record, core/config, shard, wal, export
+//	cmd/meterd ──▶ core/httpapi ──▶ core ──▶ core/config, shard, wal, export
 //	core ──▶ core/order ──▶ core/record ──▶ core/licensing ──▶ shard
 //	core ──▶ core/idem ──▶ core/licensing
-//	core ──▶ core/session, core/vendorsig ──▶ export
-//	core ──▶ core/metrics ──▶ shard
+//	core ──▶ core/session, core/vendorsig ──▶ export, core/metrics ──▶ shard
 //	cmd/meterctl ──▶ export
 //
 // Each package of the module may import of ours only what its row allows; the leaves import
@@ -32,10 +31,11 @@ var layers = map[string][]string{
 	"core/metrics":           {"shard"},
 	"core/vendorsig":         {"export"},
 	"core/internal/throttle": nil,
-	"core":                   {"shard", "wal", "export", "core/config", "core/licensing", "core/record", "core/order", "core/idem", "core/session", "core/vendorsig", "core/metrics", "core/internal/throttle"},
-	"core/httpapi":           {"core", "core/config", "core/internal/throttle", "shard", "export"},
-	"cmd/meterd":             {"core", "core/config", "core/httpapi"},
-	"cmd/meterctl":           {"export"},
+	"core": {"shard", "wal", "export", "core/config", "core/internal/throttle",
+		"core/licensing", "core/record", "core/order", "core/idem", "core/session", "core/vendorsig", "core/metrics"},
+	"core/httpapi": {"core", "core/config", "core/internal/throttle", "shard", "export"},
+	"cmd/meterd":   {"core", "core/config", "core/httpapi"},
+	"cmd/meterctl": {"export"},
 }
 
 // leaves may not depend on anything of ours, directly or not.

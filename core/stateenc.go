@@ -11,6 +11,8 @@ import (
 // The durable state in the wal state store: core/record encodes each entry (state.go there
 // lists the keys); what is stored, and what loading it rebuilds, is decided here.
 
+// The keys of the live tables. The state store keys open sessions and remembered answers by
+// the same strings (record.SessionKey, record.IdemKey), so their shape is as fixed as a record's.
 func ownerItemKey(owner, item string) string { return owner + "\x00" + item }
 func sessionKey(license, session string) string {
 	return license + "\x00" + session

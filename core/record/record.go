@@ -155,6 +155,7 @@ func AppendStr(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
+// AppendBool writes v as one byte, 1 or 0.
 func AppendBool(b []byte, v bool) []byte {
 	if v {
 		return append(b, 1)

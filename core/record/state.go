@@ -38,13 +38,14 @@ var (
 	prefixVendor  = []byte("v/")
 )
 
-// AgentKey holds the agent id, as its bytes.
+// AgentKey is the key of the agent id, whose value is the id itself, not encoded.
 var AgentKey = []byte("m/agent")
 
 func stateKey(prefix []byte, id string) []byte {
 	return append(append(make([]byte, 0, len(prefix)+len(id)), prefix...), id...)
 }
 
+// ProductKey, LicenseKey, SessionKey, IdemKey, TxKey and VendorKey are the keys above.
 func ProductKey(id string) []byte { return stateKey(prefixProduct, id) }
 func LicenseKey(id string) []byte { return stateKey(prefixLicense, id) }
 
@@ -92,6 +93,8 @@ type Tx struct {
 	Tx    *licensing.Transaction
 }
 
+// AppendProduct, and the AppendTo methods of the values below, write a state value: a version
+// byte, then the fields in the order of the type.
 func AppendProduct(b []byte, p licensing.Product) []byte {
 	b = AppendStr(AppendStr(AppendStr(append(b, stateVersion), p.ID), p.Name), p.LicensedItem)
 	return binary.AppendVarint(append(b, byte(p.Mode)), p.CreditAmount)
