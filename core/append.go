@@ -4,15 +4,16 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/shard"
 	"github.com/meterd/meterd/wal"
 )
 
 // appendDecision logs d, with parts for its Parts, and returns its sequence number once the
 // log's durability mode allows the answer to go out.
-func (e *Engine) appendDecision(d *decision, parts []shard.Part) (uint64, error) {
+func (e *Engine) appendDecision(d *record.Decision, parts []shard.Part) (uint64, error) {
 	bp := e.getBuf()
-	*bp = d.appendBody(appendHeader((*bp)[:0], recDecision, d.Time), parts)
+	*bp = d.AppendTo((*bp)[:0], parts)
 	seq, err := e.appendRecord(*bp)
 	e.putBuf(bp)
 	return seq, err
@@ -35,7 +36,7 @@ func (e *Engine) walFailed(err error) error {
 	if errors.Is(err, wal.ErrClosed) {
 		return ErrClosed
 	}
-	e.metrics.walErrors.Inc()
+	e.metrics.WALError()
 	if ok, held := e.walLog.Allow(e.clock()); ok {
 		e.logger.Error("wal append failed; answering 503", "err", err, "suppressed", held)
 	}

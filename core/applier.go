@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/export"
 )
 
@@ -45,7 +46,7 @@ type applier struct {
 	storedClock    int64                 // the clock's high-water mark the state store remembers (keyClock)
 	err            atomic.Pointer[error] // why the last pass failed, for /healthz
 	done           chan struct{}
-	dec            decoder
+	dec            record.Decoder
 }
 
 func (a *applier) run() {
@@ -97,7 +98,7 @@ func (a *applier) pass(final, probe bool) error {
 	}
 	a.setErr(err)
 	if a.batcher != nil {
-		a.e.metrics.exportLag.Set(float64(a.batcher.Pending()))
+		a.e.metrics.ExportLag(a.batcher.Pending())
 	}
 	return err
 }
@@ -108,7 +109,7 @@ func (a *applier) applyDurable() error {
 		return nil
 	}
 	return a.e.log.Records(a.d.applied+1, to, func(seq uint64, b []byte) error {
-		rec, err := a.dec.decode(b)
+		rec, err := a.dec.Decode(b)
 		if err != nil {
 			return fmt.Errorf("%s: record %d: %w", a.e.walDir, seq, err)
 		}
@@ -212,7 +213,7 @@ func (a *applier) commitCheckpoint() error {
 	a.d.expireIdem(a.e.nowNS())
 	cp := a.e.log.NewCheckpoint(a.d.applied)
 	a.d.writeCheckpoint(cp)
-	cp.Set(keyAgent, []byte(a.d.agentID))
+	cp.Set(record.AgentKey, []byte(a.d.agentID))
 	clock := a.e.clk.mark()
 	cp.Set(keyClock, strconv.AppendInt(nil, clock, 10))
 	exported := a.storedExported

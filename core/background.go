@@ -10,7 +10,7 @@ func (e *Engine) start() {
 	e.bg.Add(3)
 	go func() { defer e.bg.Done(); e.apply.run() }()
 	go e.every(e.sessionSweep(), e.reapSessions)
-	go e.every(e.idemSweep(), func(now int64) { e.idem.expire(now) })
+	go e.every(e.idemSweep(), func(now int64) { e.idem.Expire(now) })
 }
 
 // sessionSweep and idemSweep are the periods of the clocks that check in idle sessions and
@@ -28,7 +28,7 @@ func (e *Engine) idemSweep() time.Duration {
 func (e *Engine) RetryAfter(err error) time.Duration {
 	switch {
 	case errors.Is(err, ErrTooManyKeys):
-		return e.idem.retryAfter(e.nowNS(), e.idemSweep())
+		return e.idem.RetryAfter(e.nowNS(), e.idemSweep())
 	case errors.Is(err, ErrTooManySessions):
 		return e.sessionSweep()
 	}

@@ -3,6 +3,8 @@ package core
 import (
 	"sync"
 
+	"github.com/meterd/meterd/core/idem"
+	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/shard"
 )
 
@@ -53,14 +55,14 @@ type batchState struct {
 	items []BatchItem
 	now   int64
 
-	decs   []decision // to log, in item order
-	logged []int      // item index of each decision
-	lics   []*license // license of each decision, for giving back
+	decs   []record.Decision // to log, in item order
+	logged []int             // item index of each decision
+	lics   []*license        // license of each decision, for giving back
 	parts  [MaxBatch][4]shard.Part
 	claims map[string]batchClaim
 	dups   [][2]int // item [0] repeats item [1]
 	rec    []byte
-	enc    batchEncoder
+	enc    record.BatchEncoder
 
 	deferred []int
 }
@@ -68,7 +70,7 @@ type batchState struct {
 type batchClaim struct {
 	item int
 	hash [16]byte
-	ent  *idemEntry // nil when the key's answer was already known
+	ent  *idem.Entry // nil when the key's answer was already known
 }
 
 var batchPool = sync.Pool{New: func() any {
@@ -101,7 +103,7 @@ func (b *batchState) decide(i int) {
 		b.deferred = append(b.deferred, i)
 		return
 	}
-	d := decision{Kind: decConsume, Time: b.now, License: l.id, Units: req.Units, Session: req.Session,
+	d := record.Decision{Kind: record.DecConsume, Time: b.now, License: l.id, Units: req.Units, Session: req.Session,
 		User: req.User, Host: req.Host, IP: req.IP}
 	if req.IdempotencyKey != "" && !b.claim(i, l, &d) {
 		return
@@ -111,11 +113,11 @@ func (b *batchState) decide(i int) {
 	d.Parts, d.Remaining, d.Outcome = res.Parts, res.Remaining, res.Outcome
 	if res.Outcome != shard.Granted {
 		it.Ans = Answer{License: l.id, Remaining: res.Remaining, Outcome: res.Outcome}
-		b.e.metrics.decision(res.Outcome, 0)
+		b.e.metrics.Decision(res.Outcome, 0)
 		if d.IdemKey == "" {
 			return // nothing changed and nothing to remember
 		}
-		d.Kind, d.Parts = decDeny, nil
+		d.Kind, d.Parts = record.DecDeny, nil
 	} else {
 		it.Ans = Answer{Granted: true, License: l.id, Units: req.Units, Remaining: res.Remaining}
 	}
@@ -127,7 +129,7 @@ func (b *batchState) decide(i int) {
 // claim takes item i's Idempotency-Key for this batch. It returns false when the item is
 // settled without a decision: a known answer, a repeat within the batch, a mismatch, or a key
 // in flight elsewhere (deferred).
-func (b *batchState) claim(i int, l *license, d *decision) bool {
+func (b *batchState) claim(i int, l *license, d *record.Decision) bool {
 	it := &b.items[i]
 	if it.Err = checkIdemKey(it.Req.IdempotencyKey); it.Err != nil {
 		return false
@@ -142,7 +144,7 @@ func (b *batchState) claim(i int, l *license, d *decision) bool {
 		}
 		return false
 	}
-	ent, mine, busy, err := b.e.idem.tryClaim(key, hash, b.now)
+	ent, mine, busy, err := b.e.idem.TryClaim(key, hash, b.now)
 	switch {
 	case err != nil:
 		it.Err = err
@@ -151,7 +153,7 @@ func (b *batchState) claim(i int, l *license, d *decision) bool {
 		b.deferred = append(b.deferred, i)
 		return false
 	case !mine:
-		it.Ans = ent.ans
+		it.Ans = ent.Answer()
 		b.claims[key] = batchClaim{item: i, hash: hash}
 		return false
 	}
@@ -166,29 +168,29 @@ func (b *batchState) commit() {
 	var err error
 	var seq uint64
 	if len(b.decs) > 0 {
-		b.rec = b.enc.append(b.rec[:0], b.now, b.decs)
+		b.rec = b.enc.Append(b.rec[:0], b.now, b.decs)
 		seq, err = b.e.appendRecord(b.rec)
 	}
 	for k, i := range b.logged {
 		it := &b.items[i]
 		switch {
 		case err != nil:
-			if b.decs[k].Kind != decDeny {
+			if b.decs[k].Kind != record.DecDeny {
 				b.lics[k].ctr.Give(b.decs[k].Parts)
 			}
 			it.Ans, it.Err = Answer{}, err
 		case it.Ans.Granted:
 			it.Ans.Seq = seq
-			b.e.metrics.decision(shard.Granted, it.Ans.Units)
+			b.e.metrics.Decision(shard.Granted, it.Ans.Units)
 		}
 	}
 	for key, c := range b.claims {
 		switch {
 		case c.ent == nil:
 		case err != nil:
-			b.e.idem.abandon(key, c.ent)
+			b.e.idem.Abandon(key, c.ent)
 		default:
-			b.e.idem.complete(c.ent, seq, b.items[c.item].Ans)
+			b.e.idem.Complete(c.ent, b.items[c.item].Ans)
 		}
 	}
 	for _, d := range b.dups {

@@ -3,6 +3,10 @@ package core
 import (
 	"net/netip"
 	"strings"
+
+	"github.com/meterd/meterd/core/licensing"
+	"github.com/meterd/meterd/core/record"
+	"github.com/meterd/meterd/core/session"
 )
 
 // CheckinRequest closes an open session. Addressing is as in ConsumeRequest.
@@ -35,10 +39,10 @@ func (e *Engine) Checkin(req *CheckinRequest, ans *CheckinAnswer) error {
 	if req.Session == "" {
 		return invalidf("session is required")
 	}
-	if err := checkWho(req.Session, req.User, req.Host, req.IP); err != nil {
+	if err := licensing.CheckWho(req.Session, req.User, req.Host, req.IP); err != nil {
 		return err
 	}
-	c := checkinRec{License: l.id, Session: req.Session, User: req.User, Host: req.Host, IP: req.IP}
+	c := record.Checkin{License: l.id, Session: req.Session, User: req.User, Host: req.Host, IP: req.IP}
 	if c.IP == "" && req.Peer.IsValid() {
 		c.IP = req.Peer.String()
 	}
@@ -52,9 +56,9 @@ func (e *Engine) Checkin(req *CheckinRequest, ans *CheckinAnswer) error {
 }
 
 // checkin logs c and closes its session, unless another checkin got there first.
-func (e *Engine) checkin(licenseID string, c *checkinRec) (uint64, error) {
+func (e *Engine) checkin(licenseID string, c *record.Checkin) (uint64, error) {
 	key := []byte(sessionKey(licenseID, c.Session))
-	s := e.sessions.lookup(key)
+	s := e.sessions.Lookup(key)
 	if s == nil {
 		return 0, ErrSessionNotOpen
 	}
@@ -63,17 +67,17 @@ func (e *Engine) checkin(licenseID string, c *checkinRec) (uint64, error) {
 
 // closeSession logs the checkin of the locked, open session s and unlocks it. If the log
 // cannot persist, the session stays open: nothing was recorded.
-func (e *Engine) closeSession(key []byte, s *session, c *checkinRec) (uint64, error) {
-	defer e.sessions.release(key, s)
+func (e *Engine) closeSession(key []byte, s *session.Session, c *record.Checkin) (uint64, error) {
+	defer e.sessions.Release(key, s)
 	c.Time = e.nowNS()
 	bp := e.getBuf()
-	*bp = c.appendTo((*bp)[:0])
+	*bp = c.AppendTo((*bp)[:0])
 	seq, err := e.appendRecord(*bp)
 	e.putBuf(bp)
 	if err != nil {
 		return 0, err
 	}
-	e.sessions.close(s)
+	e.sessions.Close(s)
 	return seq, nil
 }
 
@@ -81,18 +85,19 @@ func (e *Engine) closeSession(key []byte, s *session, c *checkinRec) (uint64, er
 // user who opened it, so that the usage database shows when the session ended.
 func (e *Engine) reapSessions(now int64) {
 	cutoff := now - int64(e.cfg.SessionTimeout)
-	for _, k := range e.sessions.idle(cutoff) {
+	for _, k := range e.sessions.Idle(cutoff) {
 		key := []byte(k)
-		s := e.sessions.lookup(key)
+		s := e.sessions.Lookup(key)
 		if s == nil {
 			continue
 		}
-		if s.lastActive.Load() > cutoff {
-			s.mu.Unlock() // used again since idle() looked
+		if s.LastActive() > cutoff {
+			e.sessions.Release(key, s) // used again since Idle() looked; still open, so only unlocked
 			continue
 		}
 		lic, sess, _ := strings.Cut(k, "\x00")
-		c := checkinRec{License: lic, Session: sess, User: s.user, Host: s.host, IP: s.ip, Timeout: true}
+		c := record.Checkin{License: lic, Session: sess, Timeout: true}
+		c.User, c.Host, c.IP = s.Who()
 		if _, err := e.closeSession(key, s, &c); err != nil {
 			e.logger.Warn("session timeout checkin failed", "err", err)
 			return

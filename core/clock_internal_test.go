@@ -68,10 +68,10 @@ func TestWindowNS(t *testing.T) {
 	day := func(y int) time.Time { return time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC) }
 	f := func(w Window, wantFrom, wantUntil int64) {
 		t.Helper()
-		if from, until := w.ns(); from != wantFrom || until != wantUntil {
+		if from, until := w.NS(); from != wantFrom || until != wantUntil {
 			t.Fatalf("%+v: ns %d, %d; want %d, %d", w, from, until, wantFrom, wantUntil)
 		}
-		if from, until := w.ns(); from >= until {
+		if from, until := w.NS(); from >= until {
 			t.Fatalf("%+v: empty window in ns", w)
 		}
 	}

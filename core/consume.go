@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/meterd/meterd/core/licensing"
+	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/export"
 	"github.com/meterd/meterd/shard"
 )
@@ -58,26 +60,26 @@ func (e *Engine) consumeOnce(l *license, p *Product, req *ConsumeRequest, ans *A
 	}
 	key := idemMapKey(l.owner, req.IdempotencyKey)
 	hash := requestHash(req)
-	ent, mine, err := e.idem.claim(key, hash, e.nowNS())
+	ent, mine, err := e.idem.Claim(key, hash, e.nowNS())
 	if err != nil {
 		return err
 	}
 	if !mine {
-		*ans = ent.ans
+		*ans = ent.Answer()
 		return nil
 	}
 	if err := e.decide(l, p, req, &hash, ans); err != nil {
-		e.idem.abandon(key, ent)
+		e.idem.Abandon(key, ent)
 		return err
 	}
-	e.idem.complete(ent, ans.Seq, *ans)
+	e.idem.Complete(ent, *ans)
 	return nil
 }
 
 func (e *Engine) decide(l *license, p *Product, req *ConsumeRequest, hash *[16]byte, ans *Answer) error {
-	d := decision{License: l.id, Session: req.Session, User: req.User, Host: req.Host, IP: req.IP}
+	d := record.Decision{License: l.id, Session: req.Session, User: req.User, Host: req.Host, IP: req.IP}
 	if d.IP == "" && req.Peer.IsValid() && e.cfg.UsageLevel == export.Detailed {
-		d.peer = req.Peer
+		d.Peer = req.Peer
 	}
 	if hash != nil {
 		d.IdemKey, d.IdemHash = req.IdempotencyKey, *hash
@@ -88,19 +90,19 @@ func (e *Engine) decide(l *license, p *Product, req *ConsumeRequest, hash *[16]b
 		return e.consumeSession(l, p, &d, ans, parts[:0])
 	}
 	d.Units = req.Units
-	return e.take(l, &d, decConsume, ans, parts[:0])
+	return e.take(l, &d, record.DecConsume, ans, parts[:0])
 }
 
 // take decides d.Units for l and logs the decision; on a failed append it gives the units back.
-func (e *Engine) take(l *license, d *decision, kind decisionKind, ans *Answer, parts []shard.Part) error {
+func (e *Engine) take(l *license, d *record.Decision, kind record.DecisionKind, ans *Answer, parts []shard.Part) error {
 	d.Time = e.nowNS()
 	res := shard.Result{Parts: parts}
 	l.ctr.TakeInto(&res, d.Units, d.Time) // not Take: no copy of the result (BenchmarkDecideSteps)
 	d.Kind, d.Remaining, d.Outcome = kind, res.Remaining, res.Outcome
 	if res.Outcome != shard.Granted {
-		d.Kind = decDeny
+		d.Kind = record.DecDeny
 		*ans = Answer{License: l.id, Remaining: res.Remaining, Outcome: res.Outcome}
-		e.metrics.decision(res.Outcome, 0)
+		e.metrics.Decision(res.Outcome, 0)
 		if d.IdemKey == "" {
 			return nil // nothing changed and nothing to remember
 		}
@@ -113,38 +115,38 @@ func (e *Engine) take(l *license, d *decision, kind decisionKind, ans *Answer, p
 		return err
 	}
 	*ans = Answer{Granted: true, License: l.id, Units: d.Units, Remaining: res.Remaining, Seq: seq}
-	e.metrics.decision(shard.Granted, d.Units)
+	e.metrics.Decision(shard.Granted, d.Units)
 	return nil
 }
 
 // consumeSession checks a session out on its first call and grants 0 units while it is open.
-func (e *Engine) consumeSession(l *license, p *Product, d *decision, ans *Answer, parts []shard.Part) error {
+func (e *Engine) consumeSession(l *license, p *Product, d *record.Decision, ans *Answer, parts []shard.Part) error {
 	kb := e.getBuf()
 	defer e.putBuf(kb)
 	*kb = append(append(append((*kb)[:0], l.id...), 0), d.Session...)
-	s := e.sessions.acquire(*kb)
-	defer e.sessions.release(*kb, s)
-	if !s.open {
-		if !e.sessions.reserve() {
+	s := e.sessions.Acquire(*kb)
+	defer e.sessions.Release(*kb, s)
+	if !s.IsOpen() {
+		if !e.sessions.Reserve() {
 			return ErrTooManySessions
 		}
 		d.Units = p.CreditAmount
-		if err := e.take(l, d, decCheckout, ans, parts); err != nil || !ans.Granted {
-			e.sessions.unreserve()
+		if err := e.take(l, d, record.DecCheckout, ans, parts); err != nil || !ans.Granted {
+			e.sessions.Unreserve()
 			return err
 		}
-		e.sessions.markOpen(s, d.Time, strings.Clone(d.User), strings.Clone(d.Host), strings.Clone(d.IP))
+		e.sessions.MarkOpen(s, d.Time, strings.Clone(d.User), strings.Clone(d.Host), strings.Clone(d.IP))
 		return nil
 	}
-	d.Kind, d.Time, d.Outcome = decSessionUse, e.nowNS(), shard.Granted
+	d.Kind, d.Time, d.Outcome = record.DecSessionUse, e.nowNS(), shard.Granted
 	d.Remaining = l.ctr.Remaining(d.Time)
 	seq, err := e.appendDecision(d, nil)
 	if err != nil {
 		return err
 	}
-	s.lastActive.Store(d.Time)
+	s.Touch(d.Time)
 	*ans = Answer{Granted: true, License: l.id, Remaining: d.Remaining, Seq: seq}
-	e.metrics.decision(shard.Granted, 0)
+	e.metrics.Decision(shard.Granted, 0)
 	return nil
 }
 
@@ -162,7 +164,7 @@ func (e *Engine) resolve(owner, item, id string) (*license, error) {
 	if owner == "" || item == "" {
 		return nil, invalidf("owner and item (or license) are required")
 	}
-	if err := checkOwner(owner); err != nil {
+	if err := licensing.CheckOwner(owner); err != nil {
 		return nil, err
 	}
 	kb := e.getBuf()
@@ -184,13 +186,13 @@ func checkConsume(req *ConsumeRequest, p *Product) error {
 	case p.Mode == TrackSessions && req.Session == "":
 		return invalidf("session is required: the license tracks sessions opened")
 	}
-	return checkWho(req.Session, req.User, req.Host, req.IP)
+	return licensing.CheckWho(req.Session, req.User, req.Host, req.IP)
 }
 
 // checkIdemKey accepts 1 to 255 printable ASCII characters.
 func checkIdemKey(k string) error {
-	if len(k) > maxIDLen {
-		return invalidf("Idempotency-Key must be 1 to %d characters", maxIDLen)
+	if len(k) > licensing.MaxIDLen {
+		return invalidf("Idempotency-Key must be 1 to %d characters", licensing.MaxIDLen)
 	}
 	for i := 0; i < len(k); i++ {
 		if k[i] < ' ' || k[i] > '~' {
@@ -206,7 +208,7 @@ func requestHash(req *ConsumeRequest) [16]byte {
 	var stack [2048]byte // the longest request fits: no allocation
 	b := stack[:0]
 	for _, s := range [...]string{req.Owner, req.Item, req.License, req.Session, req.User, req.Host, req.IP} {
-		b = appendStr(b, s)
+		b = record.AppendStr(b, s)
 	}
 	b = binary.AppendVarint(b, req.Units)
 	sum := sha256.Sum256(b)

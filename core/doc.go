@@ -10,11 +10,24 @@
 //	                    │            │
 //	                    └────────────┴──▶ core/config, core/internal/throttle
 //
+//	core ──▶ core/order ──▶ core/record ──▶ core/licensing ──▶ shard
+//	     ──▶ core/idem ───────────────────▶ core/licensing
+//	     ──▶ core/session, core/vendorsig, core/metrics
+//
 //	core/config     the configuration: keys, defaults, checks, the file format
 //	core/httpapi    the fasthttp transport: routing, the guard against hostile clients,
 //	                timeouts and bounds, the JSON wire format (10Duke's shapes), and the one
 //	                place errors become statuses
-//	core            licensing, decisions, durability (records, state, replay), the clock
+//	core            the engine: decisions, provisioning, the live licenses, durability (what
+//	                is logged and stored, the applier, replay), the clock
+//	core/order      an order (a license transaction): its checks and the digest of its content
+//	core/record     the bytes of WAL records and checkpoint values, today's and earlier builds'
+//	core/licensing  the values licensing is made of (Window, Product, LicenseView, Transaction,
+//	                Answer, ...) and what makes each well-formed; core names them as its own
+//	core/idem       the live table of Idempotency-Keys: claims, first answers, bound, expiry
+//	core/session    the live table of sessions: a lock each, the MAX_SESSIONS bound, idleness
+//	core/vendorsig  the vendor's signature on provisioning requests: its key and its check
+//	core/metrics    the Prometheus registry and the engine's series on it
 //	shard, wal, export   the leaves: counters, the log, the usage database
 //
 // Nothing points upward: core/layering_test.go fails on an import the map does not allow,

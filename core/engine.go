@@ -1,7 +1,6 @@
 package core
 
 import (
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,7 +13,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meterd/meterd/core/config"
+	"github.com/meterd/meterd/core/idem"
 	"github.com/meterd/meterd/core/internal/throttle"
+	"github.com/meterd/meterd/core/metrics"
+	"github.com/meterd/meterd/core/record"
+	"github.com/meterd/meterd/core/session"
+	"github.com/meterd/meterd/core/vendorsig"
 	"github.com/meterd/meterd/shard"
 	"github.com/meterd/meterd/wal"
 )
@@ -34,19 +38,19 @@ type Engine struct {
 	logger  *slog.Logger
 	clock   func() time.Time // the wall clock, for what only paces itself (log throttles)
 	clk     *clock           // the time decisions use: never before one already used
-	metrics *metrics
+	metrics *metrics.Metrics
 	walDir  string
 
 	table    *shard.Table // license id, and ownerItemKey aliases; values are *license
-	idem     *idemTable
-	sessions *sessionTable
+	idem     *idem.Table
+	sessions *session.Table
 
-	vendorKey ed25519.PublicKey // VENDOR_PUBLIC_KEY_FILE; nil: provisioning needs no signature
+	vendorKey vendorsig.Key // VENDOR_PUBLIC_KEY_FILE; nil: provisioning needs no signature
 
 	provMu   sync.RWMutex // provisioning and the maps below
 	products map[string]*productRef
 	byOwner  map[string][]*license
-	txs      map[string]*txEntry
+	txs      map[string]*record.Tx
 
 	bufs      sync.Pool // *[]byte record buffers
 	gate      atomic.Int64
@@ -85,9 +89,9 @@ func open(cfg config.Config, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, logger: opts.Logger, clock: opts.Clock, walDir: filepath.Join(cfg.DataDir, "wal"),
-		table: new(shard.Table), idem: newIdemTable(int64(cfg.IdempotencyTTL), cfg.IdempotencyMaxKeys),
-		sessions: newSessionTable(cfg.MaxSessions), products: make(map[string]*productRef),
-		byOwner: make(map[string][]*license), txs: make(map[string]*txEntry), closing: make(chan struct{}), drained: make(chan struct{})}
+		table: new(shard.Table), idem: idem.New(int64(cfg.IdempotencyTTL), cfg.IdempotencyMaxKeys),
+		sessions: session.New(cfg.MaxSessions), products: make(map[string]*productRef),
+		byOwner: make(map[string][]*license), txs: make(map[string]*record.Tx), closing: make(chan struct{}), drained: make(chan struct{})}
 	if e.logger == nil {
 		e.logger = slog.New(slog.DiscardHandler)
 	}
@@ -96,8 +100,8 @@ func open(cfg config.Config, opts Options) (*Engine, error) {
 	}
 	e.walLog = throttle.Throttle{Every: 5 * time.Second}
 	e.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
-	e.metrics = newMetrics(func() float64 { return float64(e.sessions.open.Load()) },
-		func() float64 { return float64(e.idem.count.Load()) })
+	e.metrics = metrics.New(func() float64 { return float64(e.sessions.NumOpen()) },
+		func() float64 { return float64(e.idem.Len()) })
 	e.clk = newClock(e.clock, e.clockStepped)
 	if err := e.loadVendorKey(); err != nil {
 		return nil, err
@@ -115,7 +119,7 @@ func (e *Engine) nowNS() int64 { return e.clk.now() }
 
 // clockStepped reports that the system clock fell behind a time the engine already used.
 func (e *Engine) clockStepped(behind time.Duration) {
-	e.metrics.clockStepsBack.Inc()
+	e.metrics.ClockStepBack()
 	e.logger.Warn("the system clock is behind a time this agent already decided with; time holds there until the clock catches up",
 		"behind", behind.Round(time.Millisecond))
 }
@@ -163,7 +167,7 @@ func (e *Engine) close() error {
 func (e *Engine) Config() config.Config { return e.cfg }
 
 // Metrics exposes the registry for /metrics and for embedders.
-func (e *Engine) Metrics() *prometheus.Registry { return e.metrics.reg }
+func (e *Engine) Metrics() *prometheus.Registry { return e.metrics.Registry() }
 
 // lookup returns the license registered under key (an id or an ownerItemKey alias).
 func (e *Engine) lookup(key string) *license {

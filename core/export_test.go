@@ -9,4 +9,4 @@ func SetHookAfterCheckpoint(e *Engine, f func()) { e.hookAfterCheckpoint.Store(&
 func ReapSessions(e *Engine) { e.reapSessions(e.nowNS()) }
 
 // ExpireIdempotencyKeys runs the IDEMPOTENCY_TTL sweep now, at the engine's clock.
-func ExpireIdempotencyKeys(e *Engine) { e.idem.expire(e.nowNS()) }
+func ExpireIdempotencyKeys(e *Engine) { e.idem.Expire(e.nowNS()) }

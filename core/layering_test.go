@@ -9,7 +9,10 @@ import (
 
 // The direction of dependencies (core/doc.go draws the same map):
 //
-//	cmd/meterd ──▶ core/httpapi ──▶ core ──▶ core/record, core/config, shard, wal, export
+//	cmd/meterd ──▶ core/httpapi ──▶ core ──▶ core/config, shard, wal, export
+//	core ──▶ core/order ──▶ core/record ──▶ core/licensing ──▶ shard
+//	core ──▶ core/idem ──▶ core/licensing
+//	core ──▶ core/session, core/vendorsig ──▶ export, core/metrics ──▶ shard
 //	cmd/meterctl ──▶ export
 //	core/harness ──▶ core/httpapi, core/client (which imports nothing of ours)
 //
@@ -21,14 +24,21 @@ var layers = map[string][]string{
 	"wal":                    nil,
 	"export":                 nil,
 	"core/config":            {"export"},
-	"core/record":            {"shard"},
+	"core/licensing":         {"shard"},
+	"core/record":            {"shard", "core/licensing"},
+	"core/idem":              {"core/licensing"},
+	"core/order":             {"core/licensing", "core/record"},
+	"core/session":           nil,
+	"core/metrics":           {"shard"},
+	"core/vendorsig":         {"export"},
 	"core/internal/throttle": nil,
-	"core":                   {"shard", "wal", "export", "core/config", "core/record", "core/internal/throttle"},
-	"core/httpapi":           {"core", "core/config", "core/internal/throttle", "shard", "export"},
-	"core/client":            nil,
-	"core/harness":           {"core", "core/config", "core/httpapi", "core/client", "export"},
-	"cmd/meterd":             {"core", "core/config", "core/httpapi"},
-	"cmd/meterctl":           {"export"},
+	"core": {"shard", "wal", "export", "core/config", "core/internal/throttle",
+		"core/licensing", "core/record", "core/order", "core/idem", "core/session", "core/vendorsig", "core/metrics"},
+	"core/httpapi": {"core", "core/config", "core/internal/throttle", "shard", "export"},
+	"core/client":  nil,
+	"core/harness": {"core", "core/config", "core/httpapi", "core/client", "export"},
+	"cmd/meterd":   {"core", "core/config", "core/httpapi"},
+	"cmd/meterctl": {"export"},
 }
 
 // leaves may not depend on anything of ours, directly or not.

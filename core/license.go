@@ -41,7 +41,7 @@ func newLicense(ctr *shard.License, owner, item string, created int64, p *produc
 
 // addCredit appends a credit; callers serialise (provisioning or recovery).
 func (l *license) addCredit(m creditMeta, useCount, used int64) {
-	from, until := m.Window.ns()
+	from, until := m.Window.NS()
 	if i := l.ctr.AddCredit(from, until, useCount, used); i != len(*l.credits.Load()) {
 		panic("BUG: credit index and credit metadata out of step")
 	}

@@ -1,5 +1,7 @@
 package core
 
+import "github.com/meterd/meterd/core/record"
+
 // PutProduct creates or replaces a product and returns it as stored. Licenses already
 // provisioned follow its new tracking mode and credit amount; its licensed item cannot change
 // once licenses exist, because they are keyed by it.
@@ -13,10 +15,10 @@ func (e *Engine) PutProduct(id string, spec ProductSpec, signed Signed) (Product
 		return Product{}, ErrClosed
 	}
 	defer e.exit()
-	if _, err := e.checkVendor("PUT", productPath(id), signed.Body, signed.Signature); err != nil {
+	if _, err := e.vendorKey.CheckProduct(id, signed); err != nil {
 		return Product{}, err
 	}
-	p, err := spec.product(id)
+	p, err := spec.Product(id)
 	if err != nil {
 		return Product{}, err
 	}
@@ -32,8 +34,8 @@ func (e *Engine) PutProduct(id string, spec ProductSpec, signed Signed) (Product
 			return Product{}, conflictf("product %s has licenses for item %q; its licensedItem cannot change", id, old.LicensedItem)
 		}
 	}
-	rec := productRec{Time: e.nowNS(), Product: p}
-	if _, err := e.appendRecord(rec.appendTo(nil)); err != nil {
+	rec := record.Product{Time: e.nowNS(), Product: p}
+	if _, err := e.appendRecord(rec.AppendTo(nil)); err != nil {
 		return Product{}, err
 	}
 	e.installProduct(p)

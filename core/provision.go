@@ -3,6 +3,9 @@ package core
 import (
 	"fmt"
 
+	"github.com/meterd/meterd/core/licensing"
+	"github.com/meterd/meterd/core/order"
+	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/shard"
 )
 
@@ -18,13 +21,6 @@ const maxLicenseTotal = 1<<53 - 1
 // take, which walks them, stay bounded whatever orders arrive. A variable only so that a test
 // can make it small.
 var maxCredits = 10_000
-
-// Signed is a request as the vendor signed it: the body as received and the value of its
-// Meterd-Signature header. The zero Signed is an unsigned request.
-type Signed struct {
-	Signature string
-	Body      []byte
-}
 
 // Provision runs a license transaction for owner ("organizations/<id>" or "users/<id>") and
 // returns it as processed. The same externalId with the same order returns the first answer
@@ -42,19 +38,19 @@ func (e *Engine) Provision(owner string, order Order, signed Signed) (Transactio
 		return Transaction{}, ErrClosed
 	}
 	defer e.exit()
-	ev, err := e.checkVendor("POST", orderPath(owner), signed.Body, signed.Signature)
+	ev, err := e.vendorKey.CheckOrder(owner, signed)
 	if err != nil {
 		return Transaction{}, err
 	}
-	o, err := order.check(owner)
+	o, err := order.Check(owner)
 	if err != nil {
 		return Transaction{}, err
 	}
 	e.provMu.Lock()
 	defer e.provMu.Unlock()
-	if prev := e.txs[o.externalID]; prev != nil {
-		if prev.Hash != o.hash {
-			return Transaction{}, conflictf("externalId %q was used for a different transaction", o.externalID)
+	if prev := e.txs[o.ExternalID]; prev != nil {
+		if prev.Hash != o.Hash {
+			return Transaction{}, conflictf("externalId %q was used for a different transaction", o.ExternalID)
 		}
 		return *prev.Tx, nil
 	}
@@ -62,8 +58,8 @@ func (e *Engine) Provision(owner string, order Order, signed Signed) (Transactio
 	if err != nil {
 		return Transaction{}, err
 	}
-	rec.Signature, rec.Request = ev.signature, ev.request
-	if _, err := e.appendRecord(rec.appendTo(nil)); err != nil {
+	rec.Signature, rec.Request = ev.Signature, ev.Request
+	if _, err := e.appendRecord(rec.AppendTo(nil)); err != nil {
 		return Transaction{}, err
 	}
 	e.applyProvision(rec)
@@ -72,12 +68,12 @@ func (e *Engine) Provision(owner string, order Order, signed Signed) (Transactio
 
 // planTransaction resolves products and licenses and builds the record with its response.
 // provMu is held.
-func (e *Engine) planTransaction(o *txOrder) (*provisionRec, error) {
+func (e *Engine) planTransaction(o *order.Checked) (*record.Provision, error) {
 	now := e.nowNS()
-	rec := &provisionRec{Time: now, TxID: newID(), ExternalID: o.externalID, Type: o.typ, Owner: o.owner, Hash: o.hash}
+	rec := &record.Provision{Time: now, TxID: licensing.NewID(), ExternalID: o.ExternalID, Type: o.Type, Owner: o.Owner, Hash: o.Hash}
 	created := make(map[string]string) // licensed item → license id new in this transaction
 	sizes := make(map[string]licenseSize)
-	for i, it := range o.items {
+	for i, it := range o.Items {
 		ref := e.products[it.ProductID]
 		if ref == nil {
 			return nil, invalidf("items[%d]: unknown productId %q", i, it.ProductID)
@@ -86,16 +82,16 @@ func (e *Engine) planTransaction(o *txOrder) (*provisionRec, error) {
 		if it.Quantity > maxUseCount/p.CreditAmount {
 			return nil, invalidf("items[%d]: quantity × creditAmount exceeds %d", i, int64(maxUseCount))
 		}
-		pi := provisionItem{ID: newID(), ExternalID: it.ExternalID, ProductID: p.ID, Quantity: it.Quantity,
-			Window:       Window{From: unixTime(now), Until: it.until, Open: !it.hasUntil},
-			LicensedItem: p.LicensedItem, CreditID: newID(), UseCount: it.Quantity * p.CreditAmount}
-		if it.hasFrom {
-			pi.Window.From = it.from
+		pi := record.ProvisionItem{ID: licensing.NewID(), ExternalID: it.ExternalID, ProductID: p.ID, Quantity: it.Quantity,
+			Window:       Window{From: unixTime(now), Until: it.Until, Open: !it.HasUntil},
+			LicensedItem: p.LicensedItem, CreditID: licensing.NewID(), UseCount: it.Quantity * p.CreditAmount}
+		if it.HasFrom {
+			pi.Window.From = it.From
 		}
 		if !pi.Window.Open && !pi.Window.Until.After(pi.Window.From) {
 			return nil, invalidf("items[%d]: licenseValidUntil must be after licenseValidFrom", i)
 		}
-		pi.LicenseID, pi.NewLicense = e.licenseFor(o.owner, p.LicensedItem, created)
+		pi.LicenseID, pi.NewLicense = e.licenseFor(o.Owner, p.LicensedItem, created)
 		if err := e.grow(sizes, pi.LicenseID, pi.UseCount); err != nil {
 			return nil, invalidf("items[%d]: %v", i, err)
 		}
@@ -144,7 +140,7 @@ func (e *Engine) licenseFor(owner, item string, created map[string]string) (stri
 }
 
 // applyProvision makes a logged transaction live; provMu is held.
-func (e *Engine) applyProvision(rec *provisionRec) {
+func (e *Engine) applyProvision(rec *record.Provision) {
 	for _, it := range rec.Items {
 		l := e.lookup(it.LicenseID)
 		if l == nil {
@@ -152,7 +148,7 @@ func (e *Engine) applyProvision(rec *provisionRec) {
 		}
 		l.addCredit(creditMeta{ID: it.CreditID, TxItemID: it.ID, Window: it.Window}, it.UseCount, 0)
 	}
-	e.txs[rec.ExternalID] = &txEntry{Owner: rec.Owner, Hash: rec.Hash, Tx: rec.Tx}
+	e.txs[rec.ExternalID] = &record.Tx{Owner: rec.Owner, Hash: rec.Hash, Tx: rec.Tx}
 }
 
 // installLicense registers a new license under its id and its owner/item alias.
@@ -167,7 +163,7 @@ func (e *Engine) installLicense(id, owner, item string, created int64, p *produc
 // transaction builds the first answer to rec as it will be once rec is applied: each item's
 // license with its credits so far (live counts) plus those rec adds, as of rec's time.
 // provMu is held.
-func (e *Engine) transaction(rec *provisionRec) *Transaction {
+func (e *Engine) transaction(rec *record.Provision) *Transaction {
 	tx := &Transaction{ID: rec.TxID, Type: rec.Type, ExternalID: rec.ExternalID, Processed: unixTime(rec.Time)}
 	credits := make(map[string][]creditView)
 	for _, it := range rec.Items {
@@ -176,7 +172,7 @@ func (e *Engine) transaction(rec *provisionRec) *Transaction {
 				credits[it.LicenseID] = l.creditViews()
 			}
 		}
-		from, until := it.Window.ns()
+		from, until := it.Window.NS()
 		credits[it.LicenseID] = append(credits[it.LicenseID], creditView{creditMeta{it.CreditID, it.ID, it.Window},
 			shard.CreditState{From: from, Until: until, Total: it.UseCount}})
 	}
@@ -192,7 +188,7 @@ func (e *Engine) transaction(rec *provisionRec) *Transaction {
 // OwnerLicenses lists the licenses of owner with live counts; an owner with none gets an
 // empty list.
 func (e *Engine) OwnerLicenses(owner string) ([]LicenseView, error) {
-	if err := checkOwner(owner); err != nil {
+	if err := licensing.CheckOwner(owner); err != nil {
 		return nil, err
 	}
 	now := e.nowNS()

@@ -23,7 +23,7 @@ func (e *Engine) reconcileUsage(a *applier, from uint64) error {
 	}
 	bals := make([]export.Balance, 0, len(a.d.licenses))
 	for _, l := range a.d.licenses {
-		b := export.Balance{LicenseID: l.ID, Owner: l.Owner, Item: l.Item, Consumed: l.consumed()}
+		b := export.Balance{LicenseID: l.ID, Owner: l.Owner, Item: l.Item, Consumed: consumed(l)}
 		if n := moved[l.ID]; n != nil {
 			b.Consumed += *n
 		}
@@ -52,15 +52,15 @@ func (e *Engine) consumedBetween(a *applier, p uint64) (map[string]*int64, int64
 	}
 	at := e.clk.mark()
 	err := e.log.Records(lo, max(hi, p+1), func(seq uint64, b []byte) error {
-		rec, err := a.dec.decode(b)
+		rec, err := a.dec.Decode(b)
 		if err != nil {
 			return fmt.Errorf("%s: record %d: %w", e.walDir, seq, err)
 		}
 		if seq == p+1 {
-			at = rec.time()
+			at = rec.Time()
 		}
 		if seq <= hi {
-			rec.consumed(func(license string, units int64) {
+			rec.Consumed(func(license string, units int64) {
 				// license aliases the log's buffer. An assignment to a map with string keys
 				// stores its key even when the key is there already, so the count is
 				// reached through a pointer, and only a new key (copied) is ever assigned.

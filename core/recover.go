@@ -10,11 +10,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/meterd/meterd/core/config"
+	"github.com/meterd/meterd/core/licensing"
+	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/export"
 	"github.com/meterd/meterd/wal"
 )
@@ -32,7 +33,7 @@ func (e *Engine) recover(fs vfs.FS) error {
 		}
 	}
 	log, err := wal.Open(e.walDir, wal.Options{FS: fs, Durability: walDurability(e.cfg.Durability),
-		OnCommit: e.observeCommit, Logger: e.walLogger})
+		OnCommit: e.metrics.ObserveCommit, Logger: e.walLogger})
 	if err != nil {
 		return fmt.Errorf("open %s: %w", e.walDir, err)
 	}
@@ -65,12 +66,12 @@ func (e *Engine) recover(fs vfs.FS) error {
 func (e *Engine) loadState() (d *durable, exported uint64, err error) {
 	d = newDurable(int64(e.cfg.IdempotencyTTL), e.cfg.UsageLevel)
 	now := wallNS(e.clock()) // not the engine's clock: its mark is not loaded yet
-	d.onIdem = func(key string, ent *idemEntry) {
-		if ent.created+int64(e.cfg.IdempotencyTTL) > now {
-			e.idem.put(key, ent)
+	d.onIdem = func(key string, ent *record.Idem) {
+		if ent.Created+int64(e.cfg.IdempotencyTTL) > now {
+			e.idem.Put(key, ent.Hash, ent.Created, ent.Answer)
 		}
 	}
-	d.onTx = func(ext string, ent *txEntry) { e.txs[ext] = ent }
+	d.onTx = func(ext string, ent *record.Tx) { e.txs[ext] = ent }
 	err = e.log.State(func(k, v []byte) error {
 		switch string(k) {
 		case string(keyExported):
@@ -89,7 +90,7 @@ func (e *Engine) loadState() (d *durable, exported uint64, err error) {
 	slices.SortStableFunc(d.idemFIFO, func(a, b idemStamp) int { return cmp.Compare(a.created, b.created) })
 	d.applied = e.log.CheckpointSeq()
 	if d.agentID == "" {
-		d.agentID, d.agentNew = newID(), true
+		d.agentID, d.agentNew = licensing.NewID(), true
 	}
 	return d, exported, nil
 }
@@ -112,7 +113,7 @@ func (e *Engine) openUsage(a *applier, stored uint64) error {
 	if err != nil {
 		return fmt.Errorf("usage database %s: %w", path, err)
 	}
-	a.db, a.batcher = db, export.NewBatcher(db, e.cfg.UsageWriteInterval, export.BatcherHooks{OnWrite: e.observeWrite})
+	a.db, a.batcher = db, export.NewBatcher(db, e.cfg.UsageWriteInterval, export.BatcherHooks{OnWrite: e.metrics.ObserveWrite})
 	got, last := db.ExportedSeq(), e.log.LastSeq()
 	switch {
 	case got > last:
@@ -139,11 +140,11 @@ func (e *Engine) replay(a *applier) error {
 		}
 	}
 	return e.log.Records(from, e.log.LastSeq(), func(seq uint64, b []byte) error {
-		rec, err := a.dec.decode(b)
+		rec, err := a.dec.Decode(b)
 		if err != nil {
 			return fmt.Errorf("%s: record %d: %w", e.walDir, seq, err)
 		}
-		e.clk.advance(rec.time())
+		e.clk.advance(rec.Time())
 		if seq > a.d.applied {
 			err = a.d.apply(seq, rec, a.sink())
 		} else {
@@ -161,11 +162,11 @@ func (e *Engine) buildLive(d *durable) error {
 	for _, p := range d.products {
 		e.installProduct(p)
 	}
-	ls := make([]*dLicense, 0, len(d.licenses))
+	ls := make([]*record.License, 0, len(d.licenses))
 	for _, l := range d.licenses {
 		ls = append(ls, l)
 	}
-	slices.SortFunc(ls, func(a, b *dLicense) int {
+	slices.SortFunc(ls, func(a, b *record.License) int {
 		return cmp.Or(cmp.Compare(a.Created, b.Created), strings.Compare(a.ID, b.ID))
 	})
 	for _, dl := range ls {
@@ -179,9 +180,7 @@ func (e *Engine) buildLive(d *durable) error {
 		}
 	}
 	for k, s := range d.sessions {
-		live := &session{user: s.User, host: s.Host, ip: s.IP}
-		live.lastActive.Store(s.LastActive)
-		e.sessions.put(k, live)
+		e.sessions.Put(k, s.LastActive, s.User, s.Host, s.IP)
 	}
 	d.onIdem, d.onTx = nil, nil
 	return nil
@@ -209,16 +208,6 @@ func walDurability(d config.Durability) wal.Durability {
 		return wal.Async
 	}
 	return wal.Sync
-}
-
-func (e *Engine) observeCommit(records int, d time.Duration) {
-	e.metrics.walSync.Observe(d.Seconds())
-	e.metrics.walGroup.Observe(float64(records))
-}
-
-func (e *Engine) observeWrite(rows, actions int, _ time.Duration) {
-	e.metrics.usageRows.Add(float64(rows))
-	e.metrics.usageActions.Add(float64(actions))
 }
 
 // walLogger passes on what the log and Pebble say: failures as warnings, the rest (Pebble's

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/meterd/meterd/core/record"
 	"github.com/meterd/meterd/export"
 	"github.com/meterd/meterd/shard"
 )
@@ -17,44 +18,26 @@ type durable struct {
 	agentID  string
 	agentNew bool // made at this start: the next checkpoint stores it
 	products map[string]Product
-	licenses map[string]*dLicense
+	licenses map[string]*record.License
 	byItem   map[string]string // ownerItemKey → license id
-	sessions map[string]dSession
+	sessions map[string]record.Session
 	idemTTL  int64
 	idemFIFO []idemStamp       // creation order, for expiry
 	idemSeq  map[string]uint64 // key → seq of the answer stored now
 	dirty    dirtySet
 
 	// Hooks for what only the live engine keeps in memory (set during recovery only).
-	onIdem func(key string, e *idemEntry)
-	onTx   func(externalID string, e *txEntry)
-}
-
-type dLicense struct {
-	ID, Owner, Item, ProductID string
-	Created                    int64
-	Credits                    []dCredit
+	onIdem func(key string, e *record.Idem)
+	onTx   func(externalID string, e *record.Tx)
 }
 
 // consumed is the license's all-time consumed units.
-func (l *dLicense) consumed() int64 {
+func consumed(l *record.License) int64 {
 	var n int64
 	for _, c := range l.Credits {
 		n += c.Used
 	}
 	return n
-}
-
-type dCredit struct {
-	ID, TxItemID   string
-	Window         Window
-	UseCount, Used int64
-}
-
-// dSession is an open session; who opened it is kept so that a timeout checkin can say so.
-type dSession struct {
-	LastActive     int64
-	User, Host, IP string
 }
 
 type idemStamp struct {
@@ -78,9 +61,9 @@ func newDurable(idemTTL int64, level export.Level) *durable {
 	d := &durable{
 		level:    level,
 		products: make(map[string]Product),
-		licenses: make(map[string]*dLicense),
+		licenses: make(map[string]*record.License),
 		byItem:   make(map[string]string),
-		sessions: make(map[string]dSession),
+		sessions: make(map[string]record.Session),
 		idemTTL:  idemTTL,
 		idemSeq:  make(map[string]uint64),
 	}
@@ -101,7 +84,7 @@ func (s *dirtySet) empty() bool {
 
 // apply adds record seq to the state and emits the pay-per-use actions it holds (none with
 // a nil emit).
-func (d *durable) apply(seq uint64, rec record, emit func(export.Action)) error {
+func (d *durable) apply(seq uint64, rec record.Record, emit func(export.Action)) error {
 	if seq != d.applied+1 {
 		panic(fmt.Sprintf("BUG: durable state at %d given record %d", d.applied, seq))
 	}
@@ -134,7 +117,7 @@ func (d *durable) apply(seq uint64, rec record, emit func(export.Action)) error 
 
 // actions emits the pay-per-use actions of a record the state already holds. Start-up also
 // calls it alone, for records that are checkpointed but not yet in the usage database.
-func (d *durable) actions(seq uint64, rec record, emit func(export.Action)) error {
+func (d *durable) actions(seq uint64, rec record.Record, emit func(export.Action)) error {
 	switch {
 	case rec.Provision != nil:
 		p := rec.Provision
@@ -173,11 +156,11 @@ func (d *durable) actions(seq uint64, rec record, emit func(export.Action)) erro
 }
 
 // decisionActions emits the consume or checkout a decision holds; other decisions hold none.
-func (d *durable) decisionActions(seq uint64, r *decision, emit func(export.Action)) error {
+func (d *durable) decisionActions(seq uint64, r *record.Decision, emit func(export.Action)) error {
 	k := export.Consume
 	switch r.Kind {
-	case decConsume:
-	case decCheckout:
+	case record.DecConsume:
+	case record.DecCheckout:
 		k = export.Checkout
 	default:
 		return nil
@@ -203,19 +186,19 @@ func (d *durable) who(a *export.Action, session, user, host, ip string) {
 	a.Hostname, a.IPAddress = strings.Clone(host), strings.Clone(ip)
 }
 
-func (d *durable) license(id string) (*dLicense, error) {
+func (d *durable) license(id string) (*record.License, error) {
 	if l := d.licenses[id]; l != nil {
 		return l, nil
 	}
 	return nil, fmt.Errorf("%w: unknown license %s", ErrBadRecord, id)
 }
 
-func (d *durable) applyProduct(p *productRec) {
+func (d *durable) applyProduct(p *record.Product) {
 	d.products[p.Product.ID] = p.Product
 	d.dirty.products[p.Product.ID] = struct{}{}
 }
 
-func (d *durable) applyProvision(p *provisionRec) error {
+func (d *durable) applyProvision(p *record.Provision) error {
 	for i := range p.Items {
 		it := &p.Items[i]
 		l := d.licenses[it.LicenseID]
@@ -223,21 +206,21 @@ func (d *durable) applyProvision(p *provisionRec) error {
 		case it.NewLicense && l != nil:
 			return fmt.Errorf("%w: license %s created twice", ErrBadRecord, it.LicenseID)
 		case it.NewLicense:
-			l = &dLicense{ID: it.LicenseID, Owner: p.Owner, Item: it.LicensedItem,
+			l = &record.License{ID: it.LicenseID, Owner: p.Owner, Item: it.LicensedItem,
 				ProductID: it.ProductID, Created: p.Time}
 			d.licenses[l.ID] = l
 			d.byItem[ownerItemKey(p.Owner, it.LicensedItem)] = l.ID
 		case l == nil:
 			return fmt.Errorf("%w: credit for unknown license %s", ErrBadRecord, it.LicenseID)
 		}
-		l.Credits = append(l.Credits, dCredit{ID: it.CreditID, TxItemID: it.ID,
+		l.Credits = append(l.Credits, record.Credit{ID: it.CreditID, TxItemID: it.ID,
 			Window: it.Window, UseCount: it.UseCount})
 		d.dirty.licenses[l.ID] = struct{}{}
 	}
-	e := &txEntry{Owner: p.Owner, Hash: p.Hash, Tx: p.Tx}
-	d.dirty.ops = append(d.dirty.ops, kv{txStateKey(p.ExternalID), e.appendTo(nil)})
+	e := &record.Tx{Owner: p.Owner, Hash: p.Hash, Tx: p.Tx}
+	d.dirty.ops = append(d.dirty.ops, kv{record.TxKey(p.ExternalID), e.AppendTo(nil)})
 	if p.Signature != "" {
-		d.dirty.ops = append(d.dirty.ops, kv{stateKey(prefixVendor, p.ExternalID), appendVendorValue(nil, p)})
+		d.dirty.ops = append(d.dirty.ops, kv{record.VendorKey(p.ExternalID), record.AppendVendor(nil, p)})
 	}
 	if d.onTx != nil {
 		d.onTx(p.ExternalID, e)
@@ -245,12 +228,12 @@ func (d *durable) applyProvision(p *provisionRec) error {
 	return nil
 }
 
-func (d *durable) applyDecision(seq uint64, r *decision) error {
+func (d *durable) applyDecision(seq uint64, r *record.Decision) error {
 	l, err := d.license(r.License)
 	if err != nil {
 		return err
 	}
-	if err := l.take(r.Parts); err != nil {
+	if err := addUsed(l, r.Parts); err != nil {
 		return err
 	}
 	d.dirty.licenses[l.ID] = struct{}{}
@@ -258,12 +241,12 @@ func (d *durable) applyDecision(seq uint64, r *decision) error {
 		d.rememberAnswer(seq, l, r)
 	}
 	switch r.Kind {
-	case decCheckout:
+	case record.DecCheckout:
 		sk := sessionKey(l.ID, r.Session)
-		d.sessions[sk] = dSession{LastActive: r.Time, User: strings.Clone(r.User),
+		d.sessions[sk] = record.Session{LastActive: r.Time, User: strings.Clone(r.User),
 			Host: strings.Clone(r.Host), IP: strings.Clone(r.IP)}
 		d.dirty.sessions[sk] = struct{}{}
-	case decSessionUse:
+	case record.DecSessionUse:
 		sk := sessionKey(l.ID, r.Session)
 		s := d.sessions[sk]
 		s.LastActive = r.Time
@@ -273,8 +256,8 @@ func (d *durable) applyDecision(seq uint64, r *decision) error {
 	return nil
 }
 
-// take adds the units of a granted decision to the credits' used counts.
-func (l *dLicense) take(parts []shard.Part) error {
+// addUsed adds the units of a granted decision to the credits' used counts.
+func addUsed(l *record.License, parts []shard.Part) error {
 	for _, p := range parts {
 		if p.Credit < 0 || int(p.Credit) >= len(l.Credits) {
 			return fmt.Errorf("%w: license %s has no credit %d", ErrBadRecord, l.ID, p.Credit)
@@ -288,10 +271,10 @@ func (l *dLicense) take(parts []shard.Part) error {
 	return nil
 }
 
-func (d *durable) rememberAnswer(seq uint64, l *dLicense, r *decision) {
+func (d *durable) rememberAnswer(seq uint64, l *record.License, r *record.Decision) {
 	key := idemMapKey(l.Owner, r.IdemKey)
 	e := idemFromDecision(seq, l.ID, r)
-	d.dirty.ops = append(d.dirty.ops, kv{idemStateKey(key), e.appendTo(nil)})
+	d.dirty.ops = append(d.dirty.ops, kv{record.IdemKey(key), e.AppendTo(nil)})
 	d.idemFIFO = append(d.idemFIFO, idemStamp{r.Time, seq, key})
 	d.idemSeq[key] = seq
 	if d.onIdem != nil {
@@ -299,7 +282,17 @@ func (d *durable) rememberAnswer(seq uint64, l *dLicense, r *decision) {
 	}
 }
 
-func (d *durable) applyCheckin(c *checkinRec) error {
+// idemFromDecision rebuilds the answer a logged decision gave; license is the durable copy of
+// its id (r's strings may alias the log's buffer).
+func idemFromDecision(seq uint64, license string, r *record.Decision) *record.Idem {
+	ans := Answer{Granted: r.Kind != record.DecDeny, License: license, Remaining: r.Remaining, Outcome: r.Outcome}
+	if ans.Granted {
+		ans.Units, ans.Seq = r.Units, seq
+	}
+	return &record.Idem{Hash: r.IdemHash, Created: r.Time, Seq: seq, Answer: ans}
+}
+
+func (d *durable) applyCheckin(c *record.Checkin) error {
 	l, err := d.license(c.License)
 	if err != nil {
 		return err
@@ -319,7 +312,7 @@ func (d *durable) expireIdem(now int64) {
 		st := d.idemFIFO[n]
 		if d.idemSeq[st.key] == st.seq {
 			delete(d.idemSeq, st.key)
-			d.dirty.ops = append(d.dirty.ops, kv{idemStateKey(st.key), nil})
+			d.dirty.ops = append(d.dirty.ops, kv{record.IdemKey(st.key), nil})
 		}
 	}
 	d.idemFIFO = d.idemFIFO[n:]

@@ -76,7 +76,7 @@ type Config struct {
 	MaxConns           int
 	MaxSessions        int
 	// VendorPublicKeyFile: "" → provisioning needs the admin token alone; else products and
-	// license transactions must also carry the vendor's signature (vendorsig.go).
+	// license transactions must also carry the vendor's signature (core/vendorsig).
 	VendorPublicKeyFile string
 }
 

@@ -1,4 +1,4 @@
-package core
+package record
 
 import (
 	"encoding/binary"
@@ -21,8 +21,8 @@ import (
 // about 60 MB/s. Packed, an item takes about 20: a third of the disk writes and of what the
 // applier reads back. (The endpoint's rate did not move with it: that was bound by CPU.)
 
-// batchEncoder is the reusable scratch of packed batch encoding.
-type batchEncoder struct {
+// BatchEncoder is the reusable scratch of packed batch encoding.
+type BatchEncoder struct {
 	idx   map[string]uint32
 	table []string
 	refs  []uint32 // per item: license index, ip index
@@ -30,8 +30,8 @@ type batchEncoder struct {
 	peerS string
 }
 
-// append writes ds as one packed batch record at time t.
-func (w *batchEncoder) append(b []byte, t int64, ds []decision) []byte {
+// Append writes ds as one packed batch record at time t.
+func (w *BatchEncoder) Append(b []byte, t int64, ds []Decision) []byte {
 	if w.idx == nil {
 		w.idx = make(map[string]uint32)
 	}
@@ -42,20 +42,20 @@ func (w *batchEncoder) append(b []byte, t int64, ds []decision) []byte {
 	}
 	b = binary.AppendUvarint(appendHeader(b, recBatchPacked, t), uint64(len(w.table)))
 	for _, s := range w.table {
-		b = appendStr(b, s)
+		b = AppendStr(b, s)
 	}
 	b = binary.AppendUvarint(b, uint64(len(ds)))
 	for i := range ds {
 		d := &ds[i]
 		b = append(binary.AppendVarint(b, d.Time-t), byte(d.Kind))
 		b = d.appendAmounts(binary.AppendUvarint(b, uint64(w.refs[2*i])), d.Parts)
-		b = appendStr(appendStr(appendStr(b, d.Session), d.User), d.Host)
+		b = AppendStr(AppendStr(AppendStr(b, d.Session), d.User), d.Host)
 		b = d.appendIdem(binary.AppendUvarint(b, uint64(w.refs[2*i+1])))
 	}
 	return b
 }
 
-func (w *batchEncoder) intern(s string) uint32 {
+func (w *BatchEncoder) intern(s string) uint32 {
 	if i, ok := w.idx[s]; ok {
 		return i
 	}
@@ -67,19 +67,19 @@ func (w *batchEncoder) intern(s string) uint32 {
 
 // ip is the address a decision records: the request's ip, else the peer's, formatted once
 // per batch since every item of one request shares it.
-func (w *batchEncoder) ip(d *decision) string {
-	if d.IP != "" || !d.peer.IsValid() {
+func (w *BatchEncoder) ip(d *Decision) string {
+	if d.IP != "" || !d.Peer.IsValid() {
 		return d.IP
 	}
-	if d.peer != w.peer {
-		w.peer, w.peerS = d.peer, d.peer.String()
+	if d.Peer != w.peer {
+		w.peer, w.peerS = d.Peer, d.Peer.String()
 	}
 	return w.peerS
 }
 
 // decodePacked reads a packed batch's table and items (r just past the record's time t) into
 // dc's reused decisions.
-func (dc *decoder) decodePacked(r *reader, t int64) []*decision {
+func (dc *Decoder) decodePacked(r *reader, t int64) []*Decision {
 	m := r.count(1)
 	dc.table = dc.table[:0]
 	for range m {
@@ -87,12 +87,12 @@ func (dc *decoder) decodePacked(r *reader, t int64) []*decision {
 	}
 	n := r.count(12)
 	if n == 0 {
-		return []*decision{} // empty, not nil: the record is a batch; not dc.ptrs[:0], nil when fresh
+		return []*Decision{} // empty, not nil: the record is a batch; not dc.ptrs[:0], nil when fresh
 	}
 	if n > len(dc.batch) {
-		dc.batch = append(dc.batch, make([]decision, n-len(dc.batch))...)
+		dc.batch = append(dc.batch, make([]Decision, n-len(dc.batch))...)
 		dc.bpart = append(dc.bpart, make([][]shard.Part, n-len(dc.bpart))...)
-		dc.ptrs = append(dc.ptrs, make([]*decision, n-len(dc.ptrs))...)
+		dc.ptrs = append(dc.ptrs, make([]*Decision, n-len(dc.ptrs))...)
 	}
 	for i := range n {
 		d := &dc.batch[i]
@@ -105,9 +105,9 @@ func (dc *decoder) decodePacked(r *reader, t int64) []*decision {
 	return dc.ptrs[:n]
 }
 
-func (r *reader) packedInto(d *decision, t int64, parts []shard.Part, table []string) {
+func (r *reader) packedInto(d *Decision, t int64, parts []shard.Part, table []string) {
 	dt := r.varint()
-	*d = decision{Time: t + dt, Kind: decisionKind(r.byte())}
+	*d = Decision{Time: t + dt, Kind: DecisionKind(r.byte())}
 	d.License = r.ref(table)
 	r.amountsInto(d, parts)
 	d.Session, d.User, d.Host, d.IP = r.str(), r.str(), r.str(), r.ref(table)

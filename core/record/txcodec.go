@@ -1,8 +1,10 @@
-package core
+package record
 
 import (
 	"encoding/binary"
 	"slices"
+
+	"github.com/meterd/meterd/core/licensing"
 )
 
 // A transaction's first answer is kept typed, in the provision record and in the state, so
@@ -19,12 +21,12 @@ import (
 //
 // The items of one license share its view, so each license is written once.
 
-func appendTransaction(b []byte, tx *Transaction) []byte {
-	b = appendStr(appendStr(appendStr(b, tx.ID), tx.Type), tx.ExternalID)
-	b = appendInstant(b, tx.Processed)
-	var licenses []*LicenseView
-	index := func(v *LicenseView) int {
-		i := slices.IndexFunc(licenses, func(l *LicenseView) bool { return l.ID == v.ID })
+func appendTransaction(b []byte, tx *licensing.Transaction) []byte {
+	b = AppendStr(AppendStr(AppendStr(b, tx.ID), tx.Type), tx.ExternalID)
+	b = AppendInstant(b, tx.Processed)
+	var licenses []*licensing.LicenseView
+	index := func(v *licensing.LicenseView) int {
+		i := slices.IndexFunc(licenses, func(l *licensing.LicenseView) bool { return l.ID == v.ID })
 		if i < 0 {
 			i, licenses = len(licenses), append(licenses, v)
 		}
@@ -33,8 +35,8 @@ func appendTransaction(b []byte, tx *Transaction) []byte {
 	b = binary.AppendUvarint(b, uint64(len(tx.Items)))
 	for i := range tx.Items {
 		it := &tx.Items[i]
-		b = appendStr(appendStr(appendStr(b, it.ID), it.ExternalID), it.ProductID)
-		b = it.Window.appendTo(binary.AppendVarint(b, it.Quantity))
+		b = AppendStr(AppendStr(AppendStr(b, it.ID), it.ExternalID), it.ProductID)
+		b = appendWindow(binary.AppendVarint(b, it.Quantity), it.Window)
 		b = binary.AppendUvarint(b, uint64(index(&it.License)))
 	}
 	b = binary.AppendUvarint(b, uint64(len(licenses)))
@@ -44,30 +46,30 @@ func appendTransaction(b []byte, tx *Transaction) []byte {
 	return b
 }
 
-func appendLicenseView(b []byte, l *LicenseView) []byte {
-	b = appendStr(appendStr(appendStr(b, l.ID), l.Owner), l.Item)
-	b = appendStr(appendStr(b, l.ProductID), l.ProductName)
-	b = appendInstant(append(b, byte(l.Mode)), l.At)
+func appendLicenseView(b []byte, l *licensing.LicenseView) []byte {
+	b = AppendStr(AppendStr(AppendStr(b, l.ID), l.Owner), l.Item)
+	b = AppendStr(AppendStr(b, l.ProductID), l.ProductName)
+	b = AppendInstant(append(b, byte(l.Mode)), l.At)
 	b = binary.AppendUvarint(b, uint64(len(l.Credits)))
 	for _, c := range l.Credits {
-		b = c.Window.appendTo(appendStr(appendStr(b, c.ID), c.TransactionItemID))
+		b = appendWindow(AppendStr(AppendStr(b, c.ID), c.TransactionItemID), c.Window)
 		b = binary.AppendVarint(binary.AppendVarint(b, c.UseCount), c.CountUsed)
-		b = appendBool(b, c.Active)
+		b = AppendBool(b, c.Active)
 	}
 	return b
 }
 
 // transaction reads what appendTransaction wrote, copying every string.
-func (r *reader) transaction() *Transaction {
-	tx := &Transaction{ID: r.str(), Type: r.str(), ExternalID: r.str(), Processed: r.instant()}
-	tx.Items = makeSlice[TransactionItem](r.count(5))
+func (r *reader) transaction() *licensing.Transaction {
+	tx := &licensing.Transaction{ID: r.str(), Type: r.str(), ExternalID: r.str(), Processed: r.instant()}
+	tx.Items = makeSlice[licensing.TransactionItem](r.count(5))
 	which := make([]uint64, len(tx.Items))
 	for i := range tx.Items {
-		tx.Items[i] = TransactionItem{ID: r.str(), ExternalID: r.str(), ProductID: r.str(),
+		tx.Items[i] = licensing.TransactionItem{ID: r.str(), ExternalID: r.str(), ProductID: r.str(),
 			Quantity: r.varint(), Window: r.window()}
 		which[i] = r.uvarint()
 	}
-	licenses := makeSlice[LicenseView](r.count(8))
+	licenses := makeSlice[licensing.LicenseView](r.count(8))
 	for i := range licenses {
 		licenses[i] = r.licenseView()
 	}
@@ -83,12 +85,12 @@ func (r *reader) transaction() *Transaction {
 	return tx
 }
 
-func (r *reader) licenseView() LicenseView {
-	v := LicenseView{ID: r.str(), Owner: r.str(), Item: r.str(), ProductID: r.str(), ProductName: r.str(),
-		Mode: TrackingMode(r.byte()), At: r.instant()}
-	v.Credits = makeSlice[CreditView](r.count(6))
+func (r *reader) licenseView() licensing.LicenseView {
+	v := licensing.LicenseView{ID: r.str(), Owner: r.str(), Item: r.str(), ProductID: r.str(), ProductName: r.str(),
+		Mode: licensing.TrackingMode(r.byte()), At: r.instant()}
+	v.Credits = makeSlice[licensing.CreditView](r.count(6))
 	for i := range v.Credits {
-		v.Credits[i] = CreditView{ID: r.str(), TransactionItemID: r.str(), Window: r.window(),
+		v.Credits[i] = licensing.CreditView{ID: r.str(), TransactionItemID: r.str(), Window: r.window(),
 			UseCount: r.varint(), CountUsed: r.varint(), Active: r.bool()}
 	}
 	return v

@@ -1,4 +1,4 @@
-package core
+package licensing
 
 import (
 	"net/netip"
@@ -14,8 +14,8 @@ const (
 	maxZoneLen = 15  // an IPv6 zone is an interface name: IFNAMSIZ - 1 on Linux
 )
 
-// checkWho validates the optional session, user, host and ip of a consume or checkin.
-func checkWho(session, user, host, ip string) error {
+// CheckWho validates the optional session, user, host and ip of a consume or checkin.
+func CheckWho(session, user, host, ip string) error {
 	for _, f := range [...]struct{ name, v string }{{"session", session}, {"user", user}, {"host", host}} {
 		if err := checkPrintable(f.name, f.v); err != nil {
 			return err
@@ -27,7 +27,7 @@ func checkWho(session, user, host, ip string) error {
 // checkPrintable accepts up to maxWhoLen bytes of UTF-8 that unicode.IsPrint accepts.
 func checkPrintable(what, s string) error {
 	if len(s) > maxWhoLen {
-		return invalidf("%s is longer than %d bytes", what, maxWhoLen)
+		return Invalidf("%s is longer than %d bytes", what, maxWhoLen)
 	}
 	for i := 0; i < len(s); {
 		if c := s[i]; c >= ' ' && c < 0x7f {
@@ -36,7 +36,7 @@ func checkPrintable(what, s string) error {
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError || !unicode.IsPrint(r) {
-			return invalidf("%s holds a character that is not printable UTF-8 at byte %d", what, i)
+			return Invalidf("%s holds a character that is not printable UTF-8 at byte %d", what, i)
 		}
 		i += n
 	}
@@ -51,15 +51,15 @@ func checkIP(ip string) error {
 	}
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
-		return invalidf("ip is not an IP address")
+		return Invalidf("ip is not an IP address")
 	}
 	zone := a.Zone()
 	if len(zone) > maxZoneLen {
-		return invalidf("ip: the zone is longer than %d characters", maxZoneLen)
+		return Invalidf("ip: the zone is longer than %d characters", maxZoneLen)
 	}
 	for i := 0; i < len(zone); i++ {
 		if zone[i] <= ' ' || zone[i] > '~' {
-			return invalidf("ip: the zone holds a character other than printable ASCII")
+			return Invalidf("ip: the zone holds a character other than printable ASCII")
 		}
 	}
 	return nil

@@ -1,16 +1,18 @@
-package core
+package metrics
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/meterd/meterd/shard"
 )
 
-// metrics is the agent's Prometheus registry and the engine's own series; the HTTP edge adds
+// Metrics is the agent's Prometheus registry and the engine's own series; the HTTP edge adds
 // its request and connection series to the same registry. Children with labels are resolved
 // at most once, so the hot path only does atomic adds.
-type metrics struct {
+type Metrics struct {
 	reg          *prometheus.Registry
 	decisions    [4]prometheus.Counter // by shard.Outcome
 	units        prometheus.Counter
@@ -25,8 +27,10 @@ type metrics struct {
 	clockStepsBack prometheus.Counter
 }
 
-func newMetrics(sessionsOpen, idemKeys func() float64) *metrics {
-	m := &metrics{reg: prometheus.NewRegistry()}
+// New registers the engine's series, the Go and process collectors, and gauges that read the
+// open sessions and the remembered idempotency keys when scraped.
+func New(sessionsOpen, idemKeys func() float64) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
 	f := factory{m.reg}
 	dec := f.counterVec("meterd_decisions_total", "Consume decisions by result.", "result")
 	for o := shard.Granted; o <= shard.NotYetValid; o++ {
@@ -51,11 +55,36 @@ func newMetrics(sessionsOpen, idemKeys func() float64) *metrics {
 	return m
 }
 
-func (m *metrics) decision(o shard.Outcome, units int64) {
+// Registry is where the agent's series are, for /metrics and for embedders.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Decision counts a consume decision and the units it granted.
+func (m *Metrics) Decision(o shard.Outcome, units int64) {
 	m.decisions[o].Inc()
 	if o == shard.Granted && units > 0 {
 		m.units.Add(float64(units))
 	}
+}
+
+// WALError counts an append that failed because the WAL could not persist.
+func (m *Metrics) WALError() { m.walErrors.Inc() }
+
+// ClockStepBack counts the system clock falling behind a time already decided with.
+func (m *Metrics) ClockStepBack() { m.clockStepsBack.Inc() }
+
+// ExportLag sets the pay-per-use actions durable in the WAL but not yet in the usage database.
+func (m *Metrics) ExportLag(actions int) { m.exportLag.Set(float64(actions)) }
+
+// ObserveCommit is the WAL's OnCommit hook: one group commit of records, written and synced in d.
+func (m *Metrics) ObserveCommit(records int, d time.Duration) {
+	m.walSync.Observe(d.Seconds())
+	m.walGroup.Observe(float64(records))
+}
+
+// ObserveWrite is the batcher's OnWrite hook: rows holding actions written to the usage database.
+func (m *Metrics) ObserveWrite(rows, actions int, _ time.Duration) {
+	m.usageRows.Add(float64(rows))
+	m.usageActions.Add(float64(actions))
 }
 
 type factory struct{ reg *prometheus.Registry }

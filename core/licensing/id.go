@@ -1,13 +1,13 @@
-package core
+package licensing
 
 import (
 	"crypto/rand"
 	"encoding/hex"
 )
 
-// newID returns a random (version 4) UUID: the ids of licenses, credits, transactions and
+// NewID returns a random (version 4) UUID: the ids of licenses, credits, transactions and
 // agents. crypto/rand never fails on the platforms Go supports.
-func newID() string {
+func NewID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40

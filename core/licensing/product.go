@@ -1,4 +1,4 @@
-package core
+package licensing
 
 import "fmt"
 
@@ -36,7 +36,7 @@ func ParseTrackingMode(s string) (TrackingMode, error) {
 	case trackCallerCountName:
 		return TrackCallerCount, nil
 	}
-	return 0, invalidf("trackingMode must be %s or %s, got %q", trackSessionsName, trackCallerCountName, s)
+	return 0, Invalidf("trackingMode must be %s or %s, got %q", trackSessionsName, trackCallerCountName, s)
 }
 
 // MaxUnits bounds units, credit amounts and quantities so that sums of many stay far from
@@ -62,32 +62,32 @@ type ProductSpec struct {
 	CreditAmount *int64
 }
 
-// product checks spec for the product id.
-func (spec *ProductSpec) product(id string) (Product, error) {
-	if err := checkID("productId", id); err != nil {
+// Product checks spec for the product id.
+func (spec *ProductSpec) Product(id string) (Product, error) {
+	if err := CheckID("productId", id); err != nil {
 		return Product{}, err
 	}
 	if spec.ID != nil && *spec.ID != id {
-		return Product{}, invalidf("id %q in the body differs from %q in the path", *spec.ID, id)
+		return Product{}, Invalidf("id %q in the body differs from %q in the path", *spec.ID, id)
 	}
 	p := Product{ID: id, LicensedItem: spec.LicensedItem, Name: spec.LicensedItem, Mode: spec.Mode, CreditAmount: 1}
-	if err := checkText("licensedItem", p.LicensedItem, true); err != nil {
+	if err := CheckText("licensedItem", p.LicensedItem, true); err != nil {
 		return Product{}, err
 	}
 	if spec.Name != nil {
 		p.Name = *spec.Name
 	}
-	if err := checkText("name", p.Name, true); err != nil {
+	if err := CheckText("name", p.Name, true); err != nil {
 		return Product{}, err
 	}
 	if p.Mode != TrackSessions && p.Mode != TrackCallerCount {
-		return Product{}, invalidf("trackingMode must be %s or %s", trackSessionsName, trackCallerCountName)
+		return Product{}, Invalidf("trackingMode must be %s or %s", trackSessionsName, trackCallerCountName)
 	}
 	if spec.CreditAmount != nil {
 		p.CreditAmount = *spec.CreditAmount
 	}
 	if p.CreditAmount < 1 || p.CreditAmount > MaxUnits {
-		return Product{}, invalidf("creditAmount must be 1 to %d, got %d", MaxUnits, p.CreditAmount)
+		return Product{}, Invalidf("creditAmount must be 1 to %d, got %d", MaxUnits, p.CreditAmount)
 	}
 	return p, nil
 }

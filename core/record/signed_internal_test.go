@@ -1,4 +1,4 @@
-package core
+package record
 
 import (
 	"errors"
@@ -26,17 +26,17 @@ func TestSignedRecordNeedsSignature(t *testing.T) {
 	} {
 		r := *rec
 		r.Signature, r.Request = tc.sig, tc.req
-		_, err := decodeRecord(r.appendTo(nil))
+		_, err := Decode(r.AppendTo(nil))
 		if ok := err == nil; ok != tc.wantDecodable || !ok && !errors.Is(err, ErrBadRecord) {
 			t.Fatalf("%s: %v, want decodable %v", tc.name, err, tc.wantDecodable)
 		}
 	}
 	legacy := appendHeader(nil, recProvisionSigned, 9)
-	legacy = appendStr(appendStr(appendStr(appendStr(legacy, "tx"), "x"), "Order"), "users/u")
+	legacy = AppendStr(AppendStr(AppendStr(AppendStr(legacy, "tx"), "x"), "Order"), "users/u")
 	legacy = append(append(legacy, make([]byte, 32)...), 0) // hash, no items
-	legacy = appendStr(legacy, `{"transaction":{"processed":"2026-01-01T00:00:00Z"}}`)
+	legacy = AppendStr(legacy, `{"transaction":{"processed":"2026-01-01T00:00:00Z"}}`)
 	legacy = append(legacy, 0, 0) // empty signature and request
-	if _, err := decodeRecord(legacy); !errors.Is(err, ErrBadRecord) {
+	if _, err := Decode(legacy); !errors.Is(err, ErrBadRecord) {
 		t.Fatalf("a signed record of an earlier build without a signature: %v, want ErrBadRecord", err)
 	}
 }

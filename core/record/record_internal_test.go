@@ -1,4 +1,4 @@
-package core
+package record
 
 import (
 	"encoding/binary"
@@ -10,82 +10,83 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meterd/meterd/core/licensing"
 	"github.com/meterd/meterd/shard"
 )
 
-func sampleRecords() []record {
-	return []record{
-		{Decision: &decision{Kind: decConsume, Time: 1_700_000_000_123456789, License: "lic-1", Units: 4,
+func sampleRecords() []Record {
+	return []Record{
+		{Decision: &Decision{Kind: DecConsume, Time: 1_700_000_000_123456789, License: "lic-1", Units: 4,
 			Parts: []shard.Part{{Credit: 0, Units: 3}, {Credit: 2, Units: 1}}, Remaining: 14996,
 			Outcome: shard.Granted, Session: "s-1", User: "alice", Host: "ws-17", IP: "10.0.0.5",
 			IdemKey: "k-1", IdemHash: [16]byte{1, 2, 3}}},
-		{Decision: &decision{Kind: decDeny, Time: 5, License: "lic-1", Units: 9, Remaining: 3, Outcome: shard.Exhausted}},
-		{Decision: &decision{Kind: decSessionUse, Time: -1, License: "l", Session: "é ✓", Outcome: shard.Granted}},
-		{Checkin: &checkinRec{Time: 42, License: "lic-1", Session: "s-1", User: "alice", Timeout: true}},
-		{Product: &productRec{Time: 7, Product: Product{ID: "p", Name: "PdfPro", LicensedItem: "PdfPro",
-			Mode: TrackCallerCount, CreditAmount: 3}}},
-		{Provision: &provisionRec{Time: 9, TxID: "tx", ExternalID: "0000004556786", Type: "Order",
+		{Decision: &Decision{Kind: DecDeny, Time: 5, License: "lic-1", Units: 9, Remaining: 3, Outcome: shard.Exhausted}},
+		{Decision: &Decision{Kind: DecSessionUse, Time: -1, License: "l", Session: "é ✓", Outcome: shard.Granted}},
+		{Checkin: &Checkin{Time: 42, License: "lic-1", Session: "s-1", User: "alice", Timeout: true}},
+		{Product: &Product{Time: 7, Product: licensing.Product{ID: "p", Name: "PdfPro", LicensedItem: "PdfPro",
+			Mode: licensing.TrackCallerCount, CreditAmount: 3}}},
+		{Provision: &Provision{Time: 9, TxID: "tx", ExternalID: "0000004556786", Type: "Order",
 			Owner: "organizations/o", Hash: [32]byte{9}, Tx: sampleTx(),
-			Items: []provisionItem{{ID: "i", ExternalID: "e", ProductID: "p", Quantity: 15000,
-				Window: Window{From: time.Unix(0, 1).UTC(), Open: true}, LicenseID: "l", NewLicense: true,
+			Items: []ProvisionItem{{ID: "i", ExternalID: "e", ProductID: "p", Quantity: 15000,
+				Window: licensing.Window{From: time.Unix(0, 1).UTC(), Open: true}, LicenseID: "l", NewLicense: true,
 				LicensedItem: "PdfPro", CreditID: "c", UseCount: 15000},
-				{ID: "j", ProductID: "p", Quantity: 1, Window: Window{From: time.Date(2600, 1, 1, 0, 0, 0, 0, time.UTC),
+				{ID: "j", ProductID: "p", Quantity: 1, Window: licensing.Window{From: time.Date(2600, 1, 1, 0, 0, 0, 0, time.UTC),
 					Until: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)}, LicenseID: "l", CreditID: "d", UseCount: 1},
-				{ID: "k", ProductID: "p", Quantity: 1, Window: Window{From: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+				{ID: "k", ProductID: "p", Quantity: 1, Window: licensing.Window{From: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
 					Until: time.Date(1677, 1, 1, 0, 0, 0, 1, time.UTC)}, LicenseID: "l", CreditID: "e", UseCount: 1}}}},
-		{Provision: &provisionRec{Time: 10, TxID: "tx2", ExternalID: "o-2", Type: "Order", Owner: "users/u",
-			Hash: [32]byte{7}, Tx: &Transaction{ID: "tx2", Type: "Order", ExternalID: "o-2", Processed: time.Unix(10, 0).UTC()}, Items: []provisionItem{{ID: "i", ProductID: "p", Quantity: 2,
-				Window: Window{From: time.Unix(5, 0).UTC(), Open: true}, LicenseID: "l2", NewLicense: true,
+		{Provision: &Provision{Time: 10, TxID: "tx2", ExternalID: "o-2", Type: "Order", Owner: "users/u",
+			Hash: [32]byte{7}, Tx: &licensing.Transaction{ID: "tx2", Type: "Order", ExternalID: "o-2", Processed: time.Unix(10, 0).UTC()}, Items: []ProvisionItem{{ID: "i", ProductID: "p", Quantity: 2,
+				Window: licensing.Window{From: time.Unix(5, 0).UTC(), Open: true}, LicenseID: "l2", NewLicense: true,
 				LicensedItem: "Viewer", CreditID: "c", UseCount: 4}},
 			Signature: "ed25519=" + strings.Repeat("A", 86) + "==",
 			Request:   []byte("POST /users/u/license-transactions\n{\"transaction\":{}}")}},
-		{Batch: []*decision{
-			{Kind: decConsume, Time: 11, License: "lic-1", Units: 2, Parts: []shard.Part{{Credit: 1, Units: 2}},
+		{Batch: []*Decision{
+			{Kind: DecConsume, Time: 11, License: "lic-1", Units: 2, Parts: []shard.Part{{Credit: 1, Units: 2}},
 				Remaining: 7, Outcome: shard.Granted, User: "bob", IdemKey: "b-1", IdemHash: [16]byte{4}},
-			{Kind: decDeny, Time: 12, License: "lic-2", Units: 8, Remaining: 7, Outcome: shard.Exhausted},
-			{Kind: decConsume, Time: 13, License: "lic-1", Units: 1, Parts: []shard.Part{{Credit: 0, Units: 1}, {Credit: 1, Units: 0}},
+			{Kind: DecDeny, Time: 12, License: "lic-2", Units: 8, Remaining: 7, Outcome: shard.Exhausted},
+			{Kind: DecConsume, Time: 13, License: "lic-1", Units: 1, Parts: []shard.Part{{Credit: 0, Units: 1}, {Credit: 1, Units: 0}},
 				Remaining: 6, Outcome: shard.Granted},
 		}},
 	}
 }
 
 // sampleTx is a first answer with two items of one license and one of another.
-func sampleTx() *Transaction {
+func sampleTx() *licensing.Transaction {
 	at := time.Date(2026, 12, 6, 12, 0, 0, 5, time.UTC)
-	w := Window{From: at, Until: at.AddDate(1, 0, 0)}
-	lic := LicenseView{ID: "l", Owner: "organizations/o", Item: "PdfPro", ProductID: "p", ProductName: "Pdf Pro",
-		Mode: TrackCallerCount, At: at, Credits: []CreditView{
-			{ID: "c0", TransactionItemID: "old", Window: Window{From: at.AddDate(-1, 0, 0), Open: true}, UseCount: 10, CountUsed: 4, Active: true},
+	w := licensing.Window{From: at, Until: at.AddDate(1, 0, 0)}
+	lic := licensing.LicenseView{ID: "l", Owner: "organizations/o", Item: "PdfPro", ProductID: "p", ProductName: "Pdf Pro",
+		Mode: licensing.TrackCallerCount, At: at, Credits: []licensing.CreditView{
+			{ID: "c0", TransactionItemID: "old", Window: licensing.Window{From: at.AddDate(-1, 0, 0), Open: true}, UseCount: 10, CountUsed: 4, Active: true},
 			{ID: "c", TransactionItemID: "i", Window: w, UseCount: 15000, Active: true}}}
-	other := LicenseView{ID: "m", Owner: "organizations/o", Item: "Viewer", ProductID: "v", Mode: TrackSessions, At: at}
-	return &Transaction{ID: "tx", Type: "Order", ExternalID: "0000004556786", Processed: at, Items: []TransactionItem{
+	other := licensing.LicenseView{ID: "m", Owner: "organizations/o", Item: "Viewer", ProductID: "v", Mode: licensing.TrackSessions, At: at}
+	return &licensing.Transaction{ID: "tx", Type: "Order", ExternalID: "0000004556786", Processed: at, Items: []licensing.TransactionItem{
 		{ID: "i", ExternalID: "e", ProductID: "p", Quantity: 15000, Window: w, License: lic},
 		{ID: "j", ProductID: "p", Quantity: 1, Window: w, License: lic},
-		{ID: "k", ProductID: "v", Quantity: 2, Window: Window{From: at, Open: true}, License: other}}}
+		{ID: "k", ProductID: "v", Quantity: 2, Window: licensing.Window{From: at, Open: true}, License: other}}}
 }
 
-func encode(r record) []byte {
+func encode(r Record) []byte {
 	switch {
 	case r.Decision != nil:
-		return r.Decision.appendTo(nil)
+		return r.Decision.AppendTo(nil, r.Decision.Parts)
 	case r.Checkin != nil:
-		return r.Checkin.appendTo(nil)
+		return r.Checkin.AppendTo(nil)
 	case r.Product != nil:
-		return r.Product.appendTo(nil)
+		return r.Product.AppendTo(nil)
 	case r.Batch != nil:
-		ds := make([]decision, len(r.Batch))
+		ds := make([]Decision, len(r.Batch))
 		for i, d := range r.Batch {
 			ds[i] = *d
 		}
-		return new(batchEncoder).append(nil, 0, ds)
+		return new(BatchEncoder).Append(nil, 0, ds)
 	}
-	return r.Provision.appendTo(nil)
+	return r.Provision.AppendTo(nil)
 }
 
 func TestRecordRoundTrip(t *testing.T) {
 	for _, r := range sampleRecords() {
 		b := encode(r)
-		got, err := decodeRecord(b)
+		got, err := Decode(b)
 		if err != nil {
 			t.Fatalf("decode %x: %v", b, err)
 		}
@@ -93,11 +94,11 @@ func TestRecordRoundTrip(t *testing.T) {
 			t.Fatalf("round trip:\ngot  %+v\nwant %+v", got, r)
 		}
 		for cut := range len(b) {
-			if _, err := decodeRecord(b[:cut]); !errors.Is(err, ErrBadRecord) {
+			if _, err := Decode(b[:cut]); !errors.Is(err, ErrBadRecord) {
 				t.Fatalf("record cut to %d of %d bytes: got %v, want ErrBadRecord", cut, len(b), err)
 			}
 		}
-		if _, err := decodeRecord(append(b, 0)); !errors.Is(err, ErrBadRecord) {
+		if _, err := Decode(append(b, 0)); !errors.Is(err, ErrBadRecord) {
 			t.Fatalf("trailing byte: got %v, want ErrBadRecord", err)
 		}
 	}
@@ -105,9 +106,9 @@ func TestRecordRoundTrip(t *testing.T) {
 
 // The peer address stands in for an empty ip in the record, as detailed rows need it.
 func TestRecordPeerAddress(t *testing.T) {
-	d := decision{Kind: decConsume, License: "l", Units: 1, Outcome: shard.Granted}
-	d.peer = mustAddr("192.0.2.7")
-	got, err := decodeRecord(d.appendTo(nil))
+	d := Decision{Kind: DecConsume, License: "l", Units: 1, Outcome: shard.Granted}
+	d.Peer = mustAddr("192.0.2.7")
+	got, err := Decode(d.AppendTo(nil, d.Parts))
 	if err != nil || got.Decision.IP != "192.0.2.7" {
 		t.Fatalf("got %+v %v", got.Decision, err)
 	}
@@ -119,10 +120,10 @@ func FuzzDecodeRecord(f *testing.F) {
 	}
 	f.Add([]byte{recordVersion, byte(recProvision), 0, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Add(appendBatchV1(nil, 7, sampleRecords()[len(sampleRecords())-1].Batch))
-	var dirty decoder // reused across inputs, as the applier's is
+	var dirty Decoder // reused across inputs, as the applier's is
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := decodeRecord(b)
-		fast, ferr := dirty.decode(b)
+		r, err := Decode(b)
+		fast, ferr := dirty.Decode(b)
 		if (ferr == nil) != (err == nil) || err == nil && !reflect.DeepEqual(fast, r) {
 			t.Fatalf("the applier's decoder disagrees: %v\n%+v\n%+v", ferr, fast, r)
 		}
@@ -132,7 +133,7 @@ func FuzzDecodeRecord(f *testing.F) {
 			}
 			return
 		}
-		again, err := decodeRecord(encode(r))
+		again, err := Decode(encode(r))
 		if err != nil || !reflect.DeepEqual(again, r) {
 			t.Fatalf("re-encoding a decoded record: %v\n%+v\n%+v", err, r, again)
 		}
@@ -142,10 +143,10 @@ func FuzzDecodeRecord(f *testing.F) {
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
 
 // appendBatchV1 is the batch format earlier builds wrote: whole decision bodies.
-func appendBatchV1(b []byte, t int64, ds []*decision) []byte {
+func appendBatchV1(b []byte, t int64, ds []*Decision) []byte {
 	b = binary.AppendUvarint(appendHeader(b, recBatch, t), uint64(len(ds)))
 	for _, d := range ds {
-		b = d.appendBody(binary.AppendVarint(b, d.Time), d.Parts)
+		b = d.appendTimed(b, d.Parts)
 	}
 	return b
 }
@@ -153,7 +154,7 @@ func appendBatchV1(b []byte, t int64, ds []*decision) []byte {
 // Logs written before batches were packed still replay.
 func TestRecordBatchV1(t *testing.T) {
 	want := sampleRecords()[len(sampleRecords())-1]
-	for _, dec := range []func([]byte) (record, error){decodeRecord, new(decoder).decode} {
+	for _, dec := range []func([]byte) (Record, error){Decode, new(Decoder).Decode} {
 		got, err := dec(appendBatchV1(nil, 99, want.Batch))
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("got %+v %v, want %+v", got, err, want)
@@ -165,18 +166,18 @@ func TestRecordBatchV1(t *testing.T) {
 // item still reads back with its own time and the peer as its ip.
 func TestRecordBatchPacked(t *testing.T) {
 	const n = 1000
-	ds := make([]decision, n)
+	ds := make([]Decision, n)
 	for i := range ds {
-		ds[i] = decision{Kind: decConsume, Time: 1_700_000_000_000_000_000 + int64(i)*1500, License: "00000000-0911-8f8e-88eb-7fc28f9d7eb6",
-			Units: 1, Parts: []shard.Part{{Credit: 0, Units: 1}}, Remaining: int64(1e9 - i), Outcome: shard.Granted, peer: mustAddr("127.0.0.1")}
+		ds[i] = Decision{Kind: DecConsume, Time: 1_700_000_000_000_000_000 + int64(i)*1500, License: "00000000-0911-8f8e-88eb-7fc28f9d7eb6",
+			Units: 1, Parts: []shard.Part{{Credit: 0, Units: 1}}, Remaining: int64(1e9 - i), Outcome: shard.Granted, Peer: mustAddr("127.0.0.1")}
 	}
-	var w batchEncoder
-	b := w.append(nil, ds[0].Time, ds)
+	var w BatchEncoder
+	b := w.Append(nil, ds[0].Time, ds)
 	// What is left per item is mostly its own: Δtime 3 bytes, remaining 5, parts 3.
 	if per := len(b) / n; per > 24 {
 		t.Fatalf("%d bytes per item, want at most 24 (plain decision bodies take about 71)", per)
 	}
-	got, err := decodeRecord(b)
+	got, err := Decode(b)
 	if err != nil || len(got.Batch) != n {
 		t.Fatalf("decode: %v, %d items", err, len(got.Batch))
 	}
@@ -185,13 +186,13 @@ func TestRecordBatchPacked(t *testing.T) {
 			t.Fatalf("item %d: got %+v", i, d)
 		}
 	}
-	short := appendStr(binary.AppendUvarint(appendHeader(nil, recBatchPacked, 0), 5), "x")
-	if _, err := decodeRecord(binary.AppendUvarint(short, 0)); !errors.Is(err, ErrBadRecord) {
+	short := AppendStr(binary.AppendUvarint(appendHeader(nil, recBatchPacked, 0), 5), "x")
+	if _, err := Decode(binary.AppendUvarint(short, 0)); !errors.Is(err, ErrBadRecord) {
 		t.Fatalf("a table of 5 strings holding 1: %v", err)
 	}
-	bad := binary.AppendUvarint(appendStr(binary.AppendUvarint(appendHeader(nil, recBatchPacked, 0), 1), "lic"), 1)
-	bad = append(binary.AppendVarint(bad, 0), byte(decConsume), 3) // license index 3 of a 1-string table
-	if _, err := decodeRecord(append(bad, make([]byte, 12)...)); !errors.Is(err, ErrBadRecord) {
+	bad := binary.AppendUvarint(AppendStr(binary.AppendUvarint(appendHeader(nil, recBatchPacked, 0), 1), "lic"), 1)
+	bad = append(binary.AppendVarint(bad, 0), byte(DecConsume), 3) // license index 3 of a 1-string table
+	if _, err := Decode(append(bad, make([]byte, 12)...)); !errors.Is(err, ErrBadRecord) {
 		t.Fatalf("an index beyond the table: %v", err)
 	}
 }
@@ -201,23 +202,23 @@ func TestRecordBatchPacked(t *testing.T) {
 // licenseValidUntil as an open window.
 func TestRecordProvisionNS(t *testing.T) {
 	b := appendHeader(nil, recProvisionNS, 9)
-	b = appendStr(appendStr(appendStr(appendStr(b, "tx"), "ext"), "Order"), "organizations/o")
+	b = AppendStr(AppendStr(AppendStr(AppendStr(b, "tx"), "ext"), "Order"), "organizations/o")
 	b = append(b, make([]byte, 32)...)
 	b = binary.AppendUvarint(b, 2)
 	for _, until := range []int64{1_800_000_000_000000000, math.MaxInt64} {
-		b = appendStr(appendStr(appendStr(b, "i"), "e"), "p")
+		b = AppendStr(AppendStr(AppendStr(b, "i"), "e"), "p")
 		b = binary.AppendVarint(b, 5)
 		b = binary.AppendVarint(binary.AppendVarint(b, 1_700_000_000_000000001), until)
-		b = appendBool(appendStr(b, "l"), true)
-		b = binary.AppendVarint(appendStr(appendStr(b, "PdfPro"), "c"), 5)
+		b = AppendBool(AppendStr(b, "l"), true)
+		b = binary.AppendVarint(AppendStr(AppendStr(b, "PdfPro"), "c"), 5)
 	}
-	b = appendStr(b, `{"transaction":{"id":"tx","type":"Order","externalId":"ext","processed":"2023-11-14T22:13:20Z","items":[]}}`)
-	rec, err := decodeRecord(b)
+	b = AppendStr(b, `{"transaction":{"id":"tx","type":"Order","externalId":"ext","processed":"2023-11-14T22:13:20Z","items":[]}}`)
+	rec, err := Decode(b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	from := time.Unix(1_700_000_000, 1).UTC()
-	want := []Window{{From: from, Until: time.Unix(1_800_000_000, 0).UTC()}, {From: from, Open: true}}
+	want := []licensing.Window{{From: from, Until: time.Unix(1_800_000_000, 0).UTC()}, {From: from, Open: true}}
 	for i, w := range want {
 		if got := rec.Provision.Items[i].Window; got != w {
 			t.Fatalf("item %d: window %+v, want %+v", i, got, w)

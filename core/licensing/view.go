@@ -1,4 +1,4 @@
-package core
+package licensing
 
 import "time"
 
@@ -62,21 +62,4 @@ func (v LicenseView) Span() (w Window, ok bool) {
 		w.Open = w.Open || c.Window.Open
 	}
 	return w, len(v.Credits) > 0
-}
-
-// Transaction is a license transaction as processed: its first answer, which the same
-// externalId with the same order gets again.
-type Transaction struct {
-	ID, Type, ExternalID string
-	Processed            time.Time
-	Items                []TransactionItem
-}
-
-// TransactionItem is one item of a transaction and the license it credited, as the whole
-// transaction left it.
-type TransactionItem struct {
-	ID, ExternalID, ProductID string
-	Quantity                  int64
-	Window                    Window
-	License                   LicenseView
 }
