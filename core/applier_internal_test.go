@@ -41,6 +41,36 @@ func TestAdvanceWritesBacklogInSteps(t *testing.T) {
 	}
 }
 
+// Replay after a crash re-applies records the usage database may already hold: an action
+// whose record is at or below its watermark is not added again, or it would be billed twice.
+func TestEmitSkipsWhatTheUsageDatabaseHolds(t *testing.T) {
+	db, err := export.Open(export.Options{Path: filepath.Join(t.TempDir(), "usage.db"),
+		Key: make([]byte, export.KeySize), Level: export.Standard, AgentID: "agent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a := &applier{e: &Engine{cfg: config.Config{UsageWriteInterval: 100}}, db: db}
+	a.batcher = export.NewBatcher(db, 100, export.BatcherHooks{})
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	act := func(seq uint64) export.Action {
+		return export.Action{WALSeq: seq, Time: at, Kind: export.Consume, Owner: "users/u", Item: "Item", LicenseID: "lic", Units: 1}
+	}
+	for seq := uint64(1); seq <= 3; seq++ {
+		a.emit(act(seq))
+		a.batcher.Advance(seq)
+	}
+	if err := a.batcher.Flush(); err != nil || db.ExportedSeq() != 3 {
+		t.Fatalf("flush: %v, exported %d; want 3", err, db.ExportedSeq())
+	}
+	for seq := uint64(2); seq <= 4; seq++ { // replay from 2: 2 and 3 are in the database
+		a.emit(act(seq))
+	}
+	if n := a.batcher.Pending(); n != 1 {
+		t.Fatalf("%d actions pending after replaying 2..4 over a database holding 1..3, want 1 (seq 4)", n)
+	}
+}
+
 // The log keeps every record the usage database may still need at the next start: truncation
 // stops at the watermark the state store remembers, not at the one the database has reached
 // since. A database restored to a copy from in between must find its records in the log.

@@ -24,8 +24,11 @@ func TestClock(t *testing.T) {
 	}
 	f(10*time.Second, 10*time.Second, 0)
 	f(9500*time.Millisecond, 10*time.Second, 0) // a small correction: time holds, quietly
+	f(9*time.Second, 10*time.Second, 0)         // exactly the tolerance: still a correction
 	f(5*time.Second, 10*time.Second, 1)         // set back: holds, reported once
 	f(6*time.Second, 10*time.Second, 1)         // still behind: not reported again
+	f(10*time.Second, 10*time.Second, 1)        // level with the mark: not yet past it
+	f(8*time.Second, 10*time.Second, 1)         // so falling back is the same step
 	f(11*time.Second, 11*time.Second, 1)        // caught up: moves on
 	f(2*time.Second, 11*time.Second, 2)         // set back again: a second step
 	if steps[0] != 5*time.Second || steps[1] != 9*time.Second {

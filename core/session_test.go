@@ -57,3 +57,31 @@ func TestSessionTimeout(t *testing.T) {
 		t.Fatalf("idle session after timeout: %+v, want a new checkout of 2", ans)
 	}
 }
+
+// SESSION_TIMEOUT is how long a session may stay idle: one idle for exactly that long is
+// checked in, one nanosecond less is not.
+func TestSessionIdleExactlyTheTimeout(t *testing.T) {
+	clock := &fakeClock{now: time.Now()}
+	cfg := newTestConfig(t)
+	cfg.SessionTimeout = time.Hour
+	a := startAgent(t, cfg, core.Options{Clock: clock.Now})
+	a.putProduct("viewer", "Viewer", "sessions", 1)
+	a.order("users/u", "o", "viewer", 10, clock.Now().Add(-time.Hour), clock.Now().Add(24*time.Hour))
+	body := `{"owner":"users/u","item":"Viewer","session":"s"}`
+	if st, ans := a.consume(body, nil); st != 200 || ans.Units != 1 {
+		t.Fatalf("checkout: %d %+v", st, ans)
+	}
+	clock.Add(time.Hour - time.Nanosecond)
+	core.ReapSessions(a.eng)
+	if st := a.do(call{method: "POST", path: "/v1/checkin", body: body}, nil); st != 200 {
+		t.Fatalf("idle a nanosecond short of the timeout: checkin got %d, want 200 (still open)", st)
+	}
+	if st, ans := a.consume(body, nil); st != 200 || ans.Units != 1 {
+		t.Fatalf("second checkout: %d %+v", st, ans)
+	}
+	clock.Add(time.Hour)
+	core.ReapSessions(a.eng)
+	if st := a.do(call{method: "POST", path: "/v1/checkin", body: body}, nil); st != 404 {
+		t.Fatalf("idle exactly the timeout: checkin got %d, want 404 (checked in by the sweep)", st)
+	}
+}
