@@ -46,6 +46,27 @@
 // into the wal state store and truncates what is both checkpointed and exported. The live
 // counters run ahead of the durable state by at most the records in flight.
 //
+// # One license, four shapes
+//
+// A license exists four times, because four readers need it at four speeds, and each field
+// has one owner:
+//
+//	shard.License       the live balance of each credit and its window in saturated ns; the
+//	                    only thing a decision reads and the only place units are taken. Owned
+//	                    by the decision (Take, and AddCredit at provisioning).
+//	license (here)      the live engine's entry: owner, item, product, the credits' ids and
+//	                    exact windows as ordered, and a pointer to its shard.License. Owned by
+//	                    provisioning; read by resolve and by License/OwnerLicenses.
+//	record.License      the durable state's: the same metadata plus each credit's used count,
+//	                    advanced only by the applier from logged records (and by replay). It is
+//	                    what checkpoints hold and what the live counters are rebuilt from; it
+//	                    trails the live counters by the records in flight.
+//	LicenseView         an immutable snapshot for the API, built from license and the live
+//	                    balances at one instant; nothing writes to it after.
+//
+// One model instead would put either the applier's bookkeeping on the hot path or the hot
+// path's atomics in the checkpoint; keeping them apart is what lets a decision be one CAS.
+//
 // # Recovery
 //
 // Open loads the last checkpoint, replays the log tail, exports what the usage database does
