@@ -80,6 +80,22 @@ func TestCanonRoundTrip(t *testing.T) {
 	}
 }
 
+// An empty text or blob as the last value is 5 bytes and nothing after it:
+// it must decode, or the encoding is not the bijection the spec claims.
+func TestCanonEmptyLastValue(t *testing.T) {
+	for _, tag := range []byte{tagText, tagBlob} {
+		r := goldenRows["provision"]
+		r[colVendorRequest] = value{tag: tag}
+		enc := appendCanon(nil, &r)
+		if got, err := decodeCanon(enc); err != nil || got != r {
+			t.Fatalf("tag %d: got %v, %v; want %v", tag, got, err, r)
+		}
+		if v, n, err := decodeValue([]byte{tag, 0, 0, 0, 0}); err != nil || n != 5 || v != (value{tag: tag}) {
+			t.Fatalf("tag %d: decodeValue of an empty value: %v, %d, %v", tag, v, n, err)
+		}
+	}
+}
+
 func FuzzCanon(f *testing.F) {
 	for _, r := range goldenRows {
 		f.Add(appendCanon(nil, &r))

@@ -191,8 +191,14 @@ func testForgedValues(t *testing.T, level Level) {
 	f("consumed-negative", "UPDATE usage SET license_consumed = -1 WHERE seq = 1", 1, "license_consumed -1")
 	f("consumed-text", "UPDATE usage SET license_consumed = 'x' WHERE seq = 1", 1, "license_consumed is not an integer")
 	f("units-huge", fmt.Sprintf("UPDATE usage SET units = %d WHERE seq = 1", int64(maxConsumed)+1), 1, "units ")
+	// The evidence columns belong to provision rows, the last of them too.
+	f("request-in-consume", fmt.Sprintf("UPDATE usage SET vendor_request = 'POST /x' WHERE seq = %d", consume7), consume7, "vendor_request in a consume row")
 	if level == Detailed {
 		f("unexported-user", fmt.Sprintf("UPDATE usage SET username = 'bob' WHERE seq = %d", gap), gap, "username holds user data in an unexported row")
+		f("ipaddress-blob", fmt.Sprintf("UPDATE usage SET ipaddress = x'0a000001' WHERE seq = %d", consume7), consume7, "ipaddress is not text")
+	} else {
+		// Every user column is checked, the last of them too.
+		f("ipaddress-at-standard", fmt.Sprintf("UPDATE usage SET ipaddress = '10.0.0.1' WHERE seq = %d", consume7), consume7, "ipaddress holds user data at standard level")
 	}
 }
 
@@ -335,4 +341,18 @@ func TestForgedHead(t *testing.T) {
 	f("head_mac of another chain", false, metaHeadMAC, other, "head_mac does not match row 7")
 	f("empty file, head_mac not the start", true, metaHeadMAC, other, "head_mac is not the chain start")
 	f("head_seq short of the last row", false, metaHeadSeq, "6", "head_seq 6 but last row is 7")
+}
+
+// A meta field the key holder left out is named as missing, not reported as
+// a malformed value of the field: the vendor learns the file was written by
+// something else than this package.
+func TestForgedMetaFieldMissing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "usage.db")
+	copyTo(t, forgeBase(t, Standard), path)
+	forge(t, path, "DELETE FROM meta WHERE key = 'created'")
+	_, err := Verify(path, forgeKey)
+	var ve *VerifyError
+	if !errors.As(err, &ve) || !ve.Meta || ve.Reason != "created missing or not text" {
+		t.Fatalf("got %v, want meta: created missing or not text", err)
+	}
 }

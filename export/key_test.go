@@ -62,7 +62,7 @@ func TestLoadKey(t *testing.T) {
 	f(hexKey, 0o600, "")
 	f(" \n\t"+hexKey+"\r\n\n", 0o400, "")
 	f(strings.ToUpper(hexKey), 0o600, "")
-	f(hexKey[:62], 0o600, "62 characters")
+	f(hexKey[:62], 0o600, "key has 62 characters, want 64 hex digits")
 	f(hexKey+"00", 0o600, "66 characters")
 	f("", 0o600, "0 characters")
 	f(hexKey[:63]+"g", 0o600, "not hex")

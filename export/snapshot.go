@@ -41,7 +41,11 @@ func Snapshot(src, dst string) error {
 		return fmt.Errorf("export: snapshot: %w", err)
 	}
 	tmp.Close()
-	defer os.Remove(tmp.Name())
+	defer func() { // with what SQLite left beside a copy that failed part way
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(tmp.Name() + suffix)
+		}
+	}()
 	if err := copyDB(from, tmp.Name()); err != nil {
 		return fmt.Errorf("export: snapshot %s: %w", src, err)
 	}
