@@ -46,7 +46,7 @@ func TestMetricsPassPromtool(t *testing.T) {
 		"meterd_wal_errors_total", "meterd_usage_rows_written_total", "meterd_usage_actions_written_total",
 		"meterd_usage_export_lag_actions", "meterd_sessions_open", "go_goroutines", "process_open_fds"} {
 		if !names[f] {
-			t.Errorf("/metrics has no %s (DESIGN.md lists it)", f)
+			t.Errorf("/metrics has no %s (OPERATIONS.md lists it)", f)
 		}
 	}
 	cmd := exec.Command(needPromtool(t), "check", "metrics")

@@ -13,10 +13,11 @@ import (
 
 // Checkpoint cadence: often enough that truncation keeps the log short, rarely enough that
 // the extra Pebble commits stay a small fraction of the group commits.
-const (
-	checkpointEvery    = 1 << 14 // records
-	checkpointInterval = time.Second
-)
+const checkpointInterval = time.Second
+
+// checkpointEvery is the other half of the cadence, in records. A variable only so that a test
+// can make it small.
+var checkpointEvery uint64 = 1 << 14
 
 // maxPassActions bounds the actions one pass buffers before it writes them, when
 // USAGE_WRITE_INTERVAL is smaller. A pass that starts far behind (start-up after a long

@@ -11,7 +11,7 @@ import (
 
 // TestTransactionShape holds the answer to a license transaction to 10Duke's documented
 // example (testdata/10duke-transaction-response.json, the response example of the use-count
-// documentation DESIGN.md quotes): every field the example has, at every depth, is in ours
+// documentation): every field the example has, at every depth, is in ours
 // with the same JSON type, and not empty where the example's is not. Ours may add fields
 // (owner).
 func TestTransactionShape(t *testing.T) {

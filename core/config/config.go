@@ -11,7 +11,7 @@ import (
 	"github.com/meterd/meterd/export"
 )
 
-// Defaults of the configuration keys, as DESIGN.md's table gives them.
+// Defaults of the configuration keys, as the README's configuration table states them.
 const (
 	DefaultListen             = "127.0.0.1:8787"
 	DefaultDataDir            = "./meterd-data"

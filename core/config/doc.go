@@ -1,5 +1,5 @@
 // Package config is the agent's configuration: every key of the config file and its flag,
-// the defaults DESIGN.md gives, the checks on each value, and the file format (one KEY =
+// their defaults (the README's table), the checks on each value, and the file format (one KEY =
 // value a line, # comments, keys case-insensitive). Config.String writes what Parse reads
 // back.
 //

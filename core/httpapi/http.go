@@ -22,7 +22,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
 
-// Body limits: DESIGN.md's 64 KiB for every body, and room for 1,000 items on the batch
+// Body limits: 64 KiB for every body (API.md), and room for 1,000 items on the batch
 // endpoint.
 const (
 	MaxBodySize      = 64 << 10

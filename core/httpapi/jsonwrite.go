@@ -51,7 +51,7 @@ func appendEscaped(b []byte, c byte) []byte {
 	return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 }
 
-// appendAnswer writes a consume answer in the shape DESIGN.md gives.
+// appendAnswer writes a consume answer in the shape API.md gives.
 func appendAnswer(b []byte, a *core.Answer) []byte {
 	return append(appendAnswerFields(append(b, '{'), a), '}')
 }

@@ -1,0 +1,99 @@
+package core
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/meterd/meterd/core/config"
+)
+
+// The checkpoint cadence keeps the log short on a busy agent and writes nothing on an idle
+// one: a checkpoint is due after checkpointEvery records or checkpointInterval, and then
+// committed only if something changed since the last one: records applied, the usage
+// database's head, or the clock's high-water mark by stepTolerance or more.
+func TestCheckpointCadence(t *testing.T) {
+	defer func(n uint64) { checkpointEvery = n }(checkpointEvery)
+	checkpointEvery = 4
+	var wall atomic.Int64
+	wall.Store(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC).UnixNano())
+	cfg := config.Default()
+	cfg.DataDir, cfg.UsageWriteInterval = t.TempDir(), 1000
+	e, err := open(cfg, Options{Clock: func() time.Time { return time.Unix(0, wall.Load()) }}) // no applier goroutine
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { e.apply.db.Close(); e.log.Close() }()
+	a := e.apply
+	var commits int
+	hook := func() { commits++ }
+	e.hookAfterCheckpoint.Store(&hook)
+	if _, err := e.PutProduct("p", ProductSpec{LicensedItem: "Item", Mode: TrackCallerCount}, Signed{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Provision("users/u", Order{ExternalID: "x", Items: []OrderItem{{ProductID: "p", Quantity: 100}}}, Signed{}); err != nil {
+		t.Fatal(err)
+	}
+	consume := func(n int) {
+		t.Helper()
+		for range n {
+			var ans Answer
+			if err := e.Consume(&ConsumeRequest{Owner: "users/u", Item: "Item", Units: 1}, &ans); err != nil || !ans.Granted {
+				t.Fatalf("consume: %+v, %v", ans, err)
+			}
+		}
+		if err := a.applyDurable(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// step checkpoints as the applier's pass does, with the interval elapsed or not, and
+	// says whether it committed.
+	step := func(elapsed bool) bool {
+		t.Helper()
+		if elapsed {
+			a.cpAt = time.Now().Add(-checkpointInterval)
+		} else {
+			a.cpAt = time.Now().Add(time.Hour)
+		}
+		before := commits
+		if err := a.checkpoint(false); err != nil {
+			t.Fatal(err)
+		}
+		return commits > before
+	}
+	consume(0)
+	if !step(true) {
+		t.Fatal("no checkpoint of the product and the order with the interval elapsed")
+	}
+	base := a.cpSeq
+
+	consume(int(checkpointEvery) - 1)
+	if step(false) || a.cpSeq != base {
+		t.Fatalf("checkpoint at %d after %d records, before checkpointEvery (%d) or the interval", a.cpSeq, checkpointEvery-1, checkpointEvery)
+	}
+	consume(1)
+	if !step(false) || a.cpSeq != base+checkpointEvery {
+		t.Fatalf("checkpoint at %d, want %d: exactly checkpointEvery records since %d", a.cpSeq, base+checkpointEvery, base)
+	}
+
+	if step(true) {
+		t.Fatal("an idle agent committed a checkpoint with nothing changed")
+	}
+	wall.Add(int64(stepTolerance) - 1)
+	e.clk.now() // as the applier's ticker does while idle
+	if step(true) {
+		t.Fatal("a checkpoint for a clock mark that moved less than stepTolerance")
+	}
+	wall.Add(1)
+	e.clk.now()
+	if !step(true) {
+		t.Fatal("no checkpoint for a clock mark that moved by stepTolerance")
+	}
+
+	if err := a.write(true); err != nil || a.db.ExportedSeq() != a.cpSeq {
+		t.Fatalf("write: %v; usage database head %d, want %d", err, a.db.ExportedSeq(), a.cpSeq)
+	}
+	if !step(true) || a.storedExported != a.cpSeq {
+		t.Fatalf("usage database head moved to %d with no record; the checkpoint stores %d", a.db.ExportedSeq(), a.storedExported)
+	}
+}
