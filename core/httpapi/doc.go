@@ -1,7 +1,8 @@
 // Package httpapi puts a core.Engine on HTTP with fasthttp: routing, the admin token, the JSON
 // wire format (the consume bodies scanned without allocating, 10Duke's license-transaction and
-// license shapes), the request and connection metrics, and the one place the engine's errors
-// become statuses (errors.go). Every answer, errors included, is JSON.
+// license shapes), the request and connection metrics, the one place the engine's errors
+// become statuses (errors.go), and the OpenAPI 3.1 document of all of it (openapi.json,
+// served at /openapi.json). Every answer, errors included, is JSON.
 //
 // # The edge assumes it is attacked
 //

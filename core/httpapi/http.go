@@ -157,6 +157,8 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx) int {
 		return s.serve(ctx, routeMetrics, "GET", false, func(ctx *fasthttp.RequestCtx, _ []byte) { s.scrape(ctx) })
 	case "/healthz":
 		return s.serve(ctx, routeHealthz, "GET", false, s.healthz)
+	case "/openapi.json":
+		return s.serve(ctx, routeOpenAPI, "GET", false, s.openAPI)
 	}
 	switch {
 	case bytes.HasPrefix(path, []byte("/v1/licenses/")):

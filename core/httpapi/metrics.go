@@ -20,12 +20,13 @@ const (
 	routeProducts
 	routeMetrics
 	routeHealthz
+	routeOpenAPI
 	routeOther
 	numRoutes
 )
 
 var routeNames = [numRoutes]string{"consume", "consume_batch", "checkin", "license",
-	"owner_licenses", "license_transactions", "products", "metrics", "healthz", "other"}
+	"owner_licenses", "license_transactions", "products", "metrics", "healthz", "openapi", "other"}
 
 // Status codes resolved once per route; anything else goes through WithLabelValues.
 var knownCodes = [...]int{200, 400, 401, 403, 404, 405, 408, 409, 413, 415, 421, 422, 429, 431, 500, 503}
