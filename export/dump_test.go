@@ -124,7 +124,7 @@ func TestDumpTampered(t *testing.T) {
 	build(t, orig, export.Detailed, key, agentA, 6)
 	cases := []struct {
 		name, sql, marks, problem string
-		seq                       int64 // of the VerifyError; -1 for meta
+		seq                       int64 // of the VerifyError: 0 for the whole file, -1 for meta
 	}{
 		{"units changed", "UPDATE usage SET units = 99 WHERE seq = 3",
 			"1:verified 2:verified 3:BAD 4:unverified 5:unverified 6:unverified", "mac mismatch", 3},
@@ -136,6 +136,8 @@ func TestDumpTampered(t *testing.T) {
 			"1:verified 2:BAD 3:unverified 4:unverified 5:unverified 6:unverified", "mac mismatch", 2},
 		{"meta changed", "UPDATE meta SET value = '2020-01-01T00:00:00Z' WHERE key = 'created'",
 			"1:unverified 2:unverified 3:unverified 4:unverified 5:unverified 6:unverified", "", -1},
+		{"index added", "CREATE INDEX extra ON usage(owner)",
+			"1:unverified 2:unverified 3:unverified 4:unverified 5:unverified 6:unverified", "", 0},
 		{"tail cut", "DELETE FROM usage WHERE seq = 6",
 			"1:verified 2:verified 3:verified 4:verified 5:verified", "", -1},
 	}
@@ -153,7 +155,7 @@ func TestDumpTampered(t *testing.T) {
 			if got := marks(rows); got != tc.marks {
 				t.Fatalf("marks %s, want %s", got, tc.marks)
 			}
-			if tc.seq < 0 && !ve.Meta || tc.seq >= 0 && ve.Seq != tc.seq {
+			if ve.Meta != (tc.seq < 0) || tc.seq >= 0 && ve.Seq != tc.seq {
 				t.Fatalf("error %#v, want seq %d", ve, tc.seq)
 			}
 			for _, r := range rows {

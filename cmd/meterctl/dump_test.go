@@ -158,6 +158,7 @@ func TestDumpCSVAndJSON(t *testing.T) {
 func TestDumpUsage(t *testing.T) {
 	e := newEnv(t)
 	path := dumpFixture(t, e)
+	meterctl(t, "help", "dump").want(t, 0, "usage: meterctl dump [-key FILE] [-format text|csv|json] usage.db...", "")
 	meterctl(t, "dump").want(t, 2, "", "no usage database given")
 	meterctl(t, "dump", "-format", "xml", path).want(t, 2, "", `-format "xml"`)
 	meterctl(t, "dump", "-key", e.dir+"/missing.key", path).want(t, 2, "", "missing.key")
