@@ -76,10 +76,10 @@ type DumpInfo struct {
 //
 // Without a key (nil) the rows are read as stored and left Unchecked; the
 // file must only be a usage database (else an error wrapping
-// ErrNotUsageDB). With a key the file is verified as Verify does, in the
-// same pass: rows up to the first problem are Verified, the row it is found
-// at is Broken, and the rest are Unverified (all of them when meta or the
-// schema fails). Every row is handed out before Verify's error (a
+// ErrNotUsageDB). With a key the file is verified as Verify does while
+// the rows are handed out: rows up to the first problem are Verified, the
+// row it is found at is Broken, and the rest are Unverified (all of them
+// when meta or the schema fails). Every row is handed out before Verify's error (a
 // *VerifyError) is returned; the DumpInfo is returned with it.
 func Dump(path string, key []byte, fn func(*UsageRow) error) (*DumpInfo, error) {
 	d := &dumper{info: DumpInfo{Path: path}, fn: fn}
