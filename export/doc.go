@@ -26,8 +26,9 @@
 //
 // Vendor side: Verify checks a file, a Ledger remembers per agent the last
 // accepted head, Report totals billable use per owner, item and period
-// after verifying every file, and ProvisionReport lists the provisioning
-// transactions with what their vendor signatures show. GenerateVendorKey,
+// after verifying every file, ProvisionReport lists the provisioning
+// transactions with what their vendor signatures show, and Dump streams
+// every row, each marked by the chain when given the key. GenerateVendorKey,
 // SignRequest and CheckSignature are the vendor's Ed25519 signing key, its
 // signature of one provisioning request, and the agent's check of it.
 //

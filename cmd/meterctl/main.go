@@ -37,6 +37,7 @@ var commands = []command{
 	{"keygen", "make a new key shared by agent and vendor", runKeygen},
 	{"verify", "check usage databases for tampering", runVerify},
 	{"report", "total verified usage per owner, item and period", runReport},
+	{"dump", "print every row of usage databases, each marked verified or not with -key", runDump},
 	{"snapshot", "copy a live usage database consistently, to send it", runSnapshot},
 	{"signkey", "make the vendor's key pair for signing provisioning requests", runSignkey},
 	{"sign", "sign one provisioning request: print its Meterd-Signature value", runSign},

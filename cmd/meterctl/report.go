@@ -13,12 +13,13 @@ import (
 )
 
 // runReport totals exports: meterctl report -key vendor.key [-by month|day]
-// [-format table|csv|json] [-ledger FILE] [-provisions [-vendor-pub FILE]] usage.db...
+// [-format table|csv|json|html] [-o FILE] [-ledger FILE] [-provisions [-vendor-pub FILE]] usage.db...
 func runReport(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("report", "-key FILE [-by month|day] [-format table|csv|json] [-ledger FILE] [-provisions [-vendor-pub FILE]] usage.db...", stderr)
+	fs := newFlagSet("report", "-key FILE [-by month|day] [-format table|csv|json|html] [-o FILE] [-ledger FILE] [-provisions [-vendor-pub FILE]] usage.db...", stderr)
 	keyPath := fs.String("key", "", "the key `file` shared with the agent (meterctl keygen)")
 	by := fs.String("by", "month", "total per `period`: month or day (UTC)")
-	format := fs.String("format", "table", "output `format`: table, csv or json")
+	format := fs.String("format", "table", "output `format`: table, csv, json, or html (one self-contained page: totals, a chart of units per day, every file's verify summary)")
+	outPath := fs.String("o", "", "write the report to `file` instead of standard output, whole and only when the report succeeds")
 	ledgerPath := fs.String("ledger", "", "vendor ledger `file`: refuse replayed and forked exports, total only rows past each agent's accepted head, and record the new heads")
 	provisions := fs.Bool("provisions", false, "list the provisioning transactions per externalId, with units and whether the vendor signed them, instead of totals")
 	pubPath := fs.String("vendor-pub", "", "with -provisions: the vendor's public signing key `file`, to check the signatures (else they are listed as unchecked)")
@@ -29,7 +30,9 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		return badUsage(fs, "-vendor-pub goes with -provisions")
 	}
 	if *provisions {
-		return runProvisions(fs, *keyPath, *ledgerPath, *pubPath, *format, stdout, stderr)
+		return toOutput(*outPath, stdout, stderr, func(w io.Writer) int {
+			return runProvisions(fs, *keyPath, *ledgerPath, *pubPath, *format, w, stderr)
+		})
 	}
 	period, err := export.ParsePeriod(*by)
 	render := renderers[*format]
@@ -38,8 +41,8 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		return badUsage(fs, "-key is required")
 	case err != nil:
 		return badUsage(fs, "-by %q: want month or day", *by)
-	case render == nil:
-		return badUsage(fs, "-format %q: want table, csv or json", *format)
+	case render == nil && *format != "html":
+		return badUsage(fs, "-format %q: want table, csv, json or html", *format)
 	case fs.NArg() == 0:
 		return badUsage(fs, "no usage database given")
 	}
@@ -47,21 +50,29 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	totals, _, err := export.ReportWith(fs.Args(), key, export.ReportOptions{By: period, Ledger: ledger})
-	if err != nil {
-		return fail(stderr, err)
-	}
-	var out bytes.Buffer
-	render(&out, totals)
-	if ledger != nil { // before printing: totals shown are totals recorded
-		if err := ledger.Save(); err != nil {
+	return toOutput(*outPath, stdout, stderr, func(stdout io.Writer) int {
+		var out bytes.Buffer
+		if *format == "html" {
+			err = htmlReport(&out, fs.Args(), key, period, ledger, *ledgerPath)
+		} else {
+			var totals []export.Total
+			if totals, _, err = export.ReportWith(fs.Args(), key, export.ReportOptions{By: period, Ledger: ledger}); err == nil {
+				render(&out, totals)
+			}
+		}
+		if err != nil {
 			return fail(stderr, err)
 		}
-	}
-	if _, err := stdout.Write(out.Bytes()); err != nil {
-		return fail(stderr, err)
-	}
-	return exitOK
+		if ledger != nil { // before printing: totals shown are totals recorded
+			if err := ledger.Save(); err != nil {
+				return fail(stderr, err)
+			}
+		}
+		if _, err := stdout.Write(out.Bytes()); err != nil {
+			return fail(stderr, err)
+		}
+		return exitOK
+	})
 }
 
 var renderers = map[string]func(*bytes.Buffer, []export.Total){
