@@ -1,7 +1,7 @@
 package core
 
-// balances yields each license's units left and units held in its credits valid now, for
-// meterd_licenses_below_ratio. It runs when /metrics is scraped: it reads the live counters
+// balances yields each license's units left and units held in its credits valid now (0 and 0
+// when none is), for meterd_licenses_below_ratio. It runs when /metrics is scraped: it reads the live counters
 // with atomic loads and takes provMu for reading only, which no decision takes.
 func (e *Engine) balances(yield func(remaining, total int64) bool) {
 	now := e.nowNS()
@@ -16,7 +16,7 @@ func (e *Engine) balances(yield func(remaining, total int64) bool) {
 					total += c.Total
 				}
 			}
-			if total > 0 && !yield(remaining, total) {
+			if !yield(remaining, total) {
 				return
 			}
 		}

@@ -15,8 +15,8 @@ var balanceRatios = []struct {
 	num, den uint64
 }{{"0.1", 1, 10}, {"0.25", 1, 4}}
 
-// Balances yields, for each license with a credit valid now, the units left in its valid
-// credits and the units those credits hold in all.
+// Balances yields, for each license, the units left in its credits valid now and the units
+// those credits hold in all: 0 and 0 when none is valid.
 type Balances = iter.Seq2[int64, int64]
 
 // WatchBalances registers meterd_licenses_active and meterd_licenses_below_ratio, counted
