@@ -64,6 +64,25 @@ mutate: ## mutation testing: shard, wal, export (efficacy >= 90 %), the engine's
 	$(MUTATE) --timeout-coefficient 10 --threshold-efficacy 90 ./export
 	$(MUTATE) --timeout-coefficient 8 --threshold-efficacy 80 -E $(CORE_NOT_ENGINE) -E '/' ./core
 
+# `make install` (DESTDIR-aware, for packaging): the binaries to PREFIX/bin, the systemd unit,
+# its ExecStart pointed at PREFIX/bin/meterd, to PREFIX/lib/systemd/system (systemd's search
+# path holds /usr/local/lib/systemd/system and /usr/lib/systemd/system), and the sample config,
+# the dashboard and the alert rules with their tests to PREFIX/share/meterd. Nothing goes to
+# /etc: copy share/meterd/meterd.cfg.example to /etc/meterd/meterd.cfg, which the unit reads.
+PREFIX ?= /usr/local
+DESTDIR ?=
+DEPLOY := cmd/meterd/deploy
+UNITDIR = $(PREFIX)/lib/systemd/system
+SHAREDIR = $(PREFIX)/share/meterd
+.PHONY: install
+install: build ## install binaries, systemd unit, sample config, dashboard, alerts (PREFIX=/usr/local, DESTDIR)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SHAREDIR)
+	install -m 0755 $(BIN)/meterd $(BIN)/meterctl $(DESTDIR)$(PREFIX)/bin/
+	sed 's|^ExecStart=/usr/local/bin/meterd |ExecStart=$(PREFIX)/bin/meterd |' $(DEPLOY)/meterd.service > $(DESTDIR)$(UNITDIR)/meterd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/meterd.service
+	install -m 0644 $(DEPLOY)/meterd.cfg.example $(DEPLOY)/grafana-dashboard.json $(DEPLOY)/alerts.yml \
+		$(DEPLOY)/alerts_test.yml $(DESTDIR)$(SHAREDIR)/
+
 SOAK ?= 10m
 SOAK_FLAGS ?= # e.g. -append RESULTS.md (a path from bench/)
 .PHONY: soak

@@ -25,10 +25,10 @@ import (
 )
 
 // The files this test keeps honest: Prometheus alert rules and a Grafana dashboard over
-// meterd's /metrics.
+// meterd's /metrics, in the deployment kit beside the systemd unit.
 const (
-	alertsFile    = "alerts.yml"
-	dashboardFile = "grafana-dashboard.json"
+	alertsFile    = "../cmd/meterd/deploy/alerts.yml"
+	dashboardFile = "../cmd/meterd/deploy/grafana-dashboard.json"
 )
 
 // TestMetricsPassPromtool feeds the live /metrics, with a sample in every family, to
@@ -81,7 +81,8 @@ func TestAlertRules(t *testing.T) {
 }
 
 // TestDashboard parses the dashboard, checks that it shows what it is for (requests, grants
-// and denials, request latency, WAL fsync latency and group size, export lag), that every
+// and denials, request latency, WAL fsync latency and group size, export lag, licenses low on
+// units), that every
 // panel query is valid PromQL (promtool checks it as a recording rule) and that it queries
 // only metrics meterd exposes: a panel over a metric that does not exist draws nothing and
 // says nothing.
@@ -94,7 +95,8 @@ func TestDashboard(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"meterd_requests_total", "meterd_decisions_total", "meterd_request_duration_seconds_bucket",
-		"meterd_wal_sync_duration_seconds_bucket", "meterd_wal_group_size_bucket", "meterd_usage_export_lag_actions"} {
+		"meterd_wal_sync_duration_seconds_bucket", "meterd_wal_group_size_bucket", "meterd_usage_export_lag_actions",
+		"meterd_licenses_below_ratio", "meterd_licenses_active"} {
 		if !slices.ContainsFunc(exprs, func(e panelExpr) bool { return strings.Contains(e.expr, want) }) {
 			t.Errorf("%s: no panel shows %s", dashboardFile, want)
 		}
@@ -417,6 +419,7 @@ var ruleCases = []ruleCase{
 		`meterd_requests_total{` + lbl + `,route="consume",code="200"}`: "0+600x2 1200+0x10",
 		`meterd_requests_total{` + lbl + `,route="consume",code="503"}`: "0 0 0+60x10"}, "4m", "8m"},
 	{"MeterdExportLagHigh", map[string]string{`meterd_usage_export_lag_actions{` + lbl + `}`: "50 90 500+0x10"}, "5m", "9m"},
+	{"MeterdLicenseLow", map[string]string{`meterd_licenses_below_ratio{` + lbl + `,ratio="0.1"}`: "0 0 1+0x30"}, "10m", "20m"},
 	{"MeterdLicensesExhausted", map[string]string{
 		`meterd_decisions_total{` + lbl + `,result="granted"}`:   "0+100x60",
 		`meterd_decisions_total{` + lbl + `,result="exhausted"}`: "0+0x10 0+20x50"}, "20m", "50m"},
@@ -427,7 +430,7 @@ var ruleCases = []ruleCase{
 
 // healthy is an agent at work: everything scraped, no WAL error, a graceful restart's blip of
 // 503 at minute 31, an export lag that saws below USAGE_WRITE_INTERVAL, 0.5 % of decisions
-// exhausted. No alert may fire on it.
+// exhausted, licenses under 25 % of their units but none under 10 %. No alert may fire on it.
 var healthy = map[string]string{
 	`up{` + lbl + `}`:                                               "1+0x60",
 	`meterd_wal_errors_total{` + lbl + `}`:                          "0+0x60",
@@ -437,6 +440,8 @@ var healthy = map[string]string{
 	`meterd_decisions_total{` + lbl + `,result="granted"}`:          "0+1000x60",
 	`meterd_decisions_total{` + lbl + `,result="exhausted"}`:        "0+5x60",
 	`meterd_decisions_total{` + lbl + `,result="expired"}`:          "0+0x60",
+	`meterd_licenses_below_ratio{` + lbl + `,ratio="0.1"}`:          "0+0x60",
+	`meterd_licenses_below_ratio{` + lbl + `,ratio="0.25"}`:         "2+0x60",
 }
 
 // runRuleTests writes promtool's rule unit tests for ruleCases and healthy and runs them.

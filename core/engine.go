@@ -102,6 +102,7 @@ func open(cfg config.Config, opts Options) (*Engine, error) {
 	e.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
 	e.metrics = metrics.New(func() float64 { return float64(e.sessions.NumOpen()) },
 		func() float64 { return float64(e.idem.Len()) })
+	e.metrics.WatchBalances(e.balances)
 	e.clk = newClock(e.clock, e.clockStepped)
 	if err := e.loadVendorKey(); err != nil {
 		return nil, err

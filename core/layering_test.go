@@ -39,6 +39,10 @@ var layers = map[string][]string{
 	"core/harness": {"core", "core/config", "core/httpapi", "core/client", "export"},
 	"cmd/meterd":   {"core", "core/config", "core/httpapi"},
 	"cmd/meterctl": {"export"},
+
+	// The deployment kit: its tests run the built binaries; its healthcheck imports nothing.
+	"cmd/meterd/deploy":                    nil,
+	"cmd/meterd/deploy/meterd-healthcheck": nil,
 }
 
 // leaves may not depend on anything of ours, directly or not.
