@@ -1,8 +1,11 @@
 package core
 
 import (
+	"errors"
+	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -234,5 +237,22 @@ func TestRestartWithExportAheadOfCheckpoint(t *testing.T) {
 	s, err := export.Verify(cfg.UsageDatabasePath(), key)
 	if err != nil || s.Units != 3000 || len(s.Gaps) != 0 {
 		t.Fatalf("verify: %+v, %v; want 3000 units and no unexported row", s, err)
+	}
+}
+
+// A pass that keeps failing for the same reason (a full disk, a usage database gone) logs it
+// once, not once a second; a new reason is logged again.
+func TestApplierLogsEachFailureOnce(t *testing.T) {
+	var log strings.Builder
+	a := &applier{e: &Engine{logger: slog.New(slog.NewTextHandler(&log, nil))}}
+	full, gone := errors.New("disk full"), errors.New("usage database gone")
+	for _, err := range []error{full, full, full, nil, full, gone, gone} {
+		a.setErr(err)
+	}
+	if n := strings.Count(log.String(), "level=ERROR"); n != 3 {
+		t.Fatalf("%d lines logged, want 3 (full, full again after a recovery, gone):\n%s", n, log.String())
+	}
+	if err := a.health(); err == nil || !strings.Contains(err.Error(), "usage database gone") {
+		t.Fatalf("health: %v, want the last failure", err)
 	}
 }

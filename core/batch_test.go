@@ -142,3 +142,37 @@ func TestConcurrentBatches(t *testing.T) {
 		t.Fatalf("consumed %d, granted %d, want 15000 both", got, granted.Load())
 	}
 }
+
+// A keyed denial in a batch is logged with its key, so that a retry after a restart, with
+// the license topped up meanwhile, still gets the first answer and takes nothing. A keyless
+// denial changed nothing and has nothing to remember: it is not logged.
+func TestBatchDenialsInTheLog(t *testing.T) {
+	a := startAgent(t, newTestConfig(t), noOpts())
+	lic := provisionPdfPro(t, a)
+	grant := `{"license":"` + lic.ID + `","units":1}`
+	_, g1 := a.batch(grant)
+	_, keyless := a.batch(`{"license":"` + lic.ID + `","units":20000}`)
+	_, g2 := a.batch(grant)
+	if keyless[0].Status != 409 || g1[0].Status != 200 || g2[0].Status != 200 {
+		t.Fatalf("setup: %+v %+v %+v", g1, keyless, g2)
+	}
+	if g2[0].Seq != g1[0].Seq+1 {
+		t.Fatalf("grants at seq %d and %d around a keyless denial: it was logged", g1[0].Seq, g2[0].Seq)
+	}
+
+	deny := `{"license":"` + lic.ID + `","units":20000,"idempotencyKey":"deny-1"}`
+	_, first := a.batch(deny)
+	if first[0].Status != 409 || first[0].Reason != "exhausted" {
+		t.Fatalf("keyed denial: %+v", first)
+	}
+	a.restart()
+	now := time.Now()
+	a.order(orgOwner, "top-up", pdfProID, 10000, now.Add(-time.Hour), now.AddDate(1, 0, 0))
+	_, again := a.batch(deny)
+	if len(again) != 1 || again[0] != first[0] {
+		t.Fatalf("retry after a restart and a top-up: %+v, want the first answer %+v", again, first)
+	}
+	if got := a.license(lic.ID).UseCountConsumed; got != 2 {
+		t.Fatalf("consumed %d, want 2", got)
+	}
+}
