@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"zombiezen.com/go/sqlite"
+	"zombiezen.com/go/sqlite/sqlitex"
+
 	"github.com/meterd/meterd/core/client"
 )
 
@@ -239,5 +242,34 @@ func TestJSONLog(t *testing.T) {
 	}
 	if last := records[len(records)-1]; last["msg"] != "engine closed: usage database flushed, log synced" {
 		t.Fatalf("last record %v, want the engine's close", last)
+	}
+}
+
+// The stamped build reaches /metrics and the usage database's signed meta.
+func TestBuildReported(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	p := startMeterd(t, data)
+	body, err := p.c.Metrics(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := `meterd_build_info{commit="` + stampCommit + `",goversion="` + runtime.Version() + `",version="` + stampVersion + `"} 1` + "\n"
+	if !strings.Contains(string(body), series) {
+		t.Fatalf("/metrics lacks %q", series)
+	}
+	p.stop(syscall.SIGTERM)
+	conn, err := sqlite.OpenConn(filepath.Join(data, "usage.db"), sqlite.OpenReadOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var got string
+	err = sqlitex.ExecuteTransient(conn, "SELECT value FROM meta WHERE key = 'agent_version'", &sqlitex.ExecOptions{
+		ResultFunc: func(stmt *sqlite.Stmt) error { got = stmt.ColumnText(0); return nil }})
+	if want := "version=" + stampVersion + " commit=" + stampCommit + " goversion=" + runtime.Version(); err != nil || got != want {
+		t.Fatalf("agent_version %q (%v), want %q", got, err, want)
+	}
+	if _, err := meterctl.Run("verify", "-key", filepath.Join(data, "usage.key"), filepath.Join(data, "usage.db")); err != nil {
+		t.Fatal(err)
 	}
 }
