@@ -14,9 +14,16 @@ FUZZTIME ?= 100000x
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# Builds run with -buildvcs=false, so the toolchain records no commit: stamp it (with -dirty
+# when tracked files differ from HEAD), and the tag when HEAD is past one, into core/version.
+# `meterd -version`, `meterctl version` and meterd_build_info show them.
+COMMIT  ?= $(shell c=$$(git rev-parse HEAD 2>/dev/null) && { git diff --quiet HEAD 2>/dev/null || c=$$c-dirty; echo $$c; })
+VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null)
+LDFLAGS := -X github.com/meterd/meterd/core/version.commit=$(COMMIT) -X github.com/meterd/meterd/core/version.version=$(VERSION)
+
 .PHONY: build
-build: ## build bin/meterd and bin/meterctl
-	$(GO) build -o $(BIN)/ ./cmd/meterd ./cmd/meterctl
+build: ## build bin/meterd and bin/meterctl, stamped with the commit
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/meterd ./cmd/meterctl
 
 .PHONY: run
 run: build ## run the agent on defaults (127.0.0.1:8787, ./meterd-data)

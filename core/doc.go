@@ -14,6 +14,8 @@
 //	     ──▶ core/idem ───────────────────▶ core/licensing
 //	     ──▶ core/session, core/vendorsig, core/metrics
 //
+//	cmd/meterd, cmd/meterctl, core, core/metrics ──▶ core/version
+//
 //	core/config     the configuration: keys, defaults, checks, the file format
 //	core/httpapi    the fasthttp transport: routing, the guard against hostile clients,
 //	                timeouts and bounds, the JSON wire format (10Duke's shapes), and the one
@@ -28,6 +30,7 @@
 //	core/session    the live table of sessions: a lock each, the MAX_SESSIONS bound, idleness
 //	core/vendorsig  the vendor's signature on provisioning requests: its key and its check
 //	core/metrics    the Prometheus registry and the engine's series on it
+//	core/version    the build's version, commit and Go version
 //	shard, wal, export   the leaves: counters, the log, the usage database
 //
 // Nothing points upward: core/layering_test.go fails on an import the map does not allow,

@@ -14,6 +14,7 @@ import (
 //	core ──▶ core/idem ──▶ core/licensing
 //	core ──▶ core/session, core/vendorsig ──▶ export, core/metrics ──▶ shard
 //	cmd/meterctl ──▶ export
+//	cmd/meterd, cmd/meterctl, core, core/metrics ──▶ core/version (which imports nothing of ours)
 //	core/harness ──▶ core/httpapi, core/client (which imports nothing of ours)
 //
 // Each package of the module may import of ours only what its row allows; the leaves import
@@ -29,16 +30,17 @@ var layers = map[string][]string{
 	"core/idem":              {"core/licensing"},
 	"core/order":             {"core/licensing", "core/record"},
 	"core/session":           nil,
-	"core/metrics":           {"shard"},
+	"core/metrics":           {"shard", "core/version"},
 	"core/vendorsig":         {"export"},
 	"core/internal/throttle": nil,
+	"core/version":           nil,
 	"core": {"shard", "wal", "export", "core/config", "core/internal/throttle",
-		"core/licensing", "core/record", "core/order", "core/idem", "core/session", "core/vendorsig", "core/metrics"},
+		"core/licensing", "core/record", "core/order", "core/idem", "core/session", "core/vendorsig", "core/metrics", "core/version"},
 	"core/httpapi": {"core", "core/config", "core/internal/throttle", "shard", "export"},
 	"core/client":  nil,
 	"core/harness": {"core", "core/config", "core/httpapi", "core/client", "export"},
-	"cmd/meterd":   {"core", "core/config", "core/httpapi"},
-	"cmd/meterctl": {"export"},
+	"cmd/meterd":   {"core", "core/config", "core/httpapi", "core/version"},
+	"cmd/meterctl": {"export", "core/version"},
 
 	// The deployment kit: its tests run the built binaries; its healthcheck imports nothing.
 	"cmd/meterd/deploy":                    nil,
@@ -46,7 +48,7 @@ var layers = map[string][]string{
 }
 
 // leaves may not depend on anything of ours, directly or not.
-var leaves = []string{"shard", "wal", "export", "core/client"}
+var leaves = []string{"shard", "wal", "export", "core/client", "core/version"}
 
 func TestLayering(t *testing.T) {
 	const mod = "github.com/meterd/meterd/"

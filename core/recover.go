@@ -16,6 +16,7 @@ import (
 	"github.com/meterd/meterd/core/config"
 	"github.com/meterd/meterd/core/licensing"
 	"github.com/meterd/meterd/core/record"
+	"github.com/meterd/meterd/core/version"
 	"github.com/meterd/meterd/export"
 	"github.com/meterd/meterd/wal"
 )
@@ -109,7 +110,8 @@ func (e *Engine) openUsage(a *applier, stored uint64) error {
 	if _, statErr := os.Stat(path); errors.Is(statErr, os.ErrNotExist) && stored > 0 {
 		return fmt.Errorf("usage database %s is missing, but this agent already wrote records through WAL seq %d to it", path, stored)
 	}
-	db, err := export.Open(export.Options{Path: path, Key: key, Level: e.cfg.UsageLevel, AgentID: a.d.agentID})
+	db, err := export.Open(export.Options{Path: path, Key: key, Level: e.cfg.UsageLevel, AgentID: a.d.agentID,
+		AgentVersion: version.Get().String()})
 	if err != nil {
 		return fmt.Errorf("usage database %s: %w", path, err)
 	}

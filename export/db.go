@@ -19,6 +19,10 @@ type Options struct {
 	Level   Level
 	AgentID string           // random id made once per agent data directory
 	Now     func() time.Time // nil means time.Now; stamps `created`
+	// AgentVersion names the agent's build (version.Info's String) in the agent_version
+	// meta row, signed with the rest of meta; each Open that names another build rewrites
+	// it. "" leaves the row as it is, or absent.
+	AgentVersion string
 }
 
 func (o *Options) validate() error {
@@ -101,6 +105,9 @@ func (db *DB) init(opts *Options) error {
 		err = db.create(opts)
 	} else {
 		err = db.load(objs, KeyID(opts.Key))
+	}
+	if err == nil {
+		err = db.recordAgentVersion(opts.AgentVersion)
 	}
 	if err != nil {
 		return err

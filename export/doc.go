@@ -49,6 +49,8 @@
 //	  head_seq        seq of the last row, "0" when empty
 //	  head_mac        hex MAC of the last row (the chain start when empty)
 //	  wal_seq         highest agent WAL seq exported (the watermark)
+//	  agent_version   the build that last opened the file for writing
+//	                  (optional: older agents wrote no such row)
 //	  meta_mac        hex HMAC over every other meta row (below)
 //
 //	usage(seq INTEGER PRIMARY KEY, batch INTEGER, time TEXT, action TEXT,

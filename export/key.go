@@ -47,6 +47,9 @@ func LoadKey(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("export: load key: %w", err)
 	}
+	if fi.IsDir() { // before the mode check: a directory's usual 0755 is no exposure of a key
+		return nil, fmt.Errorf("export: %s is a directory, not a key file", path)
+	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return nil, fmt.Errorf("export: %s: mode %04o is %s; chmod 600", path, perm, exposure(perm))
 	}

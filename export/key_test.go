@@ -107,3 +107,13 @@ func TestLevelAndKindNames(t *testing.T) {
 	f(export.Checkin, "checkin")
 	f(0, "ActionKind(0)")
 }
+
+// A directory given as the key is named as such, not as a file whose mode is too open.
+func TestLoadKeyOfADirectory(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	_, err := export.LoadKey(dir)
+	if want := "export: " + dir + " is a directory, not a key file"; err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %s", err, want)
+	}
+}

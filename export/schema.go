@@ -43,6 +43,8 @@ const (
 	metaHeadMAC       = "head_mac"
 	metaWALSeq        = "wal_seq"
 	metaMAC           = "meta_mac"
+	// metaAgentVersion is optional: files written before agents recorded their build lack it.
+	metaAgentVersion = "agent_version"
 )
 
 type schemaObject struct {

@@ -19,24 +19,24 @@ import (
 // breaks, or unverified after it, and a file that fails exits 1 once every
 // row is printed. Rows stream: a file of any size is never held in memory.
 func runDump(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("dump", "[-key FILE] [-format text|csv|json] usage.db...", stderr)
+	fs := newFlagSet("dump", "[-key FILE] [-format text|csv|json] usage.db...", stdout, stderr)
 	keyPath := fs.String("key", "", "the key `file` shared with the agent: mark each row verified, BAD where the chain breaks, or unverified after that")
 	format := fs.String("format", "text", "output `format`: text (a line per row), csv (with a header line) or json (one object per line)")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := fs.parse(args); !ok {
 		return code
 	}
 	newOut := dumpFormats[*format]
 	switch {
 	case newOut == nil:
-		return badUsage(fs, "-format %q: want text, csv or json", *format)
+		return fs.badUsage("-format %q: want text, csv or json", *format)
 	case fs.NArg() == 0:
-		return badUsage(fs, "no usage database given")
+		return fs.badUsage("no usage database given")
 	}
 	var key []byte
 	if *keyPath != "" {
 		var err error
-		if key, err = export.LoadKey(*keyPath); err != nil {
-			return fail(stderr, err)
+		if key, err = loadKey(*keyPath); err != nil {
+			return fs.fail(err)
 		}
 	}
 	w := bufio.NewWriter(stdout)
@@ -53,7 +53,7 @@ func runDump(args []string, stdout, stderr io.Writer) int {
 			err = werr
 		}
 		if err != nil {
-			code = max(code, fail(stderr, err))
+			code = max(code, fs.fail(err))
 		}
 	}
 	return code

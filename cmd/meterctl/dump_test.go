@@ -79,7 +79,7 @@ func TestDumpTampered(t *testing.T) {
 	execSQL(t, bad, "UPDATE usage SET units = 1 WHERE seq = 2")
 	r := meterctl(t, "dump", "-key", e.key, bad, good)
 	lines := strings.Split(r.stdout, "\n")
-	if r.code != 1 || len(lines) != 2*7+1 || r.stderr != "meterctl: "+bad+": seq 2: mac mismatch\n" {
+	if r.code != 1 || len(lines) != 2*7+1 || r.stderr != "meterctl dump: "+bad+": seq 2: mac mismatch\n" {
 		t.Fatalf("got exit %d\n%s%s\nwant exit 1, both files printed, the break on stderr", r.code, r.stdout, r.stderr)
 	}
 	for i, prefix := range []string{"# " + bad, "verified   seq=1 ", "BAD        seq=2 ", "unverified seq=3 ",

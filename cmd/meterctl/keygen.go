@@ -1,30 +1,41 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	iofs "io/fs"
 
 	"github.com/meterd/meterd/export"
 )
 
 // runKeygen makes a new key: meterctl keygen -o vendor.key.
 func runKeygen(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("keygen", "-o FILE", stderr)
+	fs := newFlagSet("keygen", "-o FILE", stdout, stderr)
 	out := fs.String("o", "", "write the new key to `file`, mode 0600; an existing file is never overwritten")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := fs.parse(args); !ok {
 		return code
 	}
 	switch {
 	case *out == "":
-		return badUsage(fs, "-o is required")
+		return fs.badUsage("-o is required")
 	case fs.NArg() != 0:
-		return badUsage(fs, "unexpected argument %q", fs.Arg(0))
+		return fs.badUsage("unexpected argument %q", fs.Arg(0))
 	}
 	key, err := export.GenerateKey(*out)
+	if errors.Is(err, iofs.ErrExist) {
+		err = alreadyExists(*out)
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "meterctl: %v\n", err)
+		fs.fail(err)
 		return exitFailed
 	}
 	fmt.Fprintf(stdout, "%s: new key %s\n", *out, export.KeyID(key))
 	return exitOK
+}
+
+// alreadyExists is keygen's and signkey's answer to an -o that names an existing file: a key
+// is never overwritten, since that would orphan what was signed with it.
+func alreadyExists(path string) error {
+	return fmt.Errorf("%s already exists; choose another -o path or remove it", path)
 }

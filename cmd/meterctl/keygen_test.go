@@ -17,7 +17,7 @@ func TestKeygen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	meterctl(t, "keygen", "-o", path).want(t, 1, "", "file exists")
+	meterctl(t, "keygen", "-o", path).exactly(t, 1, "", "meterctl keygen: "+path+" already exists; choose another -o path or remove it\n")
 	if after, err := os.ReadFile(path); err != nil || string(after) != string(before) {
 		t.Fatalf("keygen overwrote the key (%v)", err)
 	}

@@ -13,7 +13,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/meterd/meterd/export"
 )
@@ -41,6 +43,7 @@ var commands = []command{
 	{"snapshot", "copy a live usage database consistently, to send it", runSnapshot},
 	{"signkey", "make the vendor's key pair for signing provisioning requests", runSignkey},
 	{"sign", "sign one provisioning request: print its Meterd-Signature value", runSign},
+	{"version", "print the version, commit and Go version", runVersion},
 }
 
 func main() {
@@ -59,15 +62,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 			usage(stdout)
 			return exitOK
 		}
-		name, rest, stderr = rest[0], []string{"-h"}, stdout // asked for: not an error
+		name, rest = rest[0], []string{"-h"}
+	case "-version", "--version":
+		name = "version"
 	}
 	for _, c := range commands {
 		if c.name == name {
 			return c.run(rest, stdout, stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "meterctl: unknown command %q\n", name)
-	usage(stderr)
+	fmt.Fprintf(stderr, "meterctl: unknown command %q\nRun 'meterctl -h' for usage.\n", name)
 	return exitUsage
 }
 
@@ -76,51 +80,65 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\nRun 'meterctl help <command>' for its flags.\n")
+	fmt.Fprintf(w, "\nRun 'meterctl <command> -h' (or 'meterctl help <command>') for its flags.\n")
 }
 
-// newFlagSet returns a FlagSet whose usage shows synopsis, then the flags.
-func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+// cli is one subcommand's flags and where it writes: what -h asks for to standard output,
+// mistakes and failures to standard error, each line starting "meterctl <command>: ".
+type cli struct {
+	*flag.FlagSet
+	synopsis       string
+	stdout, stderr io.Writer
+}
+
+func newFlagSet(name, synopsis string, stdout, stderr io.Writer) *cli {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: meterctl %s %s\n", name, synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
+	fs.SetOutput(io.Discard) // the flag package's own messages would repeat parse's
+	fs.Usage = func() {}
+	return &cli{FlagSet: fs, synopsis: synopsis, stdout: stdout, stderr: stderr}
 }
 
-// parse parses args into fs. ok is false when the command should stop now
-// with code: after -h (0) or a bad flag (2); either way usage is printed.
-// The flag package's own messages are silenced so that every error line
-// starts with "meterctl: ".
-func parse(fs *flag.FlagSet, args []string) (code int, ok bool) {
-	out := fs.Output()
-	fs.SetOutput(io.Discard)
-	err := fs.Parse(args)
-	fs.SetOutput(out)
+// parse parses args. ok is false when the command should stop now with code: after -h (0,
+// the usage on standard output) or a bad flag (2).
+func (c *cli) parse(args []string) (code int, ok bool) {
+	err := c.Parse(args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		fs.Usage()
+		fmt.Fprintf(c.stdout, "usage: meterctl %s\n\n", strings.TrimSpace(c.Name()+" "+c.synopsis))
+		c.SetOutput(c.stdout)
+		c.PrintDefaults()
+		c.SetOutput(io.Discard)
 		return exitOK, false
 	case err != nil:
-		return badUsage(fs, "%v", err), false
+		return c.badUsage("%s", flagMistake(err)), false
 	}
 	return exitOK, true
 }
 
-// badUsage reports a usage mistake, then the usage.
-func badUsage(fs *flag.FlagSet, format string, args ...any) int {
-	fmt.Fprintf(fs.Output(), "meterctl: %s: %s\n", fs.Name(), fmt.Sprintf(format, args...))
-	fs.Usage()
+// flagMistake rewords the flag package's parse errors as meterctl's own.
+func flagMistake(err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		return "unknown flag " + name
+	}
+	return msg
+}
+
+// badUsage reports a mistake on the command line, and where the usage is.
+func (c *cli) badUsage(format string, args ...any) int {
+	fmt.Fprintf(c.stderr, "meterctl %s: %s\nRun 'meterctl %s -h' for usage.\n", c.Name(), fmt.Sprintf(format, args...), c.Name())
 	return exitUsage
 }
 
 // fail prints err and returns the exit code its kind calls for.
-func fail(stderr io.Writer, err error) int {
-	fmt.Fprintf(stderr, "meterctl: %v\n", err)
+func (c *cli) fail(err error) int {
+	fmt.Fprintf(c.stderr, "meterctl %s: %s\n", c.Name(), plain(err))
 	return exitCode(err)
 }
+
+// plain drops the "export: " the package puts before its errors: the operator reads what is
+// wrong with a file, not which package found it.
+func plain(err error) string { return strings.ReplaceAll(err.Error(), "export: ", "") }
 
 func exitCode(err error) int {
 	var ve *export.VerifyError
@@ -132,10 +150,29 @@ func exitCode(err error) int {
 
 // loadInputs loads the key and, if a path is given, the ledger.
 func loadInputs(keyPath, ledgerPath string) ([]byte, *export.Ledger, error) {
-	key, err := export.LoadKey(keyPath)
+	key, err := loadKey(keyPath)
 	if err != nil || ledgerPath == "" {
 		return key, nil, err
 	}
 	ledger, err := export.LoadLedger(ledgerPath)
 	return key, ledger, err
+}
+
+// loadKey loads the shared key -key names, saying how to fix the two usual mistakes: a path
+// that is not there, and the agent's data directory instead of the key in it.
+func loadKey(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("-key %s: no such file; give the key the agent signs with (its USAGE_KEY_FILE, "+
+			"usage.key in its data directory by default), or make one with meterctl keygen -o FILE", path)
+	case err == nil && fi.IsDir():
+		return nil, fmt.Errorf("-key %s is a directory, not a key file; give the key file itself "+
+			"(the agent's is usage.key in its data directory by default)", path)
+	}
+	key, err := export.LoadKey(path)
+	if err != nil {
+		return nil, fmt.Errorf("-key: %w", err)
+	}
+	return key, nil
 }

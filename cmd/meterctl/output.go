@@ -14,20 +14,20 @@ import (
 // and renamed over the file after: a missing directory fails before a
 // ledger is saved, a reader never sees half a report, and a failure leaves
 // the old file as it was.
-func toOutput(path string, stdout, stderr io.Writer, run func(w io.Writer) int) int {
+func toOutput(fs *cli, path string, stdout io.Writer, run func(w io.Writer) int) int {
 	var buf bytes.Buffer
 	if path == "" {
 		code := run(&buf)
 		if code == exitOK {
 			if _, err := stdout.Write(buf.Bytes()); err != nil {
-				return fail(stderr, err)
+				return fs.fail(err)
 			}
 		}
 		return code
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
-		return fail(stderr, fmt.Errorf("-o %s: %w", path, err))
+		return fs.fail(fmt.Errorf("-o %s: %w", path, err))
 	}
 	defer os.Remove(f.Name()) // gone after the rename
 	defer f.Close()
@@ -46,7 +46,7 @@ func toOutput(path string, stdout, stderr io.Writer, run func(w io.Writer) int) 
 		err = os.Rename(f.Name(), path)
 	}
 	if err != nil {
-		return fail(stderr, fmt.Errorf("-o %s: %w", path, err))
+		return fs.fail(fmt.Errorf("-o %s: %w", path, err))
 	}
 	return exitOK
 }

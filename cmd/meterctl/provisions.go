@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
-	"flag"
 	"io"
 	"strconv"
 	"strings"
@@ -14,37 +13,37 @@ import (
 
 // runProvisions is meterctl report -provisions: the provisioning transactions of verified
 // exports, per externalId, for the vendor to match against its own orders.
-func runProvisions(fs *flag.FlagSet, keyPath, ledgerPath, pubPath, format string, stdout, stderr io.Writer) int {
+func runProvisions(fs *cli, keyPath, ledgerPath, pubPath, format string, stdout io.Writer) int {
 	render := provisionRenderers[format]
 	switch {
 	case keyPath == "":
-		return badUsage(fs, "-key is required")
+		return fs.badUsage("-key is required")
 	case render == nil:
-		return badUsage(fs, "-format %q: want table, csv or json", format)
+		return fs.badUsage("-format %q: want table, csv or json", format)
 	case fs.NArg() == 0:
-		return badUsage(fs, "no usage database given")
+		return fs.badUsage("no usage database given")
 	}
 	key, ledger, err := loadInputs(keyPath, ledgerPath)
 	if err != nil {
-		return fail(stderr, err)
+		return fs.fail(err)
 	}
 	vopts, err := vendorOptions(pubPath)
 	if err != nil {
-		return fail(stderr, err)
+		return fs.fail(err)
 	}
 	txs, _, err := export.ProvisionReport(fs.Args(), key, export.ReportOptions{Ledger: ledger, VendorKey: vopts.VendorKey})
 	if err != nil {
-		return fail(stderr, err)
+		return fs.fail(err)
 	}
 	var out bytes.Buffer
 	render(&out, txs)
 	if ledger != nil { // before printing, as for totals
 		if err := ledger.Save(); err != nil {
-			return fail(stderr, err)
+			return fs.fail(err)
 		}
 	}
 	if _, err := stdout.Write(out.Bytes()); err != nil {
-		return fail(stderr, err)
+		return fs.fail(err)
 	}
 	return exitOK
 }

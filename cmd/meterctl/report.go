@@ -15,7 +15,7 @@ import (
 // runReport totals exports: meterctl report -key vendor.key [-by month|day]
 // [-format table|csv|json|html] [-o FILE] [-ledger FILE] [-provisions [-vendor-pub FILE]] usage.db...
 func runReport(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("report", "-key FILE [-by month|day] [-format table|csv|json|html] [-o FILE] [-ledger FILE] [-provisions [-vendor-pub FILE]] usage.db...", stderr)
+	fs := newFlagSet("report", "-key FILE [-by month|day] [-format table|csv|json|html] [-o FILE] [-ledger FILE] [-provisions [-vendor-pub FILE]] usage.db...", stdout, stderr)
 	keyPath := fs.String("key", "", "the key `file` shared with the agent (meterctl keygen)")
 	by := fs.String("by", "month", "total per `period`: month or day (UTC)")
 	format := fs.String("format", "table", "output `format`: table, csv, json, or html (one self-contained page: totals, a chart of units per day, every file's verify summary)")
@@ -23,34 +23,34 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	ledgerPath := fs.String("ledger", "", "vendor ledger `file`: refuse replayed and forked exports, total only rows past each agent's accepted head, and record the new heads")
 	provisions := fs.Bool("provisions", false, "list the provisioning transactions per externalId, with units and whether the vendor signed them, instead of totals")
 	pubPath := fs.String("vendor-pub", "", "with -provisions: the vendor's public signing key `file`, to check the signatures (else they are listed as unchecked)")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := fs.parse(args); !ok {
 		return code
 	}
 	if *pubPath != "" && !*provisions {
-		return badUsage(fs, "-vendor-pub goes with -provisions")
+		return fs.badUsage("-vendor-pub goes with -provisions")
 	}
 	if *provisions {
-		return toOutput(*outPath, stdout, stderr, func(w io.Writer) int {
-			return runProvisions(fs, *keyPath, *ledgerPath, *pubPath, *format, w, stderr)
+		return toOutput(fs, *outPath, stdout, func(w io.Writer) int {
+			return runProvisions(fs, *keyPath, *ledgerPath, *pubPath, *format, w)
 		})
 	}
 	period, err := export.ParsePeriod(*by)
 	render := renderers[*format]
 	switch {
 	case *keyPath == "":
-		return badUsage(fs, "-key is required")
+		return fs.badUsage("-key is required")
 	case err != nil:
-		return badUsage(fs, "-by %q: want month or day", *by)
+		return fs.badUsage("-by %q: want month or day", *by)
 	case render == nil && *format != "html":
-		return badUsage(fs, "-format %q: want table, csv, json or html", *format)
+		return fs.badUsage("-format %q: want table, csv, json or html", *format)
 	case fs.NArg() == 0:
-		return badUsage(fs, "no usage database given")
+		return fs.badUsage("no usage database given")
 	}
 	key, ledger, err := loadInputs(*keyPath, *ledgerPath)
 	if err != nil {
-		return fail(stderr, err)
+		return fs.fail(err)
 	}
-	return toOutput(*outPath, stdout, stderr, func(stdout io.Writer) int {
+	return toOutput(fs, *outPath, stdout, func(stdout io.Writer) int {
 		var out bytes.Buffer
 		if *format == "html" {
 			err = htmlReport(&out, fs.Args(), key, period, ledger, *ledgerPath)
@@ -61,15 +61,15 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		if err != nil {
-			return fail(stderr, err)
+			return fs.fail(err)
 		}
 		if ledger != nil { // before printing: totals shown are totals recorded
 			if err := ledger.Save(); err != nil {
-				return fail(stderr, err)
+				return fs.fail(err)
 			}
 		}
 		if _, err := stdout.Write(out.Bytes()); err != nil {
-			return fail(stderr, err)
+			return fs.fail(err)
 		}
 		return exitOK
 	})

@@ -11,32 +11,32 @@ import (
 // runVerify checks exports: meterctl verify -key vendor.key [-ledger
 // vendor.ledger] [-vendor-pub vendor.sign.pub] usage.db...
 func runVerify(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("verify", "-key FILE [-ledger FILE] [-vendor-pub FILE] usage.db...", stderr)
+	fs := newFlagSet("verify", "-key FILE [-ledger FILE] [-vendor-pub FILE] usage.db...", stdout, stderr)
 	keyPath := fs.String("key", "", "the key `file` shared with the agent (meterctl keygen)")
 	ledgerPath := fs.String("ledger", "", "vendor ledger `file`: refuse replayed and forked exports, and record the accepted heads when every file passes")
 	pubPath := fs.String("vendor-pub", "", "the vendor's public signing key `file` (meterctl signkey): count the provisions it signed, and warn of each it did not")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := fs.parse(args); !ok {
 		return code
 	}
 	switch {
 	case *keyPath == "":
-		return badUsage(fs, "-key is required")
+		return fs.badUsage("-key is required")
 	case fs.NArg() == 0:
-		return badUsage(fs, "no usage database given")
+		return fs.badUsage("no usage database given")
 	}
 	key, ledger, err := loadInputs(*keyPath, *ledgerPath)
 	if err != nil {
-		return fail(stderr, err)
+		return fs.fail(err)
 	}
 	opts, err := vendorOptions(*pubPath)
 	if err != nil {
-		return fail(stderr, err)
+		return fs.fail(err)
 	}
 	code := exitOK
 	for _, path := range fs.Args() {
 		s, err := verifyOne(path, key, opts, ledger)
 		if err != nil {
-			code = max(code, fail(stderr, err))
+			code = max(code, fs.fail(err))
 			continue
 		}
 		fmt.Fprintln(stdout, summaryLine(s))
@@ -49,7 +49,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	}
 	if code == exitOK && ledger != nil {
 		if err := ledger.Save(); err != nil {
-			return fail(stderr, err)
+			return fs.fail(err)
 		}
 	}
 	return code

@@ -14,6 +14,14 @@ import (
 	"github.com/meterd/meterd/core/harness"
 )
 
+// The build the binaries are stamped as, as the Makefile stamps them.
+const (
+	stampVersion = "v0.0.0-test"
+	stampCommit  = "0123456789abcdef0123456789abcdef01234567-dirty"
+	stamp        = "-X github.com/meterd/meterd/core/version.version=" + stampVersion +
+		" -X github.com/meterd/meterd/core/version.commit=" + stampCommit
+)
+
 // meterdBin is the agent built once for every test here, with the race detector when the
 // tests run with it; meterctl is the vendor's tool, to check what the agent wrote.
 var (
@@ -28,7 +36,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	meterdBin = filepath.Join(dir, "meterd")
-	args := []string{"build", "-o", meterdBin}
+	args := []string{"build", "-o", meterdBin, "-ldflags", stamp}
 	if raceEnabled {
 		args = append(args, "-race")
 	}
@@ -37,7 +45,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	meterctl.Path = filepath.Join(dir, "meterctl")
-	if out, err := exec.Command("go", "build", "-o", meterctl.Path, "../meterctl").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", meterctl.Path, "-ldflags", stamp, "../meterctl").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build meterctl: %v\n%s", err, out)
 		os.Exit(1)
 	}
@@ -56,16 +64,43 @@ type proc struct {
 	log syncBuffer
 }
 
-// syncBuffer is the log: the agent writes it while a test may read it.
+// syncBuffer is the log: the agent writes it while a test may read it, or wait for a line.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	written chan struct{} // closed by the next Write; nil until someone waits
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.written != nil {
+		close(s.written)
+		s.written = nil
+	}
 	return s.b.Write(p)
+}
+
+// waitUntil reports whether ok holds for the log within timeout, asking again on each write.
+func (s *syncBuffer) waitUntil(ok func(log string) bool, timeout time.Duration) bool {
+	deadline := time.After(timeout)
+	for {
+		s.mu.Lock()
+		if ok(s.b.String()) {
+			s.mu.Unlock()
+			return true
+		}
+		if s.written == nil {
+			s.written = make(chan struct{})
+		}
+		written := s.written
+		s.mu.Unlock()
+		select {
+		case <-written:
+		case <-deadline:
+			return false
+		}
+	}
 }
 
 func (s *syncBuffer) String() string {

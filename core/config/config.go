@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -78,6 +79,8 @@ type Config struct {
 	// VendorPublicKeyFile: "" → provisioning needs the admin token alone; else products and
 	// license transactions must also carry the vendor's signature (core/vendorsig).
 	VendorPublicKeyFile string
+	LogFormat           LogFormat
+	LogLevel            slog.Level // one of slog's four: Debug, Info, Warn, Error
 }
 
 // Default returns the configuration meterd runs with when nothing is set.
@@ -96,6 +99,8 @@ func Default() Config {
 		IdleTimeout:        DefaultIdleTimeout,
 		MaxConns:           DefaultMaxConns,
 		MaxSessions:        DefaultMaxSessions,
+		LogFormat:          LogText,
+		LogLevel:           slog.LevelInfo,
 	}
 }
 
@@ -138,65 +143,75 @@ func (c *Config) Validate() error {
 // configKey binds one key of the config file (and its flag) to a Config field.
 type configKey struct {
 	name  string
+	typ   string // typeString, typeInt or typeDuration: what its flag takes
 	usage string
 	set   func(c *Config, v string) error
 	get   func(c *Config) string // "" for a derived default, which String leaves out
 	check func(c *Config) error
 }
 
+// The value types of the keys, named as the flag package names them in -h.
+const (
+	typeString   = "string"
+	typeInt      = "int"
+	typeDuration = "duration"
+)
+
 // configKeys lists every key in the order String writes them.
 var configKeys = []configKey{
-	{"LISTEN", "address of the HTTP API, /metrics and /healthz",
+	{"LISTEN", typeString, "address of the HTTP API, /metrics and /healthz",
 		func(c *Config, v string) error { c.Listen = v; return checkListen(v) },
 		func(c *Config) string { return c.Listen },
 		func(c *Config) error { return checkListen(c.Listen) }},
-	{"DATA_DIR", "directory of the Pebble state and WAL",
+	{"DATA_DIR", typeString, "directory of the Pebble state and WAL",
 		func(c *Config, v string) error { c.DataDir = v; return checkNonEmpty(v) },
 		func(c *Config) string { return c.DataDir },
 		func(c *Config) error { return checkNonEmpty(c.DataDir) }},
-	{"USAGE_DATABASE", "the signed SQLite usage database (default <DATA_DIR>/usage.db); off disables it",
+	{"USAGE_DATABASE", typeString, "the signed SQLite usage database (default <DATA_DIR>/usage.db); off disables it",
 		func(c *Config, v string) error { c.UsageDatabase = v; return checkNonEmpty(v) },
 		func(c *Config) string { return c.UsageDatabase },
 		noCheck},
-	{"USAGE_LEVEL", "standard (aggregated, no user data) or detailed (one row per action)",
+	{"USAGE_LEVEL", typeString, "standard (aggregated, no user data) or detailed (one row per action)",
 		func(c *Config, v string) (err error) {
-			c.UsageLevel, err = export.ParseLevel(strings.ToLower(v))
-			return err
+			if c.UsageLevel, err = export.ParseLevel(strings.ToLower(v)); err != nil {
+				return fmt.Errorf("want standard or detailed, got %q", v)
+			}
+			return nil
 		},
 		func(c *Config) string { return c.UsageLevel.String() },
 		noCheck},
-	{"USAGE_WRITE_INTERVAL", "pay-per-use actions between writes to the usage database",
+	{"USAGE_WRITE_INTERVAL", typeInt, "pay-per-use actions between writes to the usage database",
 		func(c *Config, v string) (err error) { c.UsageWriteInterval, err = parseInterval(v); return err },
 		func(c *Config) string { return strconv.Itoa(c.UsageWriteInterval) },
 		func(c *Config) error { _, err := parseInterval(strconv.Itoa(c.UsageWriteInterval)); return err }},
-	{"USAGE_KEY_FILE", "HMAC-SHA256 key shared with the vendor (default <DATA_DIR>/usage.key)",
+	{"USAGE_KEY_FILE", typeString, "HMAC-SHA256 key shared with the vendor (default <DATA_DIR>/usage.key)",
 		func(c *Config, v string) error { c.UsageKeyFile = v; return checkNonEmpty(v) },
 		func(c *Config) string { return c.UsageKeyFile },
 		noCheck},
-	{"DURABILITY", "sync: answer after fsync; async: answer before fsync",
+	{"DURABILITY", typeString, "sync: answer after fsync; async: answer before fsync",
 		func(c *Config, v string) (err error) { c.Durability, err = parseDurability(v); return err },
 		func(c *Config) string { return c.Durability.String() },
 		noCheck},
-	{"ADMIN_TOKEN_FILE", "bearer token of the admin API (default <DATA_DIR>/admin.token)",
+	{"ADMIN_TOKEN_FILE", typeString, "bearer token of the admin API (default <DATA_DIR>/admin.token)",
 		func(c *Config, v string) error { c.AdminTokenFile = v; return checkNonEmpty(v) },
 		func(c *Config) string { return c.AdminTokenFile },
 		noCheck},
-	{"SESSION_TIMEOUT", "an open session idle this long is checked in",
+	{"SESSION_TIMEOUT", typeDuration, "an open session idle this long is checked in",
 		func(c *Config, v string) (err error) { c.SessionTimeout, err = parsePositiveDuration(v); return err },
 		func(c *Config) string { return c.SessionTimeout.String() },
 		func(c *Config) error { return checkPositive(c.SessionTimeout) }},
-	{"IDEMPOTENCY_TTL", "how long an Idempotency-Key is remembered",
+	{"IDEMPOTENCY_TTL", typeDuration, "how long an Idempotency-Key is remembered",
 		func(c *Config, v string) (err error) { c.IdempotencyTTL, err = parsePositiveDuration(v); return err },
 		func(c *Config) string { return c.IdempotencyTTL.String() },
 		func(c *Config) error { return checkPositive(c.IdempotencyTTL) }},
-	{"IDEMPOTENCY_MAX_KEYS", "Idempotency-Keys remembered at once; past it a keyed request gets 429 too_many_keys",
+	{"IDEMPOTENCY_MAX_KEYS", typeInt, "Idempotency-Keys remembered at once; past it a keyed request gets 429 too_many_keys",
 		func(c *Config, v string) (err error) {
 			c.IdempotencyMaxKeys, err = parseCount(v, maxKeysLimit)
 			return err
 		},
 		func(c *Config) string { return strconv.Itoa(c.IdempotencyMaxKeys) },
 		func(c *Config) error { return checkCount(c.IdempotencyMaxKeys, maxKeysLimit) }},
-	{"ALLOWED_HOSTS", "comma-separated Host names the API answers to (default localhost,127.0.0.1,::1 and LISTEN's host)",
+	{"ALLOWED_HOSTS", typeString, "comma-separated Host names the API answers to (default localhost,127.0.0.1,::1 and LISTEN's host)",
 		func(c *Config, v string) (err error) { c.AllowedHosts, err = parseHostList(v); return err },
 		func(c *Config) string { return c.AllowedHosts },
 		func(c *Config) error {
@@ -206,33 +221,41 @@ var configKeys = []configKey{
 			_, err := parseHostList(c.AllowedHosts)
 			return err
 		}},
-	{"HEADER_TIMEOUT", "a request's headers must be complete this long after its first byte",
+	{"HEADER_TIMEOUT", typeDuration, "a request's headers must be complete this long after its first byte",
 		func(c *Config, v string) (err error) { c.HeaderTimeout, err = parsePositiveDuration(v); return err },
 		func(c *Config) string { return c.HeaderTimeout.String() },
 		func(c *Config) error { return checkPositive(c.HeaderTimeout) }},
-	{"BODY_TIMEOUT", "a request's body must be complete this long after its headers",
+	{"BODY_TIMEOUT", typeDuration, "a request's body must be complete this long after its headers",
 		func(c *Config, v string) (err error) { c.BodyTimeout, err = parsePositiveDuration(v); return err },
 		func(c *Config) string { return c.BodyTimeout.String() },
 		func(c *Config) error { return checkPositive(c.BodyTimeout) }},
-	{"IDLE_TIMEOUT", "a connection with no request for this long is closed, without an answer",
+	{"IDLE_TIMEOUT", typeDuration, "a connection with no request for this long is closed, without an answer",
 		func(c *Config, v string) (err error) { c.IdleTimeout, err = parsePositiveDuration(v); return err },
 		func(c *Config) string { return c.IdleTimeout.String() },
 		func(c *Config) error { return checkPositive(c.IdleTimeout) }},
-	{"MAX_CONNS", "open connections at once; past it new connections are closed at once",
+	{"MAX_CONNS", typeInt, "open connections at once; past it new connections are closed at once",
 		func(c *Config, v string) (err error) { c.MaxConns, err = parseCount(v, maxConnsLimit); return err },
 		func(c *Config) string { return strconv.Itoa(c.MaxConns) },
 		func(c *Config) error { return checkCount(c.MaxConns, maxConnsLimit) }},
-	{"MAX_SESSIONS", "sessions open at once; past it a checkout gets 429 too_many_sessions",
+	{"MAX_SESSIONS", typeInt, "sessions open at once; past it a checkout gets 429 too_many_sessions",
 		func(c *Config, v string) (err error) {
 			c.MaxSessions, err = parseCount(v, maxSessionsLimit)
 			return err
 		},
 		func(c *Config) string { return strconv.Itoa(c.MaxSessions) },
 		func(c *Config) error { return checkCount(c.MaxSessions, maxSessionsLimit) }},
-	{"VENDOR_PUBLIC_KEY_FILE", "Ed25519 public key of the vendor (meterctl signkey); when set, products and license transactions must carry its Meterd-Signature",
+	{"VENDOR_PUBLIC_KEY_FILE", typeString, "Ed25519 public key of the vendor (meterctl signkey); when set, products and license transactions must carry its Meterd-Signature",
 		func(c *Config, v string) error { c.VendorPublicKeyFile = v; return checkNonEmpty(v) },
 		func(c *Config) string { return c.VendorPublicKeyFile },
 		noCheck},
+	{"LOG_FORMAT", typeString, "text (key=value) or json, one record a line on standard error",
+		func(c *Config, v string) (err error) { c.LogFormat, err = parseLogFormat(v); return err },
+		func(c *Config) string { return c.LogFormat.String() },
+		noCheck},
+	{"LOG_LEVEL", typeString, "the least severe level logged: debug, info, warn or error",
+		func(c *Config, v string) (err error) { c.LogLevel, err = parseLogLevel(v); return err },
+		func(c *Config) string { return logLevelName(c.LogLevel) },
+		func(c *Config) error { return checkLogLevel(c.LogLevel) }},
 }
 
 func noCheck(*Config) error { return nil }

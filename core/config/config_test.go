@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,7 +29,7 @@ func TestParseConfig(t *testing.T) {
 			Durability: config.DurabilityAsync, AdminTokenFile: "/etc/meterd/admin#1.token",
 			SessionTimeout: 15 * time.Minute, IdempotencyTTL: 48 * time.Hour, IdempotencyMaxKeys: 5000,
 			AllowedHosts: "localhost,::1,agent.internal", HeaderTimeout: 5 * time.Second, BodyTimeout: 20 * time.Second,
-			IdleTimeout: 5 * time.Minute, MaxConns: 512, MaxSessions: 2000}
+			IdleTimeout: 5 * time.Minute, MaxConns: 512, MaxSessions: 2000, LogFormat: config.LogJSON, LogLevel: slog.LevelDebug}
 		if cfg != want {
 			t.Fatalf("got %+v\nwant %+v", cfg, want)
 		}
@@ -71,6 +72,41 @@ func TestParseConfig(t *testing.T) {
 	f("zero-max-conns.cfg", 2, "MAX_CONNS", "whole number")
 	f("idle-timeout-without-unit.cfg", 2, "IDLE_TIMEOUT", "positive duration")
 	f("max-keys-not-whole.cfg", 1, "IDEMPOTENCY_MAX_KEYS", "whole number")
+	f("bad-log-format.cfg", 2, "LOG_FORMAT", "text or json")
+	f("bad-log-level.cfg", 1, "LOG_LEVEL", "debug, info, warn or error")
+}
+
+// A bad value is named with the key, the value as written and every value the key takes.
+func TestBadValueMessages(t *testing.T) {
+	f := func(key, value, want string) {
+		t.Helper()
+		cfg := config.Default()
+		err := config.Parse("meterd.cfg", []byte(key+" = "+value+"\n"), &cfg)
+		if err == nil || err.Error() != want {
+			t.Fatalf("%s = %s: got %v, want %s", key, value, err, want)
+		}
+	}
+	f("USAGE_LEVEL", "chatty", `meterd.cfg:1: USAGE_LEVEL: want standard or detailed, got "chatty"`)
+	f("LOG_FORMAT", "yaml", `meterd.cfg:1: LOG_FORMAT: want text or json, got "yaml"`)
+	f("LOG_LEVEL", "trace", `meterd.cfg:1: LOG_LEVEL: want debug, info, warn or error, got "trace"`)
+	f("LOG_LEVEL", "warn+2", `meterd.cfg:1: LOG_LEVEL: want debug, info, warn or error, got "warn+2"`)
+	f("DURABILITY", "eventually", `meterd.cfg:1: DURABILITY: want sync or async, got "eventually"`)
+}
+
+// Each LOG_LEVEL name, in any case, is slog's level of that name; a level between them, set
+// in code, fails Validate.
+func TestLogLevels(t *testing.T) {
+	for name, want := range map[string]slog.Level{"debug": slog.LevelDebug, "INFO": slog.LevelInfo, "Warn": slog.LevelWarn, "error": slog.LevelError} {
+		cfg := config.Default()
+		if err := cfg.Set("log_level", name); err != nil || cfg.LogLevel != want {
+			t.Errorf("LOG_LEVEL = %s: got %v, %v; want %v", name, cfg.LogLevel, err, want)
+		}
+	}
+	cfg := config.Default()
+	cfg.LogLevel = slog.LevelWarn + 2
+	if err := cfg.Validate(); err == nil || err.Error() != `LOG_LEVEL: want debug, info, warn or error, got "WARN+2"` {
+		t.Fatalf("got %v, want LOG_LEVEL refused", err)
+	}
 }
 
 func TestConfigStringRoundTrip(t *testing.T) {
@@ -91,6 +127,10 @@ func TestConfigStringRoundTrip(t *testing.T) {
 	f(cfg)
 	cfg.AllowedHosts, cfg.HeaderTimeout, cfg.BodyTimeout, cfg.IdleTimeout = "agent.internal,::1", time.Second, 2*time.Second, time.Minute
 	cfg.MaxConns, cfg.IdempotencyMaxKeys, cfg.MaxSessions = 10, 20, 30
+	f(cfg)
+	cfg.LogFormat, cfg.LogLevel = config.LogJSON, slog.LevelError
+	f(cfg)
+	cfg.LogLevel = slog.LevelWarn
 	f(cfg)
 }
 
@@ -113,17 +153,39 @@ func TestKeysHaveFlags(t *testing.T) {
 		"ADMIN_TOKEN_FILE": "admin-token-file", "IDEMPOTENCY_TTL": "idempotency-ttl",
 		"IDEMPOTENCY_MAX_KEYS": "idempotency-max-keys", "ALLOWED_HOSTS": "allowed-hosts", "HEADER_TIMEOUT": "header-timeout",
 		"BODY_TIMEOUT": "body-timeout", "IDLE_TIMEOUT": "idle-timeout", "MAX_CONNS": "max-conns", "MAX_SESSIONS": "max-sessions",
-		"VENDOR_PUBLIC_KEY_FILE": "vendor-public-key-file"}
+		"VENDOR_PUBLIC_KEY_FILE": "vendor-public-key-file", "LOG_FORMAT": "log-format", "LOG_LEVEL": "log-level"}
 	got := map[string]string{}
 	for _, k := range config.Keys() {
 		got[k.Key] = k.Flag
 	}
-	if len(got) != 18 {
-		t.Fatalf("got %d keys, want 18", len(got))
+	if len(got) != 20 {
+		t.Fatalf("got %d keys, want 20", len(got))
 	}
 	for k, f := range want {
 		if got[k] != f {
 			t.Errorf("%s: flag %q, want %q", k, got[k], f)
+		}
+	}
+}
+
+// Keys gives each key's type as its flag takes it, and its default in the file's syntax.
+func TestKeysHaveTypesAndDefaults(t *testing.T) {
+	want := map[string][2]string{
+		"LISTEN": {"string", "127.0.0.1:8787"}, "DATA_DIR": {"string", "./meterd-data"}, "USAGE_DATABASE": {"string", ""},
+		"USAGE_LEVEL": {"string", "standard"}, "USAGE_WRITE_INTERVAL": {"int", "100"}, "USAGE_KEY_FILE": {"string", ""},
+		"DURABILITY": {"string", "sync"}, "ADMIN_TOKEN_FILE": {"string", ""}, "SESSION_TIMEOUT": {"duration", "1h0m0s"},
+		"IDEMPOTENCY_TTL": {"duration", "24h0m0s"}, "IDEMPOTENCY_MAX_KEYS": {"int", "1000000"}, "ALLOWED_HOSTS": {"string", ""},
+		"HEADER_TIMEOUT": {"duration", "10s"}, "BODY_TIMEOUT": {"duration", "30s"}, "IDLE_TIMEOUT": {"duration", "2m0s"},
+		"MAX_CONNS": {"int", "4096"}, "MAX_SESSIONS": {"int", "100000"}, "VENDOR_PUBLIC_KEY_FILE": {"string", ""},
+		"LOG_FORMAT": {"string", "text"}, "LOG_LEVEL": {"string", "info"},
+	}
+	keys := config.Keys()
+	if len(keys) != len(want) {
+		t.Fatalf("got %d keys, want %d", len(keys), len(want))
+	}
+	for _, k := range keys {
+		if w := want[k.Key]; k.Type != w[0] || k.Default != w[1] {
+			t.Errorf("%s: type %q default %q, want %q %q", k.Key, k.Type, k.Default, w[0], w[1])
 		}
 	}
 }

@@ -34,16 +34,19 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // KeyInfo describes one configuration key for flag definitions and documentation.
 type KeyInfo struct {
-	Key   string // as in the file: USAGE_WRITE_INTERVAL
-	Flag  string // as a flag: usage-write-interval
-	Usage string
+	Key     string // as in the file: USAGE_WRITE_INTERVAL
+	Flag    string // as a flag: usage-write-interval
+	Usage   string
+	Type    string // what the value is: "string", "int" or "duration" (the flag package's names)
+	Default string // the default in the file's syntax; "" when derived from another key (Usage says how) or unset
 }
 
 // Keys lists every configuration key.
 func Keys() []KeyInfo {
+	def := Default()
 	out := make([]KeyInfo, len(configKeys))
 	for i, k := range configKeys {
-		out[i] = KeyInfo{k.name, FlagName(k.name), k.usage}
+		out[i] = KeyInfo{Key: k.name, Flag: FlagName(k.name), Usage: k.usage, Type: k.typ, Default: k.get(&def)}
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -29,8 +30,10 @@ type Agent struct {
 	err      error
 }
 
-// Start recovers the engine on cfg (opts.Logger, when set, hears how long that took), loads
-// or makes the admin token at cfg.AdminTokenPath, listens on cfg.Listen and serves. It returns
+// Start binds cfg.Listen, then recovers the engine on cfg (opts.Logger, when set, hears how
+// long that took, and whether the usage key was made), loads or makes the admin token at
+// cfg.AdminTokenPath and serves. The listener comes first so that an address in use or not of
+// this machine stops start-up before anything is written to the data directory. Start returns
 // once the server accepts: a Shutdown before fasthttp's Serve has registered its listener
 // would return at once and leave Serve running.
 func Start(cfg config.Config, opts core.Options) (*Agent, error) {
@@ -38,19 +41,33 @@ func Start(cfg config.Config, opts core.Options) (*Agent, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	t := time.Now()
-	eng, err := core.Open(cfg, opts)
+	ln, err := listen(cfg.Listen)
 	if err != nil {
 		return nil, err
 	}
+	a, err := start(cfg, opts, logger, ln)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func start(cfg config.Config, opts core.Options, logger *slog.Logger, ln net.Listener) (*Agent, error) {
+	keyPath := cfg.UsageKeyPath()
+	keyMissing := cfg.UsageDatabasePath() != "" && !exists(keyPath)
+	t := time.Now()
+	eng, err := core.Open(cfg, opts)
+	if err != nil {
+		return nil, openError(cfg, err)
+	}
 	logger.Info("engine recovered", "data_dir", cfg.DataDir, "usage_database", cfg.UsageDatabasePath(),
 		"durability", cfg.Durability, "took", time.Since(t))
+	if keyMissing && exists(keyPath) {
+		logger.Warn("created usage key; send it to the vendor, who verifies the usage database with it", "path", keyPath)
+	}
 	a := &Agent{Engine: eng, logger: logger, done: make(chan struct{})}
 	if a.Token, err = LoadOrCreateToken(cfg.AdminTokenPath(), opts.Logger); err != nil {
-		return nil, errors.Join(err, eng.Close())
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
 		return nil, errors.Join(err, eng.Close())
 	}
 	a.Addr, a.Server = ln.Addr(), NewServer(eng, a.Token, opts.Logger)
@@ -65,6 +82,11 @@ func Start(cfg config.Config, opts core.Options) (*Agent, error) {
 	case <-a.done:
 		return nil, errors.Join(fmt.Errorf("serve: %w", a.serveErr), eng.Close())
 	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // Base is the agent's URL, http://host:port.

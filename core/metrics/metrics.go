@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/meterd/meterd/core/version"
 	"github.com/meterd/meterd/shard"
 )
 
@@ -52,7 +53,18 @@ func New(sessionsOpen, idemKeys func() float64) *Metrics {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "meterd_sessions_open",
 		Help: "Sessions checked out and not yet checked in."}, sessionsOpen))
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	buildInfo(f, version.Get())
 	return m
+}
+
+// buildInfo is the constant 1 labelled with the build, so a query can join any series to the
+// version that produced it, and a dashboard can show which builds are running.
+func buildInfo(f factory, v version.Info) {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "meterd_build_info",
+		Help:        "Always 1; the labels name the build: module version, commit and Go version.",
+		ConstLabels: prometheus.Labels{"version": v.Version, "commit": v.Commit, "goversion": v.GoVersion}})
+	f.reg.MustRegister(g)
+	g.Set(1)
 }
 
 // Registry is where the agent's series are, for /metrics and for embedders.
