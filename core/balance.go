@@ -1,8 +1,9 @@
 package core
 
 // balances yields each license's units left and units held in its credits valid now (0 and 0
-// when none is), for meterd_licenses_below_ratio. It runs when /metrics is scraped: it reads the live counters
-// with atomic loads and takes provMu for reading only, which no decision takes.
+// when none is), for meterd_licenses_below_ratio. It runs when /metrics is scraped: it reads
+// the live counters with atomic loads and takes provMu for reading only, which no decision
+// takes.
 func (e *Engine) balances(yield func(remaining, total int64) bool) {
 	now := e.nowNS()
 	e.provMu.RLock()
