@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+
 	"github.com/meterd/meterd/core"
 	"github.com/meterd/meterd/core/config"
 	"github.com/meterd/meterd/export"
@@ -365,4 +367,52 @@ func licenseOf(t *testing.T, e *core.Engine) string {
 		t.Fatalf("licenses %+v: %v", ls, err)
 	}
 	return ls[0].ID
+}
+
+// A crash while the usage database is off, with records in the log past the last checkpoint,
+// then a start with it on: what the checkpoint holds is billed as an unexported row and the
+// records after it as actions, each unit once. (The WAL is on Pebble's crash filesystem; the
+// usage database is created after the crash, so it is not on it.)
+func TestCrashPastCheckpointWithUsageDatabaseOff(t *testing.T) {
+	mem := vfs.NewCrashableMem()
+	cfg := newTestConfig(t)
+	off := cfg
+	off.UsageDatabase = config.UsageOff
+	e := openEngine(t, off, core.Options{FS: mem})
+	checkpointed := make(chan struct{}, 1)
+	core.SetHookAfterCheckpoint(e, func() {
+		select {
+		case checkpointed <- struct{}{}:
+		default:
+		}
+	})
+	now := time.Now()
+	orderPdfPro(t, e, "order-1", 1000, now.Add(-time.Hour), now.Add(time.Hour))
+	consumeN(t, e, 5)
+	for drained := false; !drained; { // a checkpoint that began before the 5 may not hold them
+		select {
+		case <-checkpointed:
+		default:
+			drained = true
+		}
+	}
+	select {
+	case <-checkpointed: // the applier checkpoints within a second of new records
+	case <-time.After(time.Minute):
+		t.Fatal("no checkpoint after the first consumes")
+	}
+	consumeN(t, e, 10) // sync durability: each is in the log, past the checkpoint
+	crashed := mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0}) // what was synced, and nothing else
+	closeEngine(t, e)
+
+	e = openEngine(t, cfg, core.Options{FS: crashed})
+	consumeN(t, e, 1)
+	closeEngine(t, e)
+	s, units := billed(t, cfg)
+	if units != 16 || s.Units != 16 {
+		t.Fatalf("billed %d (verify says %d), want the 16 granted", units, s.Units)
+	}
+	if len(s.Gaps) != 1 || s.Gaps[0].Units != 5 {
+		t.Fatalf("unexported rows %+v, want one of the 5 the checkpoint held", s.Gaps)
+	}
 }

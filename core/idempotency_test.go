@@ -1,9 +1,13 @@
 package core_test
 
 import (
+	"errors"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/meterd/meterd/core"
 )
 
 func TestIdempotencyKey(t *testing.T) {
@@ -113,4 +117,36 @@ func grepLines(text, prefix string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// The engine itself holds an Idempotency-Key to 1 to 255 printable ASCII characters, whoever
+// calls it: space and '~' are the ends of the range, 255 characters the most.
+func TestIdempotencyKeyBounds(t *testing.T) {
+	e := openEngine(t, newTestConfig(t), noOpts())
+	defer closeEngine(t, e)
+	now := time.Now()
+	orderPdfPro(t, e, "order-1", 1000, now.Add(-time.Hour), now.Add(time.Hour))
+	for key, ok := range map[string]bool{
+		strings.Repeat("k", 255): true, strings.Repeat("k", 256): false,
+		"a b": true, "a~b": true, "a\x1fb": false, "a\x7fb": false, "a\u00e9b": false,
+	} {
+		var ans core.Answer
+		err := e.Consume(&core.ConsumeRequest{Owner: billOwner, Item: "PdfPro", Units: 1, IdempotencyKey: key}, &ans)
+		if ok && (err != nil || !ans.Granted) {
+			t.Errorf("key %q (%d bytes): %+v, %v; want a grant", key, len(key), ans, err)
+		}
+		if !ok && !errors.Is(err, core.ErrInvalid) {
+			t.Errorf("key %q (%d bytes): %+v, %v; want ErrInvalid", key, len(key), ans, err)
+		}
+		items := []core.BatchItem{{Req: core.ConsumeRequest{Owner: billOwner, Item: "PdfPro", Units: 1, IdempotencyKey: key + "/batch"}}}
+		if len(key) == 255 {
+			items[0].Req.IdempotencyKey = key // the longest key, not one past it
+		}
+		if err := e.ConsumeBatch(items); err != nil {
+			t.Fatal(err)
+		}
+		if got := items[0].Err == nil && items[0].Ans.Granted; got != ok {
+			t.Errorf("batch key %q: %+v, %v; granted %v, want %v", items[0].Req.IdempotencyKey, items[0].Ans, items[0].Err, got, ok)
+		}
+	}
 }

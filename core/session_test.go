@@ -85,3 +85,27 @@ func TestSessionIdleExactlyTheTimeout(t *testing.T) {
 		t.Fatalf("idle exactly the timeout: checkin got %d, want 404 (checked in by the sweep)", st)
 	}
 }
+
+// One sweep checks in every idle session, not only the first it finds.
+func TestSessionSweepTakesEveryIdleSession(t *testing.T) {
+	clock := &fakeClock{now: time.Now()}
+	cfg := newTestConfig(t)
+	cfg.SessionTimeout = time.Hour
+	a := startAgent(t, cfg, core.Options{Clock: clock.Now})
+	a.putProduct("viewer", "Viewer", "sessions", 1)
+	a.order("users/u", "o", "viewer", 10, clock.Now().Add(-time.Hour), clock.Now().Add(24*time.Hour))
+	body := func(s string) string { return `{"owner":"users/u","item":"Viewer","session":"` + s + `"}` }
+	sessions := []string{"s1", "s2", "s3"}
+	for _, s := range sessions {
+		if st, ans := a.consume(body(s), nil); st != 200 || ans.Units != 1 {
+			t.Fatalf("checkout %s: %d %+v", s, st, ans)
+		}
+	}
+	clock.Add(2 * time.Hour)
+	core.ReapSessions(a.eng)
+	for _, s := range sessions {
+		if st := a.do(call{method: "POST", path: "/v1/checkin", body: body(s)}, nil); st != 404 {
+			t.Fatalf("session %s still open after one sweep: checkin got %d, want 404", s, st)
+		}
+	}
+}
