@@ -401,7 +401,7 @@ func TestCrashPastCheckpointWithUsageDatabaseOff(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("no checkpoint after the first consumes")
 	}
-	consumeN(t, e, 10) // sync durability: each is in the log, past the checkpoint
+	consumeN(t, e, 10)                                                   // sync durability: each is in the log, past the checkpoint
 	crashed := mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0}) // what was synced, and nothing else
 	closeEngine(t, e)
 
