@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -370,15 +371,18 @@ func licenseOf(t *testing.T, e *core.Engine) string {
 }
 
 // A crash while the usage database is off, with records in the log past the last checkpoint,
-// then a start with it on: what the checkpoint holds is billed as an unexported row and the
-// records after it as actions, each unit once. (The WAL is on Pebble's crash filesystem; the
-// usage database is created after the crash, so it is not on it.)
+// then a start with it on: what the checkpoint holds is billed as an unexported row that stands
+// just before the first record after it, and those records as actions on the day they were
+// decided: each unit once. (The WAL is on Pebble's crash filesystem; the usage database is
+// created after the crash, so it is not on it.)
 func TestCrashPastCheckpointWithUsageDatabaseOff(t *testing.T) {
 	mem := vfs.NewCrashableMem()
+	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	clk := newTestClock(t0)
 	cfg := newTestConfig(t)
 	off := cfg
 	off.UsageDatabase = config.UsageOff
-	e := openEngine(t, off, core.Options{FS: mem})
+	e := openEngine(t, off, core.Options{FS: mem, Clock: clk.now})
 	checkpointed := make(chan struct{}, 1)
 	core.SetHookAfterCheckpoint(e, func() {
 		select {
@@ -386,8 +390,7 @@ func TestCrashPastCheckpointWithUsageDatabaseOff(t *testing.T) {
 		default:
 		}
 	})
-	now := time.Now()
-	orderPdfPro(t, e, "order-1", 1000, now.Add(-time.Hour), now.Add(time.Hour))
+	orderPdfPro(t, e, "order-1", 1000, t0.Add(-time.Hour), t0.AddDate(0, 1, 0))
 	consumeN(t, e, 5)
 	for drained := false; !drained; { // a checkpoint that began before the 5 may not hold them
 		select {
@@ -401,18 +404,38 @@ func TestCrashPastCheckpointWithUsageDatabaseOff(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("no checkpoint after the first consumes")
 	}
-	consumeN(t, e, 10)                                                   // sync durability: each is in the log, past the checkpoint
-	crashed := mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0}) // what was synced, and nothing else
+	t1 := t0.Add(13 * time.Hour) // the next day, UTC
+	clk.set(t1)
+	// Sync durability: each of the 10 is in the log, past the checkpoint. The crash image keeps
+	// what was synced and nothing else.
+	consumeN(t, e, 10)
+	crashed := mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0})
 	closeEngine(t, e)
 
-	e = openEngine(t, cfg, core.Options{FS: crashed})
+	clk.set(t1.Add(48 * time.Hour))
+	e = openEngine(t, cfg, core.Options{FS: crashed, Clock: clk.now})
 	consumeN(t, e, 1)
 	closeEngine(t, e)
 	s, units := billed(t, cfg)
 	if units != 16 || s.Units != 16 {
 		t.Fatalf("billed %d (verify says %d), want the 16 granted", units, s.Units)
 	}
-	if len(s.Gaps) != 1 || s.Gaps[0].Units != 5 {
-		t.Fatalf("unexported rows %+v, want one of the 5 the checkpoint held", s.Gaps)
+	if len(s.Gaps) != 1 || s.Gaps[0].Units != 5 || !s.Gaps[0].Until.Equal(t1) {
+		t.Fatalf("unexported rows %+v, want one of the 5 the checkpoint held, until %v", s.Gaps, t1)
+	}
+	key, err := export.LoadKey(cfg.UsageKeyPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	totals, err := export.Report([]string{cfg.UsageDatabasePath()}, key, export.ByDay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byDay := map[string]int64{}
+	for _, tot := range totals {
+		byDay[tot.Period] += tot.Units
+	}
+	if want := map[string]int64{"2026-12-01": 15, "2026-12-03": 1}; !maps.Equal(byDay, want) {
+		t.Fatalf("billed by day %v, want %v", byDay, want)
 	}
 }
