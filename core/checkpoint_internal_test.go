@@ -97,3 +97,39 @@ func TestCheckpointCadence(t *testing.T) {
 		t.Fatalf("usage database head moved to %d with no record; the checkpoint stores %d", a.db.ExportedSeq(), a.storedExported)
 	}
 }
+
+// The first checkpoint after a start truncates the log through it, as every later one does:
+// the log a restart found already truncated is not taken for one that still holds records.
+func TestTruncationAfterRestart(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir, cfg.UsageDatabase = t.TempDir(), config.UsageOff
+	e, err := Open(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.PutProduct("p", ProductSpec{LicensedItem: "Item", Mode: TrackCallerCount}, Signed{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil { // checkpoints and truncates
+		t.Fatal(err)
+	}
+	e, err = open(cfg, Options{}) // no applier goroutine: the test runs its steps
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.log.Close()
+	a := e.apply
+	if _, err := e.Provision("users/u", Order{ExternalID: "x", Items: []OrderItem{{ProductID: "p", Quantity: 100}}}, Signed{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.applyDurable(); err != nil {
+		t.Fatal(err)
+	}
+	a.cpAt = time.Now().Add(-checkpointInterval)
+	if err := a.checkpoint(false); err != nil {
+		t.Fatal(err)
+	}
+	if first := e.log.FirstSeq(); first != a.cpSeq+1 {
+		t.Fatalf("log starts at %d after the checkpoint at %d, want %d", first, a.cpSeq, a.cpSeq+1)
+	}
+}

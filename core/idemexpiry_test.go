@@ -112,3 +112,31 @@ func gaugeValue(t *testing.T, e *core.Engine, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+// A key lives exactly IDEMPOTENCY_TTL: a start one nanosecond before its end loads it, a
+// start at its end does not.
+func TestIdempotencyKeyTTLAtStartUp(t *testing.T) {
+	cfg := newTestConfig(t)
+	cfg.IdempotencyTTL = time.Hour
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	clk := newTestClock(t0)
+	e := openEngine(t, cfg, clk.opts())
+	id := orderPdfPro(t, e, "order-1", 1000, t0.Add(-time.Hour), t0.Add(24*time.Hour))
+	var ans core.Answer
+	if err := e.Consume(&core.ConsumeRequest{License: id, Units: 1, IdempotencyKey: "job-1"}, &ans); err != nil || !ans.Granted {
+		t.Fatalf("consume: %+v, %v", ans, err)
+	}
+	closeEngine(t, e)
+	for _, c := range []struct {
+		at   time.Time
+		keys float64
+	}{{t0.Add(time.Hour - 1), 1}, {t0.Add(time.Hour), 0}} {
+		clk.set(c.at)
+		e := openEngine(t, cfg, clk.opts())
+		n := gaugeValue(t, e, "meterd_idempotency_keys")
+		closeEngine(t, e)
+		if n != c.keys {
+			t.Fatalf("start %v after the key: %v keys loaded, want %v", c.at.Sub(t0), n, c.keys)
+		}
+	}
+}
