@@ -145,7 +145,8 @@ func TestConcurrentBatches(t *testing.T) {
 
 // A keyed denial in a batch is logged with its key, so that a retry after a restart, with
 // the license topped up meanwhile, still gets the first answer and takes nothing. A keyless
-// denial changed nothing and has nothing to remember: it is not logged.
+// denial changed nothing and has nothing to remember: it is not logged. Every grant of a batch
+// survives the restart and reaches the usage database as its own action.
 func TestBatchDenialsInTheLog(t *testing.T) {
 	a := startAgent(t, newTestConfig(t), noOpts())
 	lic := provisionPdfPro(t, a)
@@ -165,14 +166,21 @@ func TestBatchDenialsInTheLog(t *testing.T) {
 	if first[0].Status != 409 || first[0].Reason != "exhausted" {
 		t.Fatalf("keyed denial: %+v", first)
 	}
-	a.restart()
+	if _, two := a.batch(grant, grant); two[0].Status != 200 || two[1].Status != 200 {
+		t.Fatalf("two grants in one batch: %+v", two)
+	}
+	a.restart() // the checkpoint must hold every decision of a batch record, not only its first
 	now := time.Now()
 	a.order(orgOwner, "top-up", pdfProID, 10000, now.Add(-time.Hour), now.AddDate(1, 0, 0))
 	_, again := a.batch(deny)
 	if len(again) != 1 || again[0] != first[0] {
 		t.Fatalf("retry after a restart and a top-up: %+v, want the first answer %+v", again, first)
 	}
-	if got := a.license(lic.ID).UseCountConsumed; got != 2 {
-		t.Fatalf("consumed %d, want 2", got)
+	if got := a.license(lic.ID).UseCountConsumed; got != 4 {
+		t.Fatalf("consumed %d after the restart, want 4", got)
+	}
+	a.stop()
+	if s, units := billed(t, a.cfg); units != 4 || len(s.Gaps) != 0 {
+		t.Fatalf("billed %d with unexported rows %+v, want the 4 granted, each from its own action", units, s.Gaps)
 	}
 }
