@@ -201,6 +201,9 @@ func TestSignedOrderTwice(t *testing.T) {
 		t.Fatalf("PdfPro license: %+v", l)
 	}
 	a.stop()
+	if n := stateKeys(t, a.cfg, "v/"); n != 2 { // the evidence is kept with each transaction
+		t.Fatalf("%d transactions' vendor evidence in the state store, want 2", n)
+	}
 	pub, err := export.LoadVendorPublicKey(v.pub)
 	if err != nil {
 		t.Fatal(err)
@@ -237,6 +240,9 @@ func TestNoVendorKey(t *testing.T) {
 		t.Fatalf("unsigned order, no vendor key: %d %s", st, tx.Error)
 	}
 	a.stop()
+	if n := stateKeys(t, a.cfg, "v/"); n != 0 {
+		t.Fatalf("%d transactions' vendor evidence in the state store, want none", n)
+	}
 	s, err := export.Verify(usageDBPath(a.cfg), readUsageKey(t, a.cfg))
 	if err != nil || len(s.Transactions) != 1 || s.Transactions[0].Signature != export.Unsigned {
 		t.Fatalf("usage database: %v %+v; want one unsigned provision", err, s)
