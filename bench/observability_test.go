@@ -49,7 +49,7 @@ func TestMetricsPassPromtool(t *testing.T) {
 			t.Errorf("/metrics has no %s (OPERATIONS.md lists it)", f)
 		}
 	}
-	cmd := exec.Command(needPromtool(t), "check", "metrics")
+	cmd := exec.Command(harness.NeedTool(t, "promtool", "prometheus"), "check", "metrics")
 	cmd.Stdin = bytes.NewReader(text)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("promtool check metrics: %v\n%s", err, out)
@@ -60,7 +60,7 @@ func TestMetricsPassPromtool(t *testing.T) {
 // metrics meterd exposes, and runs promtool's rule unit tests: each alert fires on the failure
 // it is named after and stays quiet on a healthy agent.
 func TestAlertRules(t *testing.T) {
-	promtool := needPromtool(t)
+	promtool := harness.NeedTool(t, "promtool", "prometheus")
 	if out, err := exec.Command(promtool, "check", "rules", alertsFile).CombinedOutput(); err != nil {
 		t.Fatalf("promtool check rules %s: %v\n%s", alertsFile, err, out)
 	}
@@ -101,7 +101,7 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("%s: no panel shows %s", dashboardFile, want)
 		}
 	}
-	promtool := needPromtool(t)
+	promtool := harness.NeedTool(t, "promtool", "prometheus")
 	var rules []map[string]string
 	var legend strings.Builder
 	for i, e := range exprs {
@@ -113,20 +113,6 @@ func TestDashboard(t *testing.T) {
 	if out, err := exec.Command(promtool, "check", "rules", path).CombinedOutput(); err != nil {
 		t.Fatalf("dashboard queries are not valid PromQL: %v\n%s\n%s", err, out, legend.String())
 	}
-}
-
-// needPromtool returns promtool's path, or skips (fails under METERD_REQUIRE_TOOLS=1, as CI
-// sets it) when it is not installed.
-func needPromtool(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("METERD_REQUIRE_TOOLS") == "1" {
-			t.Fatal("promtool not installed (apt-get install prometheus)")
-		}
-		t.Skip("promtool not installed (apt-get install prometheus); CI requires it")
-	}
-	return p
 }
 
 // liveMetrics runs an engine and server in-process, makes requests that give every metric

@@ -19,29 +19,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meterd/meterd/core/harness"
 )
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "rewrite testdata/report.png, the README's picture of report -format html, from this run's render")
-
-// needChromium returns chromium's path, or skips the test (fails under
-// METERD_REQUIRE_TOOLS=1, as CI sets).
-func needChromium(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("METERD_REQUIRE_TOOLS") == "1" {
-			t.Fatal("chromium not installed (apt-get install chromium), and METERD_REQUIRE_TOOLS=1")
-		}
-		t.Skip("chromium not installed (apt-get install chromium); CI requires it")
-	}
-	return path
-}
 
 // TestReportHTMLInChromium renders the page once in headless Chromium: the
 // text a reader sees holds every total, the chart's bars are painted, and
 // the page asked the network for nothing.
 func TestReportHTMLInChromium(t *testing.T) {
-	chromium := needChromium(t)
+	chromium := harness.NeedTool(t, "chromium", "chromium")
 	e := newEnv(t)
 	std, det := htmlFixture(t, e)
 	page := filepath.Join(e.dir, "report.html")

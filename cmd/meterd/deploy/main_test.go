@@ -35,20 +35,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// needTool returns the path of a tool a test runs, or skips the test without it; CI sets
-// METERD_REQUIRE_TOOLS=1 and installs the tools, so there it fails instead.
-func needTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("METERD_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("%s not installed (apt-get install %s), and METERD_REQUIRE_TOOLS=1", name, pkg)
-		}
-		t.Skipf("%s not installed (apt-get install %s); CI requires it", name, pkg)
-	}
-	return p
-}
-
 func readFile(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meterd/meterd/core/harness"
 )
 
 const unitFile = "meterd.service"
@@ -34,7 +36,7 @@ func unitWith(t *testing.T, meterd string) string {
 // names the unit fails the test. The sandboxing is scored too (0 is best, 10 worst): dropping
 // the system call filter or the empty capability set raises the score past the threshold.
 func TestSystemdUnitVerifies(t *testing.T) {
-	analyze := needTool(t, "systemd-analyze", "systemd")
+	analyze := harness.NeedTool(t, "systemd-analyze", "systemd")
 	unit := unitWith(t, bin("meterd"))
 	out, err := exec.Command(analyze, "verify", "--man=no", unit).CombinedOutput()
 	if err != nil {
