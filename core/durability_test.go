@@ -17,6 +17,7 @@ import (
 
 	"github.com/meterd/meterd/core"
 	"github.com/meterd/meterd/core/config"
+	"github.com/meterd/meterd/shard"
 	"github.com/meterd/meterd/wal"
 )
 
@@ -88,8 +89,28 @@ func TestFsyncFailure(t *testing.T) {
 			t.Fatalf("consume %d with fsync failing: %+v %v, want ErrUnavailable and no grant", i, ans, err)
 		}
 	}
+	items := []core.BatchItem{
+		{Req: core.ConsumeRequest{License: id, Units: 1}},
+		{Req: core.ConsumeRequest{License: id, Units: 2, IdempotencyKey: "b-grant"}},
+		{Req: core.ConsumeRequest{License: id, Units: 1000, IdempotencyKey: "b-deny"}},
+		{Req: core.ConsumeRequest{License: id, Units: 1000}}, // a keyless denial: not logged
+	}
+	if err := e.ConsumeBatch(items); err != nil {
+		t.Fatal(err)
+	}
+	for i, it := range items[:3] {
+		if !errors.Is(it.Err, core.ErrUnavailable) || it.Ans != (core.Answer{}) {
+			t.Fatalf("batch item %d with fsync failing: %+v %v, want ErrUnavailable and no answer", i, it.Ans, it.Err)
+		}
+	}
+	if it := items[3]; it.Err != nil || it.Ans.Granted || it.Ans.Outcome != shard.Exhausted {
+		t.Fatalf("keyless denial in the failed batch: %+v %v, want its denial", it.Ans, it.Err)
+	}
 	if got := consumed(t, e, id); got != 10 {
 		t.Fatalf("consumed %d after failed appends, want the 10 of the healthy one", got)
+	}
+	if n := gaugeValue(t, e, "meterd_idempotency_keys"); n != 0 {
+		t.Fatalf("%v keys remembered from failed requests, want 0: a retry must be decided afresh", n)
 	}
 	if err := e.Health(); !errors.Is(err, core.ErrUnavailable) {
 		t.Fatalf("health: %v, want ErrUnavailable", err)
