@@ -138,6 +138,8 @@ func TestDumpTampered(t *testing.T) {
 			"1:unverified 2:unverified 3:unverified 4:unverified 5:unverified 6:unverified", "", -1},
 		{"index added", "CREATE INDEX extra ON usage(owner)",
 			"1:unverified 2:unverified 3:unverified 4:unverified 5:unverified 6:unverified", "", 0},
+		{"first row renumbered below 1", "UPDATE usage SET seq = -1 WHERE seq = 1",
+			"-1:BAD 2:unverified 3:unverified 4:unverified 5:unverified 6:unverified", "seq 1: row numbered -1", 1},
 		{"tail cut", "DELETE FROM usage WHERE seq = 6",
 			"1:verified 2:verified 3:verified 4:verified 5:verified", "", -1},
 	}
@@ -244,7 +246,7 @@ func TestDumpNotUsageDB(t *testing.T) {
 
 func TestMarkString(t *testing.T) {
 	for m, want := range map[export.Mark]string{export.Unchecked: "", export.Verified: "verified",
-		export.Broken: "BAD", export.Unverified: "unverified", 9: "Mark(9)"} {
+		export.Broken: "BAD", export.Unverified: "unverified", 4: "Mark(4)", 9: "Mark(9)"} {
 		if m.String() != want {
 			t.Fatalf("Mark %d: %q, want %q", m, m.String(), want)
 		}
