@@ -120,10 +120,14 @@ func TestTruncate(t *testing.T) {
 		}
 	}
 	check(8, 20)
+	if err := l.Truncate(8); err != nil { // exactly the first record
+		t.Fatal(err)
+	}
+	check(9, 20)
 	mustClose(t, l)
 
 	l = mustOpen(t, fs, wal.Options{})
-	check(8, 20)
+	check(9, 20)
 	// Everything: the log is empty, and seqs go on.
 	commit(t, l, 20)
 	if err := l.Truncate(20); err != nil {

@@ -151,9 +151,12 @@ func TestDurable(t *testing.T) {
 		t.Run("durability="+d.String(), func(t *testing.T) {
 			var mu sync.Mutex
 			committed := 0
-			l := mustOpen(t, vfs.NewMem(), wal.Options{Durability: d, OnCommit: func(n int, _ time.Duration) {
+			var took time.Duration
+			start := time.Now()
+			l := mustOpen(t, vfs.NewMem(), wal.Options{Durability: d, OnCommit: func(n int, d time.Duration) {
 				mu.Lock()
 				committed += n
+				took = max(took, d)
 				mu.Unlock()
 			}})
 			defer mustClose(t, l)
@@ -171,6 +174,10 @@ func TestDurable(t *testing.T) {
 			defer mu.Unlock()
 			if committed != 1 {
 				t.Fatalf("OnCommit counted %d records, want 1", committed)
+			}
+			// Not a timing bound: a commit cannot take longer than the test has run.
+			if elapsed := time.Since(start); took < 0 || took > elapsed {
+				t.Fatalf("OnCommit reported a commit of %v in a test %v old", took, elapsed)
 			}
 		})
 	}
