@@ -142,8 +142,10 @@ func TestRecordsCorrupt(t *testing.T) {
 	}
 	f(func() error { return l.db.Set(recordKey(4), []byte{frameVersion, 1, 2, 3, 4}, pebble.Sync) }, 4)
 	f(func() error { return l.db.Delete(recordKey(2), pebble.Sync) }, 2)
-	f(func() error { return l.db.Delete(recordKey(1), pebble.Sync) }, 1) // the first: damage, not truncation
-	f(func() error { // the last, with nothing after it to show the gap
+	// The first record missing is damage, not truncation.
+	f(func() error { return l.db.Delete(recordKey(1), pebble.Sync) }, 1)
+	// The last record missing, with nothing after it to show the gap.
+	f(func() error {
 		for seq := uint64(1); seq <= 5; seq++ {
 			if err := l.db.Set(recordKey(seq), appendFrame(nil, []byte("x")), pebble.Sync); err != nil {
 				return err
