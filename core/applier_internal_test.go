@@ -154,24 +154,8 @@ func TestRestartWithExportBehindCheckpoint(t *testing.T) {
 	if e.apply.db.ExportedSeq() != 0 {
 		t.Fatalf("setup: exported through %d, want nothing yet", e.apply.db.ExportedSeq())
 	}
-	e.apply.db.Close() // the crash: no final pass
-	e.log.Close()
-
-	e2, err := Open(cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e2.Close(); err != nil {
-		t.Fatal(err)
-	}
-	key, err := export.LoadKey(cfg.UsageKeyPath())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := export.Verify(cfg.UsageDatabasePath(), key)
-	if err != nil || s.Units != 12 || len(s.Gaps) != 0 {
-		t.Fatalf("verify: %+v, %v; want 12 units and no unexported row", s, err)
-	}
+	crash(e)
+	restartAndBill(t, cfg, 12)
 }
 
 // A crash with the usage database ahead of the checkpoint, by thousands of records over
@@ -220,24 +204,8 @@ func TestRestartWithExportAheadOfCheckpoint(t *testing.T) {
 	if x, a := e.apply.db.ExportedSeq(), e.apply.cpSeq; x <= a+2000 {
 		t.Fatalf("setup: exported through %d, checkpoint at %d", x, a)
 	}
-	e.apply.db.Close() // the crash
-	e.log.Close()
-
-	e2, err := Open(cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e2.Close(); err != nil {
-		t.Fatal(err)
-	}
-	key, err := export.LoadKey(cfg.UsageKeyPath())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := export.Verify(cfg.UsageDatabasePath(), key)
-	if err != nil || s.Units != 3000 || len(s.Gaps) != 0 {
-		t.Fatalf("verify: %+v, %v; want 3000 units and no unexported row", s, err)
-	}
+	crash(e)
+	restartAndBill(t, cfg, 3000)
 }
 
 // A pass that keeps failing for the same reason (a full disk, a usage database gone) logs it
@@ -254,5 +222,32 @@ func TestApplierLogsEachFailureOnce(t *testing.T) {
 	}
 	if err := a.health(); err == nil || !strings.Contains(err.Error(), "usage database gone") {
 		t.Fatalf("health: %v, want the last failure", err)
+	}
+}
+
+// crash stops e as a kill would: no final pass, no last checkpoint.
+func crash(e *Engine) {
+	e.apply.db.Close()
+	e.log.Close()
+}
+
+// restartAndBill starts the engine on cfg and stops it, then checks that the usage database
+// verifies and bills units, each once: no unexported row.
+func restartAndBill(t *testing.T, cfg config.Config, units int64) {
+	t.Helper()
+	e, err := Open(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	key, err := export.LoadKey(cfg.UsageKeyPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := export.Verify(cfg.UsageDatabasePath(), key)
+	if err != nil || s.Units != units || len(s.Gaps) != 0 {
+		t.Fatalf("verify: %+v, %v; want %d units and no unexported row", s, err, units)
 	}
 }
