@@ -1,8 +1,6 @@
 package main_test
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meterd/meterd/core/harness"
 
 	"zombiezen.com/go/sqlite"
 	"zombiezen.com/go/sqlite/sqlitex"
@@ -51,29 +51,17 @@ type result struct {
 
 func meterctl(t *testing.T, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatal(err)
-	}
-	return result{stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()}
+	return meterctlStdin(t, nil, args...)
 }
 
-// meterctlStdin runs meterctl with stdin as its standard input.
+// meterctlStdin runs meterctl with stdin (nil: none) as its standard input.
 func meterctlStdin(t *testing.T, stdin []byte, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(stdin), &stdout, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
+	out, err := harness.RunToExit(stdin, bin, args...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return result{stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()}
+	return result{out.Stdout, out.Stderr, out.Code}
 }
 
 func (r result) want(t *testing.T, code int, stdout, stderr string) {

@@ -2,9 +2,7 @@ package main_test
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/meterd/meterd/core/harness"
 
 	"zombiezen.com/go/sqlite"
 	"zombiezen.com/go/sqlite/sqlitex"
@@ -31,15 +31,11 @@ type output struct {
 // runMeterd runs meterd to its exit (which a start-up failure or -h makes quick).
 func runMeterd(t *testing.T, args ...string) output {
 	t.Helper()
-	cmd := exec.Command(meterdBin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
+	out, err := harness.RunToExit(nil, meterdBin, args...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return output{stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()}
+	return output{out.Stdout, out.Stderr, out.Code}
 }
 
 func (o output) want(t *testing.T, code int, stdout, stderr string) {

@@ -3,7 +3,9 @@
 // its log copied where the caller says, stopped with a signal or killed), or the agent in this
 // process (StartInProcess: core.Open and httpapi.NewServer on 127.0.0.1, wired as cmd/meterd
 // wires them, with the Engine at hand for in-process measurements). Meterctl runs the
-// vendor's tool from outside and reads what its JSON report bills.
+// vendor's tool from outside and reads what its JSON report bills. For tests it also holds
+// the one way to find an outside program or skip (NeedTool), to run a binary to its exit
+// (RunToExit) and a log an agent writes while a test reads it (LogBuffer).
 //
 // Its users are the demo, the soak, the load generator and the observability test in bench/,
 // and cmd/meterd's process tests; applications use package client alone. The harness may

@@ -1,11 +1,9 @@
 package harness_test
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,29 +31,12 @@ echo 'time=now level=INFO msg=listening addr=127.0.0.1:4321' >&2
 wait $pid
 `
 
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestProcessStartStop(t *testing.T) {
 	data := t.TempDir()
 	if err := os.WriteFile(filepath.Join(data, "admin.token"), []byte("  the-token\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var log logBuf
+	var log harness.LogBuffer
 	p, err := harness.StartProcess(standIn(t, listens), data, &log, "-durability", "async")
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +61,7 @@ func TestProcessStartStop(t *testing.T) {
 }
 
 func TestProcessKill(t *testing.T) {
-	p, err := harness.StartProcess(standIn(t, listens), t.TempDir(), &logBuf{})
+	p, err := harness.StartProcess(standIn(t, listens), t.TempDir(), &harness.LogBuffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +73,7 @@ func TestProcessKill(t *testing.T) {
 }
 
 func TestProcessExitsDuringStart(t *testing.T) {
-	var log logBuf
+	var log harness.LogBuffer
 	_, err := harness.StartProcess(standIn(t, "echo 'meterd: DATA_DIR is writable by others' >&2; exit 2\n"), t.TempDir(), &log)
 	if err == nil || !strings.Contains(err.Error(), "exited during start-up") || !strings.Contains(log.String(), "writable by others") {
 		t.Fatalf("got %v, log %q; want the exit reported and the log kept", err, log.String())

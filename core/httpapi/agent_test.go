@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -9,9 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/meterd/meterd/core/harness"
 
 	"github.com/meterd/meterd/core"
 	"github.com/meterd/meterd/core/config"
@@ -62,31 +62,13 @@ func TestStartBindsBeforeMakingState(t *testing.T) {
 		"set LISTEN (-listen) to host:port with a host of this machine, such as 127.0.0.1:8787", syscall.EADDRNOTAVAIL)
 }
 
-// lockedBuffer is a log the agent writes while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // The usage key the agent makes is logged with its path and what to do with it, once.
 func TestStartLogsANewUsageKey(t *testing.T) {
 	cfg := testConfig(t)
 	want := `level=WARN msg="created usage key; send it to the vendor, who verifies the usage database with it" path=` +
 		filepath.Join(cfg.DataDir, "usage.key") + "\n"
 	for i, wantLines := range []int{1, 0} {
-		var log lockedBuffer
+		var log harness.LogBuffer
 		a, err := httpapi.Start(cfg, core.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
 		if err != nil {
 			t.Fatal(err)
