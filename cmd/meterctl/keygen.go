@@ -12,25 +12,19 @@ import (
 // runKeygen makes a new key: meterctl keygen -o vendor.key.
 func runKeygen(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("keygen", "-o FILE", stdout, stderr)
-	out := fs.String("o", "", "write the new key to `file`, mode 0600; an existing file is never overwritten")
-	if code, ok := fs.parse(args); !ok {
+	out, code, ok := fs.parseOut(args, "write the new key to `file`, mode 0600; an existing file is never overwritten")
+	if !ok {
 		return code
 	}
-	switch {
-	case *out == "":
-		return fs.badUsage("-o is required")
-	case fs.NArg() != 0:
-		return fs.badUsage("unexpected argument %q", fs.Arg(0))
-	}
-	key, err := export.GenerateKey(*out)
+	key, err := export.GenerateKey(out)
 	if errors.Is(err, iofs.ErrExist) {
-		err = alreadyExists(*out)
+		err = alreadyExists(out)
 	}
 	if err != nil {
 		fs.fail(err)
 		return exitFailed
 	}
-	fmt.Fprintf(stdout, "%s: new key %s\n", *out, export.KeyID(key))
+	fmt.Fprintf(stdout, "%s: new key %s\n", out, export.KeyID(key))
 	return exitOK
 }
 

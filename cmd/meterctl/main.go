@@ -115,6 +115,22 @@ func (c *cli) parse(args []string) (code int, ok bool) {
 	return exitOK, true
 }
 
+// parseOut parses the flags of a command that makes a key file: -o FILE, required, and no
+// arguments. ok is false when the command should stop now with code.
+func (c *cli) parseOut(args []string, usage string) (out string, code int, ok bool) {
+	o := c.String("o", "", usage)
+	if code, ok := c.parse(args); !ok {
+		return "", code, false
+	}
+	switch {
+	case *o == "":
+		return "", c.badUsage("-o is required"), false
+	case c.NArg() != 0:
+		return "", c.badUsage("unexpected argument %q", c.Arg(0)), false
+	}
+	return *o, exitOK, true
+}
+
 // flagMistake rewords the flag package's parse errors as meterctl's own.
 func flagMistake(err error) string {
 	msg := err.Error()
