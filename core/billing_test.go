@@ -198,14 +198,14 @@ func TestClockSetBack(t *testing.T) {
 	deny(e, "expired")
 	clk.set(t0) // the customer sets the clock back
 	deny(e, "expired")
-	if n := counterValue(t, e, "meterd_clock_steps_back_total"); n != 1 {
+	if n := metricValue(t, e, "meterd_clock_steps_back_total"); n != 1 {
 		t.Fatalf("meterd_clock_steps_back_total = %v, want 1", n)
 	}
 	closeEngine(t, e)
 
 	e = openEngine(t, cfg, clk.opts()) // restarted with the clock still set back
 	deny(e, "expired")
-	if n := counterValue(t, e, "meterd_clock_steps_back_total"); n != 1 {
+	if n := metricValue(t, e, "meterd_clock_steps_back_total"); n != 1 {
 		t.Fatalf("after restart: meterd_clock_steps_back_total = %v, want 1 (the step found at start-up)", n)
 	}
 	closeEngine(t, e)
@@ -216,29 +216,13 @@ func TestClockSetBack(t *testing.T) {
 	closeEngine(t, openEngine(t, cfg, clk.opts()))
 	clk.set(t0.Add(150 * time.Minute))
 	e = openEngine(t, cfg, clk.opts())
-	if n := counterValue(t, e, "meterd_clock_steps_back_total"); n != 1 {
+	if n := metricValue(t, e, "meterd_clock_steps_back_total"); n != 1 {
 		t.Fatalf("after an idle run: meterd_clock_steps_back_total = %v, want 1", n)
 	}
 	closeEngine(t, e)
 	if _, units := billed(t, cfg); units != 2 {
 		t.Fatalf("billed %d, want 2", units)
 	}
-}
-
-// counterValue reads one counter of the engine's registry.
-func counterValue(t *testing.T, e *core.Engine, name string) float64 {
-	t.Helper()
-	mfs, err := e.Metrics().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
 }
 
 func readFile(t *testing.T, path string) []byte {

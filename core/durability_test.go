@@ -109,7 +109,7 @@ func TestFsyncFailure(t *testing.T) {
 	if got := consumed(t, e, id); got != 10 {
 		t.Fatalf("consumed %d after failed appends, want the 10 of the healthy one", got)
 	}
-	if n := gaugeValue(t, e, "meterd_idempotency_keys"); n != 0 {
+	if n := metricValue(t, e, "meterd_idempotency_keys"); n != 0 {
 		t.Fatalf("%v keys remembered from failed requests, want 0: a retry must be decided afresh", n)
 	}
 	if err := e.Health(); !errors.Is(err, core.ErrUnavailable) {

@@ -271,3 +271,23 @@ func testNow() time.Time { return time.Now() }
 func noOpts() core.Options { return core.Options{} }
 
 func usageDBPath(cfg config.Config) string { return filepath.Join(cfg.DataDir, "usage.db") }
+
+// metricValue reads an unlabelled counter or gauge of the engine's registry, as /metrics
+// would show it.
+func metricValue(t *testing.T, e *core.Engine, name string) float64 {
+	t.Helper()
+	mfs, err := e.Metrics().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			if c := mf.GetMetric()[0].GetCounter(); c != nil {
+				return c.GetValue()
+			}
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}

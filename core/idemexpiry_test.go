@@ -47,7 +47,7 @@ func TestIdempotencyKeyExpires(t *testing.T) {
 
 	clk.set(t0.Add(61 * time.Minute))
 	core.ExpireIdempotencyKeys(e)
-	if n := gaugeValue(t, e, "meterd_idempotency_keys"); n != 0 {
+	if n := metricValue(t, e, "meterd_idempotency_keys"); n != 0 {
 		t.Fatalf("%v keys held after the sweep, want 0", n)
 	}
 	second, err := keyed(e, 4) // the key is free again: another body is decided afresh
@@ -62,7 +62,7 @@ func TestIdempotencyKeyExpires(t *testing.T) {
 
 	clk.set(t0.Add(3 * time.Hour))
 	e = openEngine(t, cfg, clk.opts()) // expired while stopped: not loaded
-	if n := gaugeValue(t, e, "meterd_idempotency_keys"); n != 0 {
+	if n := metricValue(t, e, "meterd_idempotency_keys"); n != 0 {
 		t.Fatalf("%v keys loaded after their TTL, want 0", n)
 	}
 	closeEngine(t, e) // the final checkpoint drops what expired, from disk too
@@ -98,21 +98,6 @@ func stateKeys(t *testing.T, cfg config.Config, prefix string) int {
 	return n
 }
 
-func gaugeValue(t *testing.T, e *core.Engine, name string) float64 {
-	t.Helper()
-	mfs, err := e.Metrics().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
-}
-
 // A key lives exactly IDEMPOTENCY_TTL: a start one nanosecond before its end loads it, a
 // start at its end does not.
 func TestIdempotencyKeyTTLAtStartUp(t *testing.T) {
@@ -133,7 +118,7 @@ func TestIdempotencyKeyTTLAtStartUp(t *testing.T) {
 	}{{t0.Add(time.Hour - 1), 1}, {t0.Add(time.Hour), 0}} {
 		clk.set(c.at)
 		e := openEngine(t, cfg, clk.opts())
-		n := gaugeValue(t, e, "meterd_idempotency_keys")
+		n := metricValue(t, e, "meterd_idempotency_keys")
 		closeEngine(t, e)
 		if n != c.keys {
 			t.Fatalf("start %v after the key: %v keys loaded, want %v", c.at.Sub(t0), n, c.keys)
