@@ -86,29 +86,13 @@ func TestTruncationKeepsRecordsPastStoredWatermark(t *testing.T) {
 	}
 	defer func() { e.apply.db.Close(); e.log.Close() }()
 	a := e.apply
-	if _, err := e.PutProduct("p", ProductSpec{LicensedItem: "Item", Mode: TrackCallerCount}, Signed{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Provision("users/u", Order{ExternalID: "x", Items: []OrderItem{{ProductID: "p", Quantity: 100}}}, Signed{}); err != nil {
-		t.Fatal(err)
-	}
-	consume := func(n int) {
-		for range n {
-			var ans Answer
-			if err := e.Consume(&ConsumeRequest{Owner: "users/u", Item: "Item", Units: 1}, &ans); err != nil || !ans.Granted {
-				t.Fatalf("consume: %+v, %v", ans, err)
-			}
-		}
-		if err := a.applyDurable(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	consume(1) // 1 provision + 1 consume pending: under the interval
+	provisionItem(t, e)
+	consumeApplied(t, e, 1) // 1 provision + 1 consume pending: under the interval
 	if err := a.commitCheckpoint(); err != nil {
 		t.Fatal(err)
 	}
 	stored, cp := a.storedExported, a.cpSeq
-	consume(2) // now due: written past the checkpoint's watermark
+	consumeApplied(t, e, 2) // now due: written past the checkpoint's watermark
 	if err := a.write(false); err != nil {
 		t.Fatal(err)
 	}
@@ -133,12 +117,7 @@ func TestRestartWithExportBehindCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.PutProduct("p", ProductSpec{LicensedItem: "Item", Mode: TrackCallerCount}, Signed{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Provision("users/u", Order{ExternalID: "x", Items: []OrderItem{{ProductID: "p", Quantity: 100}}}, Signed{}); err != nil {
-		t.Fatal(err)
-	}
+	provisionItem(t, e)
 	for range 6 {
 		var ans Answer
 		if err := e.Consume(&ConsumeRequest{Owner: "users/u", Item: "Item", Units: 2}, &ans); err != nil || !ans.Granted {
@@ -249,5 +228,32 @@ func restartAndBill(t *testing.T, cfg config.Config, units int64) {
 	s, err := export.Verify(cfg.UsageDatabasePath(), key)
 	if err != nil || s.Units != units || len(s.Gaps) != 0 {
 		t.Fatalf("verify: %+v, %v; want %d units and no unexported row", s, err, units)
+	}
+}
+
+// provisionItem defines product p (licensed item Item, caller counts) and orders 100 units of
+// it for users/u.
+func provisionItem(t *testing.T, e *Engine) {
+	t.Helper()
+	if _, err := e.PutProduct("p", ProductSpec{LicensedItem: "Item", Mode: TrackCallerCount}, Signed{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Provision("users/u", Order{ExternalID: "x", Items: []OrderItem{{ProductID: "p", Quantity: 100}}}, Signed{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// consumeApplied takes n single units of users/u's Item, each granted, then applies what is
+// durable as the applier's pass would (the tests here run no applier goroutine).
+func consumeApplied(t *testing.T, e *Engine, n int) {
+	t.Helper()
+	for range n {
+		var ans Answer
+		if err := e.Consume(&ConsumeRequest{Owner: "users/u", Item: "Item", Units: 1}, &ans); err != nil || !ans.Granted {
+			t.Fatalf("consume: %+v, %v", ans, err)
+		}
+	}
+	if err := e.apply.applyDurable(); err != nil {
+		t.Fatal(err)
 	}
 }

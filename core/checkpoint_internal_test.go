@@ -28,24 +28,7 @@ func TestCheckpointCadence(t *testing.T) {
 	var commits int
 	hook := func() { commits++ }
 	e.hookAfterCheckpoint.Store(&hook)
-	if _, err := e.PutProduct("p", ProductSpec{LicensedItem: "Item", Mode: TrackCallerCount}, Signed{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Provision("users/u", Order{ExternalID: "x", Items: []OrderItem{{ProductID: "p", Quantity: 100}}}, Signed{}); err != nil {
-		t.Fatal(err)
-	}
-	consume := func(n int) {
-		t.Helper()
-		for range n {
-			var ans Answer
-			if err := e.Consume(&ConsumeRequest{Owner: "users/u", Item: "Item", Units: 1}, &ans); err != nil || !ans.Granted {
-				t.Fatalf("consume: %+v, %v", ans, err)
-			}
-		}
-		if err := a.applyDurable(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	provisionItem(t, e)
 	// step checkpoints as the applier's pass does, with the interval elapsed or not, and
 	// says whether it committed.
 	step := func(elapsed bool) bool {
@@ -61,17 +44,17 @@ func TestCheckpointCadence(t *testing.T) {
 		}
 		return commits > before
 	}
-	consume(0)
+	consumeApplied(t, e, 0)
 	if !step(true) {
 		t.Fatal("no checkpoint of the product and the order with the interval elapsed")
 	}
 	base := a.cpSeq
 
-	consume(int(checkpointEvery) - 1)
+	consumeApplied(t, e, int(checkpointEvery)-1)
 	if step(false) || a.cpSeq != base {
 		t.Fatalf("checkpoint at %d after %d records, before checkpointEvery (%d) or the interval", a.cpSeq, checkpointEvery-1, checkpointEvery)
 	}
-	consume(1)
+	consumeApplied(t, e, 1)
 	if !step(false) || a.cpSeq != base+checkpointEvery {
 		t.Fatalf("checkpoint at %d, want %d: exactly checkpointEvery records since %d", a.cpSeq, base+checkpointEvery, base)
 	}
