@@ -48,27 +48,30 @@ type ActionKind uint8
 // Unexported is not an action a client takes: it is the row DB.Reconcile
 // writes for units the agent consumed but never wrote as actions (while the
 // usage database was off, or whose WAL records were gone before export).
+// Carry is not one either: a segment's opening row of a license, holding the
+// license_consumed the previous segment left it at (see segment.go).
 const (
 	Provision ActionKind = iota + 1
 	Consume
 	Checkout
 	Checkin
 	Unexported
+	Carry
 )
 
 var kindNames = [...]string{Provision: "provision", Consume: "consume", Checkout: "checkout",
-	Checkin: "checkin", Unexported: "unexported"}
+	Checkin: "checkin", Unexported: "unexported", Carry: "carry"}
 
 // String returns the name written to the action column.
 func (k ActionKind) String() string {
-	if k >= Provision && k <= Unexported {
+	if k >= Provision && k <= Carry {
 		return kindNames[k]
 	}
 	return fmt.Sprintf("ActionKind(%d)", uint8(k))
 }
 
 // valid reports whether Write takes the kind: every kind but Unexported,
-// which only Reconcile writes.
+// which only Reconcile writes, and Carry, which only a new segment holds.
 func (k ActionKind) valid() bool { return k >= Provision && k <= Checkin }
 
 // billable reports whether the kind takes units from a license: what adds
@@ -76,7 +79,7 @@ func (k ActionKind) valid() bool { return k >= Provision && k <= Checkin }
 func (k ActionKind) billable() bool { return k == Consume || k == Checkout || k == Unexported }
 
 func parseKind(s string) (ActionKind, bool) {
-	for k := Provision; k <= Unexported; k++ {
+	for k := Provision; k <= Carry; k++ {
 		if kindNames[k] == s {
 			return k, true
 		}

@@ -23,6 +23,9 @@ type Options struct {
 	// meta row, signed with the rest of meta; each Open that names another build rewrites
 	// it. "" leaves the row as it is, or absent.
 	AgentVersion string
+	// Rotate cuts the file into segments at UTC period boundaries (USAGE_ROTATE); Now
+	// then also decides the live segment's period when the file becomes one.
+	Rotate Rotation
 }
 
 func (o *Options) validate() error {
@@ -60,6 +63,12 @@ type DB struct {
 	last    time.Time   // time of the last row: no row is written earlier
 	lastErr error       // of the last Write; reported by Writable
 	closed  bool
+	opts    Options // as opened: a rotation opens the next segment with them
+	rotate  Rotation
+	seg     segInfo // of the live file; segment 0 when it is not one
+	// broken is why a rotation that had closed the live file could not open the next one;
+	// every later call fails with it, and the next Open finishes the rotation.
+	broken error
 
 	// consumed is each license's license_consumed as of its last row: what
 	// the next row of the license adds to. Written only by a committed
@@ -80,20 +89,36 @@ func Open(opts Options) (*DB, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
+	if err := finishRotation(opts.Path); err != nil {
+		return nil, err
+	}
 	conn, err := sqlite.OpenConn(opts.Path, sqlite.OpenReadWrite|sqlite.OpenCreate)
 	if err != nil {
 		return nil, fmt.Errorf("export: open %s: %w", opts.Path, err)
 	}
-	db := &DB{conn: conn, path: opts.Path, level: opts.Level, agentID: opts.AgentID, sign: newSigner(opts.Key)}
-	if err := db.init(&opts); err != nil {
+	db := &DB{conn: conn, path: opts.Path, level: opts.Level, agentID: opts.AgentID, sign: newSigner(opts.Key),
+		opts: opts, rotate: opts.Rotate}
+	err = db.init(&opts)
+	if err == nil {
+		err = db.prepareSegment(db.now())
+	}
+	if err != nil {
 		conn.Close()
 		return nil, err
 	}
 	return db, nil
 }
 
+func (db *DB) now() time.Time {
+	if db.opts.Now != nil {
+		return db.opts.Now()
+	}
+	return time.Now()
+}
+
 func (db *DB) init(opts *Options) error {
 	db.conn.SetBusyTimeout(busyTimeout)
+	db.seg = segInfo{}
 	if err := db.pragmas(); err != nil {
 		return fmt.Errorf("export: open %s: %w", db.path, err)
 	}
@@ -153,6 +178,9 @@ func (db *DB) Writable() error {
 	if db.closed {
 		return ErrClosed
 	}
+	if db.broken != nil {
+		return db.broken
+	}
 	if db.lastErr != nil {
 		return fmt.Errorf("export: last write failed: %w", db.lastErr)
 	}
@@ -175,6 +203,9 @@ func (db *DB) Close() error {
 		return ErrClosed
 	}
 	db.closed = true
+	if db.broken != nil {
+		return db.broken
+	}
 	err := db.checkpoint()
 	if cerr := db.conn.Close(); err == nil {
 		err = cerr

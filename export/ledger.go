@@ -87,20 +87,29 @@ func (l *Ledger) Head(agentID string) (LedgerEntry, bool) {
 // head_mac. Otherwise it returns a *VerifyError with Reason "replayed" (the
 // file ends at or before the accepted head) or "fork at seq N" (row N, the
 // accepted head, differs: the fork lies at or before it). An agent the
-// ledger has not seen passes.
+// ledger has not seen passes. A segment passes when it starts at the accepted
+// head, and fails naming the gap when it starts after it: the segments
+// between were never accepted.
 func (l *Ledger) Check(s *Summary) error {
 	e, ok := l.agents[s.AgentID]
-	if !ok {
-		return nil
+	if !ok || s.Segment > 0 && s.PrevHeadSeq == e.HeadSeq && s.PrevHeadMAC == e.HeadMAC {
+		return nil // unseen, or the segment that follows the accepted head (which may hold no rows)
 	}
-	if s.LastSeq < e.HeadSeq || s.LastSeq == e.HeadSeq && s.HeadMAC == e.HeadMAC {
+	if s.HeadSeq < e.HeadSeq || s.HeadSeq == e.HeadSeq && s.HeadMAC == e.HeadMAC {
 		return &VerifyError{Path: s.Path, Reason: "replayed"}
 	}
-	if e.HeadSeq == 0 { // every chain of this agent starts at the same MAC
+	switch {
+	case e.HeadSeq == 0 && s.PrevHeadSeq == 0: // every chain of this agent starts at the same MAC
 		return nil
+	case e.HeadSeq < s.PrevHeadSeq:
+		return &VerifyError{Path: s.Path, Reason: fmt.Sprintf(
+			"does not continue the ledger: accepted through seq %d, but this segment starts after seq %d (a segment between them is missing)",
+			e.HeadSeq, s.PrevHeadSeq)}
+	case e.HeadSeq == s.PrevHeadSeq: // and the MACs differ
+		return &VerifyError{Path: s.Path, Reason: fmt.Sprintf("fork at seq %d", e.HeadSeq)}
 	}
 	got := s.HeadMAC
-	if s.LastSeq != e.HeadSeq {
+	if s.HeadSeq != e.HeadSeq {
 		m, err := macAt(s.Path, e.HeadSeq)
 		if err != nil {
 			return err
@@ -141,7 +150,7 @@ func macAt(path string, seq int64) (m mac, err error) {
 // export that passed Check.
 func (l *Ledger) Accept(s *Summary) {
 	l.agents[s.AgentID] = LedgerEntry{
-		HeadSeq: s.LastSeq, HeadMAC: s.HeadMAC, KeyID: s.KeyID,
+		HeadSeq: s.HeadSeq, HeadMAC: s.HeadMAC, KeyID: s.KeyID,
 		File: filepath.Base(s.Path), Accepted: time.Now().UTC().Format(time.RFC3339),
 	}
 }

@@ -93,11 +93,14 @@ func (db *DB) load(objs []schemaObject, keyID string) error {
 	if err != nil {
 		return err
 	}
-	db.meta, db.head = m.entries, m.headMAC
+	db.meta, db.head, db.seg = m.entries, m.headMAC, m.seg
 	db.headSeq.Store(m.headSeq)
 	db.walSeq.Store(m.walSeq)
 	if err := db.checkHead(m); err != nil {
 		return err
+	}
+	if db.seg.segment > 1 && db.last.Before(db.seg.start) {
+		db.last = db.seg.start // no row of a segment is dated before its period
 	}
 	if err := db.loadConsumed(); err != nil {
 		return fmt.Errorf("export: open %s: %w", db.path, err)
@@ -131,17 +134,20 @@ func (db *DB) checkHead(m *metaInfo) error {
 	if err != nil {
 		return err
 	}
+	first, prev := m.chainStart(db.sign)
+	if last == 0 {
+		last = first // a segment without rows
+	}
 	if last != m.headSeq {
 		return &VerifyError{Path: db.path, Meta: true, Reason: fmt.Sprintf("head_seq %d but last row is %d", m.headSeq, last)}
 	}
-	prev := db.sign.start(db.agentID)
-	if last == 0 {
+	if last == first {
 		if prev != m.headMAC {
 			return &VerifyError{Path: db.path, Meta: true, Reason: "head_mac is not the chain start"}
 		}
 		return nil
 	}
-	if last > 1 {
+	if last > first+1 {
 		var r row
 		if prev, err = db.rowAt(last-1, &r); err != nil {
 			return err

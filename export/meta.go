@@ -19,6 +19,7 @@ type metaInfo struct {
 	headSeq int64
 	headMAC mac
 	walSeq  uint64
+	seg     segInfo // segment 0: a version 2 file, one whole chain
 }
 
 func (m *metaInfo) get(key string) (string, bool) {
@@ -53,7 +54,23 @@ func checkMeta(path string, entries []metaEntry, sign *signer, keyID string) (*m
 		}
 		return nil, bad("%s mismatch", metaMAC)
 	}
-	return m, m.parse(path, keyID, bad)
+	if err := m.parse(path, keyID, bad); err != nil {
+		return nil, err
+	}
+	if v, _ := m.get(metaSchemaVersion); v == segmentSchemaVersion {
+		if err := m.parseSegment(sign.start(m.agentID), bad); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// chainStart is the seq and MAC the file's first row follows.
+func (m *metaInfo) chainStart(sign *signer) (int64, mac) {
+	if m.seg.segment > 0 {
+		return m.seg.prevHeadSeq, m.seg.prevHeadMAC
+	}
+	return 0, sign.start(m.agentID)
 }
 
 func (m *metaInfo) parse(path, keyID string, bad func(string, ...any) error) error {
@@ -72,7 +89,7 @@ func (m *metaInfo) parse(path, keyID string, bad func(string, ...any) error) err
 	switch {
 	case missing != "":
 		return bad("%s missing or not text", missing)
-	case version != schemaVersion:
+	case version != schemaVersion && version != segmentSchemaVersion:
 		return fmt.Errorf("%w: %s: unsupported schema_version %q", ErrNotUsageDB, path, version)
 	case m.keyID != keyID:
 		return bad("signed by key %s, not %s", m.keyID, keyID)

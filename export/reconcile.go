@@ -48,6 +48,12 @@ func (db *DB) Reconcile(bals []Balance, at time.Time) (rows int, err error) {
 	if err != nil || len(missing) == 0 {
 		return 0, err
 	}
+	if db.due(at) {
+		if err := db.rotateTo(at); err != nil {
+			db.lastErr = err
+			return 0, err
+		}
+	}
 	through := db.walSeq.Load()
 	t := db.begin(true)
 	err = db.commit(&t, through, func() error { return db.insertUnexported(&t, missing) })

@@ -93,8 +93,8 @@ func (ts totals) add(k totalKey, units, events int64) bool {
 // their common rows would count twice.
 func ReportWith(paths []string, key []byte, opts ReportOptions) ([]Total, []*Summary, error) {
 	all := totals{}
-	sums, err := eachFile(paths, opts.Ledger, func(path string, ledger *Ledger) (*Summary, error) {
-		return reportFile(all, path, key, opts.By, ledger)
+	sums, err := eachFile(paths, opts.Ledger, func(path string, ledger *Ledger, trail *chainTrail) (*Summary, error) {
+		return reportFile(all, path, key, opts.By, ledger, trail)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -109,8 +109,8 @@ func ReportWith(paths []string, key []byte, opts ReportOptions) ([]Total, []*Sum
 // With a ledger, only transactions past each agent's accepted head are listed.
 func ProvisionReport(paths []string, key []byte, opts ReportOptions) ([]Transaction, []*Summary, error) {
 	var out []Transaction
-	sums, err := eachFile(paths, opts.Ledger, func(path string, ledger *Ledger) (*Summary, error) {
-		s, err := verify(path, key, VerifyOptions{VendorKey: opts.VendorKey}, nil)
+	sums, err := eachFile(paths, opts.Ledger, func(path string, ledger *Ledger, trail *chainTrail) (*Summary, error) {
+		s, err := verifyIn(path, key, VerifyOptions{VendorKey: opts.VendorKey}, nil, trail)
 		if err != nil {
 			return nil, err
 		}
@@ -134,26 +134,32 @@ func ProvisionReport(paths []string, key []byte, opts ReportOptions) ([]Transact
 	return out, sums, nil
 }
 
-// eachFile runs one report's work on every file, against a copy of the ledger that replaces
-// the caller's only when every file passed. Without a ledger, two exports of one agent are
-// refused (ErrSameAgent).
-func eachFile(paths []string, orig *Ledger, do func(path string, ledger *Ledger) (*Summary, error)) ([]*Summary, error) {
+// eachFile runs one report's work on every file, each agent's segments in chain order (see
+// VerifySet), against a copy of the ledger that replaces the caller's only when every file
+// passed. Without a ledger, two whole-chain exports of one agent are refused (ErrSameAgent).
+func eachFile(paths []string, orig *Ledger, do func(path string, ledger *Ledger, trail *chainTrail) (*Summary, error)) ([]*Summary, error) {
 	var ledger *Ledger
 	if orig != nil {
 		ledger = orig.clone()
 	}
-	seen := map[string]string{}
+	chains, err := orderChains(paths)
+	if err != nil {
+		return nil, err
+	}
 	var sums []*Summary
-	for _, path := range paths {
-		s, err := do(path, ledger)
-		if err != nil {
-			return nil, err
+	for _, c := range chains {
+		trail := &chainTrail{}
+		for _, path := range c.files {
+			prev := trail.prev
+			s, err := do(path, ledger, trail)
+			if err == nil {
+				err = sameAgent(prev, s, ledger)
+			}
+			if err != nil {
+				return nil, err
+			}
+			sums = append(sums, s)
 		}
-		if other, dup := seen[s.AgentID]; dup && ledger == nil {
-			return nil, fmt.Errorf("%w: %s and %s (agent %s); report the newest, or use a ledger", ErrSameAgent, other, path, s.AgentID)
-		}
-		seen[s.AgentID] = path
-		sums = append(sums, s)
 	}
 	if ledger != nil {
 		orig.agents = ledger.agents
@@ -181,14 +187,17 @@ func accept(ledger *Ledger, s *Summary) (since int64, err error) {
 // once whether its own row or an unexported row carries it. (Verify has
 // checked that the move equals the row's units; the counters are what
 // stays true if that rule is ever relaxed.)
-func reportFile(all totals, path string, key []byte, by Period, ledger *Ledger) (*Summary, error) {
+func reportFile(all totals, path string, key []byte, by Period, ledger *Ledger, trail *chainTrail) (*Summary, error) {
 	mine := totals{}
-	counters := map[string]int64{}
-	since, sinceSet, overflow := int64(0), false, false
-	s, err := verify(path, key, VerifyOptions{}, func(s *Summary, r *row) {
-		if !sinceSet && ledger != nil {
-			e, _ := ledger.Head(s.AgentID)
-			since, sinceSet = e.HeadSeq, true
+	var counters map[string]int64
+	since, overflow := int64(0), false
+	s, err := verifyIn(path, key, VerifyOptions{}, func(s *Summary, r *row) {
+		if counters == nil {
+			counters = trail.counters(s)
+			if ledger != nil {
+				e, _ := ledger.Head(s.AgentID)
+				since = e.HeadSeq
+			}
 		}
 		id := r[colLicenseID].s
 		moved := r[colLicenseConsumed].i - counters[id]
@@ -203,7 +212,7 @@ func reportFile(all totals, path string, key []byte, by Period, ledger *Ledger) 
 			period = t.Format("2006-01-02")
 		}
 		overflow = overflow || !mine.add(totalKey{r[colOwner].s, r[colItem].s, period}, moved, r[colEvents].i)
-	})
+	}, trail)
 	if err != nil {
 		return nil, err
 	}

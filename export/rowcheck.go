@@ -13,9 +13,14 @@ import (
 // such rows.
 type rowChecker struct {
 	level    Level
+	seg      segInfo
 	batch    int64
 	last     time.Time               // time of the previous row
-	licenses map[string]licenseTrail // by license_id
+	licenses map[string]licenseTrail // by license_id; from earlier segments too, when joined
+	// carrying is true while a later segment's opening carry rows may still come, and
+	// carried holds the licenses they carried.
+	carrying bool
+	carried  map[string]bool
 }
 
 // licenseTrail is where a license's counter stood after its last row.
@@ -35,8 +40,9 @@ type Gap struct {
 	Since, Until           time.Time
 }
 
-func newRowChecker(level Level) *rowChecker {
-	return &rowChecker{level: level, licenses: make(map[string]licenseTrail)}
+func newRowChecker(level Level, seg segInfo) *rowChecker {
+	return &rowChecker{level: level, seg: seg, licenses: make(map[string]licenseTrail),
+		carrying: seg.segment > 1, carried: make(map[string]bool)}
 }
 
 func (c *rowChecker) check(r *row, s *Summary) string {
@@ -48,6 +54,9 @@ func (c *rowChecker) check(r *row, s *Summary) string {
 		return fmt.Sprintf("time %s is before the previous row's %s", r[colTime].s, c.last.Format(time.RFC3339Nano))
 	}
 	kind, _ := parseKind(r[colAction].s)
+	if reason := c.checkPeriod(r, kind, t); reason != "" {
+		return reason
+	}
 	if reason := c.checkConsumed(r, kind, t, s); reason != "" {
 		return reason
 	}
@@ -72,6 +81,9 @@ func (c *rowChecker) check(r *row, s *Summary) string {
 func (c *rowChecker) checkConsumed(r *row, kind ActionKind, t time.Time, s *Summary) string {
 	id, units, got := r[colLicenseID].s, r[colUnits].i, r[colLicenseConsumed].i
 	prev, seen := c.licenses[id]
+	if kind == Carry {
+		return c.checkCarry(r, prev, seen, t)
+	}
 	want := prev.consumed
 	if kind.billable() {
 		want += units // cannot overflow: both are at most maxConsumed
@@ -116,9 +128,11 @@ func (c *rowChecker) checkValues(r *row) string {
 		return fmt.Sprintf("units %d", units)
 	case consumed < 0 || consumed > maxConsumed:
 		return fmt.Sprintf("license_consumed %d", consumed)
-	case kind == Unexported && events != 0:
-		return fmt.Sprintf("events %d in an unexported row", events)
-	case kind != Unexported && (events < 1 || c.level == Detailed && events != 1):
+	case (kind == Unexported || kind == Carry) && events != 0:
+		return fmt.Sprintf("events %d in an %s row", events, kind)
+	case kind == Carry && units != 0:
+		return fmt.Sprintf("units %d in a carry row", units)
+	case kind != Unexported && kind != Carry && (events < 1 || c.level == Detailed && events != 1):
 		return fmt.Sprintf("events %d at %s level", events, c.level)
 	case kind == Provision && events != 1:
 		return fmt.Sprintf("events %d in a provision row (one row per item)", events)
@@ -162,11 +176,55 @@ func (c *rowChecker) checkUserData(r *row, kind ActionKind) string {
 		switch t := r[col].tag; {
 		case c.level == Standard && t != tagNull:
 			return fmt.Sprintf("%s holds user data at standard level", colNames[col])
-		case kind == Unexported && t != tagNull:
-			return fmt.Sprintf("%s holds user data in an unexported row", colNames[col])
+		case (kind == Unexported || kind == Carry) && t != tagNull:
+			return fmt.Sprintf("%s holds user data in an %s row", colNames[col], kind)
 		case t != tagNull && t != tagText:
 			return fmt.Sprintf("%s is not text", colNames[col])
 		}
 	}
+	return ""
+}
+
+// checkPeriod keeps a segment's rows inside its period, and its carry rows at its start: each
+// in its first batch, before any other row, at the period's first instant. A segment made
+// open-ended (rotation turned off) has no period to check against.
+func (c *rowChecker) checkPeriod(r *row, kind ActionKind, t time.Time) string {
+	if kind == Carry {
+		switch {
+		case !c.carrying:
+			return "carry row after the segment's opening rows"
+		case r[colBatch].i != 1:
+			return fmt.Sprintf("carry row in batch %d, not the segment's first", r[colBatch].i)
+		case c.seg.period != "" && !t.Equal(c.seg.start):
+			return fmt.Sprintf("carry row at %s, not at the start of period %s", r[colTime].s, c.seg.period)
+		}
+		return ""
+	}
+	c.carrying = false
+	switch {
+	case c.seg.period == "":
+		return ""
+	case !t.Before(c.seg.end):
+		return fmt.Sprintf("time %s is past period %s", r[colTime].s, c.seg.period)
+	case c.seg.segment > 1 && t.Before(c.seg.start):
+		return fmt.Sprintf("time %s is before period %s", r[colTime].s, c.seg.period)
+	}
+	return ""
+}
+
+// checkCarry checks a carry row's counter against where the license's previous row, in an
+// earlier segment verified in the same run, left it; a segment verified on its own takes the
+// carried counter as the license's starting point.
+func (c *rowChecker) checkCarry(r *row, prev licenseTrail, seen bool, t time.Time) string {
+	id, got := r[colLicenseID].s, r[colLicenseConsumed].i
+	switch {
+	case c.carried[id]:
+		return fmt.Sprintf("license %s carried twice", id)
+	case seen && got != prev.consumed:
+		return fmt.Sprintf("license %s (%s %s): carried license_consumed %d, but seq %d of the previous segment left it at %d: %d units without a row",
+			id, r[colOwner].s, r[colItem].s, got, prev.seq, prev.consumed, got-prev.consumed)
+	}
+	c.carried[id] = true
+	c.licenses[id] = licenseTrail{consumed: got, seq: r[colSeq].i, time: t}
 	return ""
 }

@@ -17,8 +17,17 @@ type Summary struct {
 	Rows                        int64
 	FirstSeq, LastSeq           int64 // 0 when there are no rows
 	Units                       int64 // consume, checkout and unexported units: what reports total
+	HeadSeq                     int64 // meta head_seq: LastSeq, or PrevHeadSeq when a segment has no rows
 	HeadMAC                     string
 	Created                     string
+	// Segment is the file's place in its agent's chain (1, 2, ...) and Period the UTC month
+	// or day it covers ("" when open-ended); 0 for a file written without rotation, which is
+	// a whole chain. A segment's first row follows PrevHeadSeq and PrevHeadMAC, the previous
+	// segment's head.
+	Segment     int64
+	Period      string
+	PrevHeadSeq int64
+	PrevHeadMAC string
 	// Gaps are the unexported rows: units billed without the actions that
 	// consumed them. The file verifies; meterctl verify warns of each.
 	Gaps []Gap
@@ -62,9 +71,16 @@ type verifier struct {
 	keyID string
 	visit rowFunc
 	prov  provisionSet
+	// trail is what the agent's earlier segments left, when they are verified in the same
+	// run (see VerifySet); nil for a file on its own.
+	trail *chainTrail
 }
 
 func verify(path string, key []byte, opts VerifyOptions, visit rowFunc) (*Summary, error) {
+	return verifyIn(path, key, opts, visit, nil)
+}
+
+func verifyIn(path string, key []byte, opts VerifyOptions, visit rowFunc, trail *chainTrail) (*Summary, error) {
 	if len(key) != KeySize {
 		return nil, fmt.Errorf("export: verify %s: key has %d bytes, want %d", path, len(key), KeySize)
 	}
@@ -74,7 +90,7 @@ func verify(path string, key []byte, opts VerifyOptions, visit rowFunc) (*Summar
 	}
 	defer conn.Close()
 	v := &verifier{path: path, conn: conn, sign: newSigner(key), keyID: KeyID(key), visit: visit,
-		prov: provisionSet{vendorKey: opts.VendorKey}}
+		prov: provisionSet{vendorKey: opts.VendorKey}, trail: trail}
 	return v.run()
 }
 
@@ -141,31 +157,39 @@ func (v *verifier) logical() (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Summary{Path: v.path, AgentID: m.agentID, KeyID: m.keyID, Level: m.level.String(), Created: m.created}
+	s := &Summary{Path: v.path, AgentID: m.agentID, KeyID: m.keyID, Level: m.level.String(), Created: m.created,
+		HeadSeq: m.headSeq, Segment: m.seg.segment, Period: m.seg.period}
+	if m.seg.segment > 0 {
+		s.PrevHeadSeq, s.PrevHeadMAC = m.seg.prevHeadSeq, hex.EncodeToString(m.seg.prevHeadMAC[:])
+	}
+	if err := v.trail.joins(s); err != nil {
+		return nil, err
+	}
 	v.prov.agentID = m.agentID
-	head, err := v.rows(m, s)
+	c := v.trail.checker(m)
+	head, err := v.rows(m, s, c)
 	if err != nil {
 		return nil, err
 	}
 	if err := v.head(m, s, head); err != nil {
 		return nil, err
 	}
+	v.trail.done(s, c)
 	s.HeadMAC = hex.EncodeToString(head[:])
 	s.Transactions = v.prov.done()
 	return s, nil
 }
 
 // rows walks the chain in seq order and returns the MAC of the last row.
-func (v *verifier) rows(m *metaInfo, s *Summary) (mac, error) {
-	prev := v.sign.start(m.agentID)
+func (v *verifier) rows(m *metaInfo, s *Summary, c *rowChecker) (mac, error) {
+	first, prev := m.chainStart(v.sign)
 	stmt, err := v.conn.Prepare(selectRows + " ORDER BY seq")
 	if err != nil {
 		return prev, classify(v.path, err)
 	}
 	defer stmt.Reset()
-	c := newRowChecker(m.level)
 	var r row
-	for seq := int64(1); ; seq++ {
+	for seq := first + 1; ; seq++ {
 		ok, err := stmt.Step()
 		if err != nil {
 			return prev, v.rowErr(seq, err)
@@ -217,10 +241,14 @@ func (v *verifier) head(m *metaInfo, s *Summary, head mac) error {
 	bad := func(format string, args ...any) error {
 		return &VerifyError{Path: v.path, Meta: true, Reason: fmt.Sprintf(format, args...)}
 	}
+	last := s.LastSeq
+	if s.Rows == 0 {
+		last, _ = m.chainStart(v.sign)
+	}
 	switch {
-	case m.headSeq != s.LastSeq:
-		return bad("head_seq %d but last row is %d", m.headSeq, s.LastSeq)
-	case head != m.headMAC && s.LastSeq == 0:
+	case m.headSeq != last:
+		return bad("head_seq %d but last row is %d", m.headSeq, last)
+	case head != m.headMAC && s.Rows == 0:
 		return bad("head_mac is not the chain start")
 	case head != m.headMAC:
 		return bad("head_mac does not match row %d", s.LastSeq)

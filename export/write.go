@@ -41,7 +41,10 @@ type tx struct {
 // seq (one record, several items); they must all be in the same Write,
 // since the watermark covers whole records. It returns the number of rows
 // written: one per action at Detailed level, one per batch, license, action
-// and UTC day at Standard level, where each provision keeps its own.
+// and UTC day at Standard level, where each provision keeps its own. With
+// rotation on, the first action past the live segment's period seals it and
+// the rest go to the next segment (see rotate.go): the rows before it are
+// committed either way, so a Write that fails there can be sent again.
 func (db *DB) Write(actions []Action, throughWALSeq uint64) (rows int, err error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
@@ -64,6 +67,34 @@ func (db *DB) write(actions []Action, through uint64) (int, error) {
 	if through <= exported {
 		return 0, nil
 	}
+	if db.broken != nil {
+		return 0, db.broken
+	}
+	rows := 0
+	for {
+		k, at := db.splitAt(actions)
+		if k == len(actions) {
+			break
+		}
+		if k > 0 {
+			n, err := db.writeRun(actions[:k], actions[k-1].WALSeq)
+			rows += n
+			if err != nil {
+				return rows, err
+			}
+		}
+		if err := db.rotateTo(at); err != nil {
+			return rows, err
+		}
+		actions = actions[k:]
+	}
+	n, err := db.writeRun(actions, through)
+	return rows + n, err
+}
+
+// writeRun writes actions that all belong to the live segment, and the watermark, in one
+// transaction.
+func (db *DB) writeRun(actions []Action, through uint64) (int, error) {
 	t := db.begin(len(actions) > 0)
 	if err := db.commit(&t, through, func() error { return db.insertActions(&t, actions) }); err != nil {
 		return 0, fmt.Errorf("export: write %s: %w", db.path, err)
