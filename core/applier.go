@@ -89,6 +89,9 @@ func (a *applier) pass(final, probe bool) error {
 	if err == nil {
 		err = a.write(final)
 	}
+	if err == nil && probe {
+		err = a.seal()
+	}
 	if err == nil {
 		err = a.checkpoint(final)
 	}
@@ -158,6 +161,23 @@ func (a *applier) write(final bool) error {
 		return nil
 	}
 	if err := a.batcher.Flush(); err != nil {
+		return fmt.Errorf("usage database: %w", err)
+	}
+	return nil
+}
+
+// seal closes the usage database's segment once its period is over (USAGE_ROTATE), idle or
+// not, so the customer can send it: what is pending is written first, and Write puts each
+// action in its period's segment.
+func (a *applier) seal() error {
+	now := time.Unix(0, a.e.nowNS())
+	if a.db == nil || !a.db.PeriodOver(now) {
+		return nil
+	}
+	if err := a.write(true); err != nil {
+		return err
+	}
+	if _, err := a.db.Seal(now); err != nil {
 		return fmt.Errorf("usage database: %w", err)
 	}
 	return nil

@@ -39,7 +39,7 @@ var layers = map[string][]string{
 	"core/httpapi": {"core", "core/config", "core/internal/throttle", "shard", "export"},
 	"core/client":  nil,
 	"core/harness": {"core", "core/config", "core/httpapi", "core/client", "export"},
-	"cmd/meterd":   {"core", "core/config", "core/httpapi", "core/version"},
+	"cmd/meterd":   {"core", "core/config", "core/httpapi", "core/version", "export"}, // export: the test build's rotation hook
 	"cmd/meterctl": {"export", "core/version"},
 
 	// The deployment kit: its tests run the built binaries; its healthcheck imports nothing.
@@ -52,7 +52,8 @@ var leaves = []string{"shard", "wal", "export", "core/client", "core/version"}
 
 func TestLayering(t *testing.T) {
 	const mod = "github.com/meterd/meterd/"
-	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}\t{{join .Imports \" \"}}\t{{join .Deps \" \"}}", mod+"...").Output()
+	// With the test build's tag, so that the imports of its hooks are held to the map too.
+	out, err := exec.Command("go", "list", "-tags", "meterd_testhooks", "-f", "{{.ImportPath}}\t{{join .Imports \" \"}}\t{{join .Deps \" \"}}", mod+"...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
@@ -111,7 +112,8 @@ func (e *Engine) openUsage(a *applier, stored uint64) error {
 		return fmt.Errorf("usage database %s is missing, but this agent already wrote records through WAL seq %d to it", path, stored)
 	}
 	db, err := export.Open(export.Options{Path: path, Key: key, Level: e.cfg.UsageLevel, AgentID: a.d.agentID,
-		AgentVersion: version.Get().String()})
+		AgentVersion: version.Get().String(), Rotate: e.cfg.UsageRotate,
+		Now: func() time.Time { return time.Unix(0, e.nowNS()).UTC() }})
 	if err != nil {
 		return fmt.Errorf("usage database %s: %w", path, err)
 	}

@@ -105,14 +105,15 @@ type chain struct {
 // segments in order: agents in the order their first file was given. Two files with the same
 // segment number, or an agent's files with a segment number missing between them (named),
 // are a *VerifyError. Whole-chain files (no segments) of one agent stay in the order given:
-// see sameAgent. Nothing is verified here.
+// see sameAgent. A file whose meta cannot be read is a chain of its own, for verification to
+// say why. Nothing is verified here.
 func orderChains(paths []string) ([]chain, error) {
 	var order []string
 	byAgent := map[string][]header{}
 	for _, p := range paths {
 		h, err := readChainHeader(p)
 		if err != nil {
-			return nil, err
+			h = header{path: p, agentID: "\x00" + p} // alone, for verification to name what is wrong
 		}
 		if _, ok := byAgent[h.agentID]; !ok {
 			order = append(order, h.agentID)

@@ -159,6 +159,14 @@ func (db *DB) due(t time.Time) bool {
 	return db.rotate != RotateOff && !db.seg.end.IsZero() && !t.Before(db.seg.end)
 }
 
+// PeriodOver reports whether the live segment's period is over at t, so that Seal would seal
+// it: the caller flushes what it holds first.
+func (db *DB) PeriodOver(t time.Time) bool {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return !db.closed && db.due(t)
+}
+
 // Seal seals the live segment if its period is over at now, and starts the next one, whose
 // period holds now: an idle agent still closes the month, so that the customer can send it.
 // Flush what the Batcher holds first: those actions belong to the period being sealed.

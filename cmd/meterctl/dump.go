@@ -42,7 +42,11 @@ func runDump(args []string, stdout, stderr io.Writer) int {
 	w := bufio.NewWriter(stdout)
 	out := newOut(w, key != nil)
 	code := exitOK
-	for _, path := range fs.Args() {
+	paths, err := usagePaths(fs.Args())
+	if err != nil {
+		return fs.fail(err)
+	}
+	for _, path := range paths {
 		info, err := export.Dump(path, key, func(r *export.UsageRow) error { return out.row(path, r) })
 		var ve *export.VerifyError
 		if err == nil || errors.As(err, &ve) {

@@ -31,7 +31,11 @@ func runProvisions(fs *cli, keyPath, ledgerPath, pubPath, format string, stdout 
 	if err != nil {
 		return fs.fail(err)
 	}
-	txs, _, err := export.ProvisionReport(fs.Args(), key, export.ReportOptions{Ledger: ledger, VendorKey: vopts.VendorKey})
+	paths, err := usagePaths(fs.Args())
+	if err != nil {
+		return fs.fail(err)
+	}
+	txs, _, err := export.ProvisionReport(paths, key, export.ReportOptions{Ledger: ledger, VendorKey: vopts.VendorKey})
 	if err != nil {
 		return fs.fail(err)
 	}

@@ -50,13 +50,17 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fs.fail(err)
 	}
+	paths, err := usagePaths(fs.Args())
+	if err != nil {
+		return fs.fail(err)
+	}
 	return toOutput(fs, *outPath, stdout, func(stdout io.Writer) int {
 		var out bytes.Buffer
 		if *format == "html" {
-			err = htmlReport(&out, fs.Args(), key, period, ledger, *ledgerPath)
+			err = htmlReport(&out, paths, key, period, ledger, *ledgerPath)
 		} else {
 			var totals []export.Total
-			if totals, _, err = export.ReportWith(fs.Args(), key, export.ReportOptions{By: period, Ledger: ledger}); err == nil {
+			if totals, _, err = export.ReportWith(paths, key, export.ReportOptions{By: period, Ledger: ledger}); err == nil {
 				render(&out, totals)
 			}
 		}

@@ -9,7 +9,8 @@ import (
 )
 
 // runVerify checks exports: meterctl verify -key vendor.key [-ledger
-// vendor.ledger] [-vendor-pub vendor.sign.pub] usage.db...
+// vendor.ledger] [-vendor-pub vendor.sign.pub] usage.db|dir... Each agent's segments are
+// checked in chain order, each joining the one before.
 func runVerify(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("verify", "-key FILE [-ledger FILE] [-vendor-pub FILE] usage.db...", stdout, stderr)
 	keyPath := fs.String("key", "", "the key `file` shared with the agent (meterctl keygen)")
@@ -32,13 +33,21 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fs.fail(err)
 	}
+	paths, err := usagePaths(fs.Args())
+	if err != nil {
+		return fs.fail(err)
+	}
+	results, err := export.VerifySet(paths, key, opts, ledger)
+	if err != nil {
+		return fs.fail(err)
+	}
 	code := exitOK
-	for _, path := range fs.Args() {
-		s, err := verifyOne(path, key, opts, ledger)
-		if err != nil {
-			code = max(code, fs.fail(err))
+	for _, r := range results {
+		if r.Err != nil {
+			code = max(code, fs.fail(r.Err))
 			continue
 		}
+		s := r.Summary
 		fmt.Fprintln(stdout, summaryLine(s))
 		for _, g := range s.Gaps {
 			fmt.Fprintln(stdout, gapLine(s.Path, g))
@@ -55,28 +64,21 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// verifyOne verifies path and, with a ledger, checks and accepts it there
-// (in memory; the caller saves), so later files of the same agent in this
-// run must continue it.
-func verifyOne(path string, key []byte, opts export.VerifyOptions, ledger *export.Ledger) (*export.Summary, error) {
-	s, err := export.VerifyWith(path, key, opts)
-	if err != nil || ledger == nil {
-		return s, err
-	}
-	if err := ledger.Check(s); err != nil {
-		return nil, err
-	}
-	ledger.Accept(s)
-	return s, nil
-}
-
 func summaryLine(s *export.Summary) string {
 	seqs := "none"
 	if s.Rows > 0 {
 		seqs = fmt.Sprintf("%d-%d", s.FirstSeq, s.LastSeq)
 	}
-	return fmt.Sprintf("%s: ok agent=%s level=%s rows=%d seq=%s units=%d key=%s",
-		s.Path, s.AgentID, s.Level, s.Rows, seqs, s.Units, s.KeyID)
+	seg := ""
+	if s.Segment > 0 {
+		period := s.Period
+		if period == "" {
+			period = "open"
+		}
+		seg = fmt.Sprintf(" segment=%d period=%s", s.Segment, period)
+	}
+	return fmt.Sprintf("%s: ok agent=%s level=%s rows=%d seq=%s units=%d key=%s%s",
+		s.Path, s.AgentID, s.Level, s.Rows, seqs, s.Units, s.KeyID, seg)
 }
 
 // gapLine warns of an unexported row: the file verifies and the units are

@@ -83,7 +83,12 @@ func serve(cfg config.Config, logger *slog.Logger) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	a, err := httpapi.Start(cfg, core.Options{Logger: logger})
+	opts := core.Options{Logger: logger}
+	if err := testHooks(&opts, logger); err != nil {
+		logger.Error("cannot start", "err", err)
+		return exitFailed
+	}
+	a, err := httpapi.Start(cfg, opts)
 	if err != nil {
 		logger.Error("cannot start", "err", plain(err))
 		return exitFailed

@@ -63,6 +63,7 @@ type Config struct {
 	DataDir            string
 	UsageDatabase      string // "" → <DataDir>/usage.db; UsageOff disables
 	UsageLevel         export.Level
+	UsageRotate        export.Rotation // RotateOff by default
 	UsageWriteInterval int
 	UsageKeyFile       string // "" → <DataDir>/usage.key
 	Durability         Durability
@@ -179,6 +180,15 @@ var configKeys = []configKey{
 			return nil
 		},
 		func(c *Config) string { return c.UsageLevel.String() },
+		noCheck},
+	{"USAGE_ROTATE", typeString, "monthly, daily or off: seal the usage database at each UTC period's end into usage-<agent>-<period>.db and continue its chain in a new file",
+		func(c *Config, v string) (err error) {
+			if c.UsageRotate, err = export.ParseRotation(v); err != nil {
+				return fmt.Errorf("want monthly, daily or off, got %q", v)
+			}
+			return nil
+		},
+		func(c *Config) string { return c.UsageRotate.String() },
 		noCheck},
 	{"USAGE_WRITE_INTERVAL", typeInt, "pay-per-use actions between writes to the usage database",
 		func(c *Config, v string) (err error) { c.UsageWriteInterval, err = parseInterval(v); return err },

@@ -87,6 +87,7 @@ func TestBadValueMessages(t *testing.T) {
 		}
 	}
 	f("USAGE_LEVEL", "chatty", `meterd.cfg:1: USAGE_LEVEL: want standard or detailed, got "chatty"`)
+	f("USAGE_ROTATE", "weekly", `meterd.cfg:1: USAGE_ROTATE: want monthly, daily or off, got "weekly"`)
 	f("LOG_FORMAT", "yaml", `meterd.cfg:1: LOG_FORMAT: want text or json, got "yaml"`)
 	f("LOG_LEVEL", "trace", `meterd.cfg:1: LOG_LEVEL: want debug, info, warn or error, got "trace"`)
 	f("LOG_LEVEL", "warn+2", `meterd.cfg:1: LOG_LEVEL: want debug, info, warn or error, got "warn+2"`)
@@ -150,6 +151,7 @@ func TestConfigDerivedPaths(t *testing.T) {
 
 func TestKeysHaveFlags(t *testing.T) {
 	want := map[string]string{"LISTEN": "listen", "DATA_DIR": "data-dir", "USAGE_WRITE_INTERVAL": "usage-write-interval",
+		"USAGE_ROTATE": "usage-rotate",
 		"ADMIN_TOKEN_FILE": "admin-token-file", "IDEMPOTENCY_TTL": "idempotency-ttl",
 		"IDEMPOTENCY_MAX_KEYS": "idempotency-max-keys", "ALLOWED_HOSTS": "allowed-hosts", "HEADER_TIMEOUT": "header-timeout",
 		"BODY_TIMEOUT": "body-timeout", "IDLE_TIMEOUT": "idle-timeout", "MAX_CONNS": "max-conns", "MAX_SESSIONS": "max-sessions",
@@ -158,8 +160,8 @@ func TestKeysHaveFlags(t *testing.T) {
 	for _, k := range config.Keys() {
 		got[k.Key] = k.Flag
 	}
-	if len(got) != 20 {
-		t.Fatalf("got %d keys, want 20", len(got))
+	if len(got) != 21 {
+		t.Fatalf("got %d keys, want 21", len(got))
 	}
 	for k, f := range want {
 		if got[k] != f {
@@ -172,7 +174,7 @@ func TestKeysHaveFlags(t *testing.T) {
 func TestKeysHaveTypesAndDefaults(t *testing.T) {
 	want := map[string][2]string{
 		"LISTEN": {"string", "127.0.0.1:8787"}, "DATA_DIR": {"string", "./meterd-data"}, "USAGE_DATABASE": {"string", ""},
-		"USAGE_LEVEL": {"string", "standard"}, "USAGE_WRITE_INTERVAL": {"int", "100"}, "USAGE_KEY_FILE": {"string", ""},
+		"USAGE_LEVEL": {"string", "standard"}, "USAGE_ROTATE": {"string", "off"}, "USAGE_WRITE_INTERVAL": {"int", "100"}, "USAGE_KEY_FILE": {"string", ""},
 		"DURABILITY": {"string", "sync"}, "ADMIN_TOKEN_FILE": {"string", ""}, "SESSION_TIMEOUT": {"duration", "1h0m0s"},
 		"IDEMPOTENCY_TTL": {"duration", "24h0m0s"}, "IDEMPOTENCY_MAX_KEYS": {"int", "1000000"}, "ALLOWED_HOSTS": {"string", ""},
 		"HEADER_TIMEOUT": {"duration", "10s"}, "BODY_TIMEOUT": {"duration", "30s"}, "IDLE_TIMEOUT": {"duration", "2m0s"},
