@@ -151,7 +151,7 @@ func TestConfigDerivedPaths(t *testing.T) {
 
 func TestKeysHaveFlags(t *testing.T) {
 	want := map[string]string{"LISTEN": "listen", "DATA_DIR": "data-dir", "USAGE_WRITE_INTERVAL": "usage-write-interval",
-		"USAGE_ROTATE": "usage-rotate",
+		"USAGE_ROTATE":     "usage-rotate",
 		"ADMIN_TOKEN_FILE": "admin-token-file", "IDEMPOTENCY_TTL": "idempotency-ttl",
 		"IDEMPOTENCY_MAX_KEYS": "idempotency-max-keys", "ALLOWED_HOSTS": "allowed-hosts", "HEADER_TIMEOUT": "header-timeout",
 		"BODY_TIMEOUT": "body-timeout", "IDLE_TIMEOUT": "idle-timeout", "MAX_CONNS": "max-conns", "MAX_SESSIONS": "max-sessions",
