@@ -108,6 +108,9 @@ func (e *Engine) openUsage(a *applier, stored uint64) error {
 	if err != nil {
 		return err
 	}
+	if err := export.FinishRotation(path); err != nil {
+		return fmt.Errorf("usage database %s: %w", path, err)
+	}
 	if _, statErr := os.Stat(path); errors.Is(statErr, os.ErrNotExist) && stored > 0 {
 		return fmt.Errorf("usage database %s is missing, but this agent already wrote records through WAL seq %d to it", path, stored)
 	}

@@ -89,7 +89,7 @@ func Open(opts Options) (*DB, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	if err := finishRotation(opts.Path); err != nil {
+	if err := FinishRotation(opts.Path); err != nil {
 		return nil, err
 	}
 	conn, err := sqlite.OpenConn(opts.Path, sqlite.OpenReadWrite|sqlite.OpenCreate)

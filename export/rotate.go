@@ -49,10 +49,11 @@ func reached(s RotateStep) {
 	}
 }
 
-// finishRotation completes or undoes a rotation a crash cut short, before the live file is
-// opened: a .next beside a missing live file was complete (step 4 had begun), one beside the
-// live file may not be.
-func finishRotation(path string) error {
+// FinishRotation completes or undoes a rotation a crash cut short, before the live file is
+// opened (Open calls it; an agent that checks the live file is there calls it first): a .next
+// beside a missing live file was complete (step 4 had begun), one beside the live file may
+// not be.
+func FinishRotation(path string) error {
 	next := path + nextSuffix
 	switch {
 	case !exists(next):

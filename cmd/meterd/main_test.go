@@ -36,7 +36,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	meterdBin = filepath.Join(dir, "meterd")
-	args := []string{"build", "-o", meterdBin, "-ldflags", stamp}
+	// The test build (testhooks_on.go): a release build plus a fast clock and a kill at a
+	// rotation step, each off unless its variable is set.
+	args := []string{"build", "-tags", "meterd_testhooks", "-o", meterdBin, "-ldflags", stamp}
 	if raceEnabled {
 		args = append(args, "-race")
 	}

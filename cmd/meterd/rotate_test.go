@@ -1,0 +1,110 @@
+package main_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meterd/meterd/core/client"
+	"github.com/meterd/meterd/export"
+)
+
+// TestProcessRotationKilledAtEachStep kills a real meterd (SIGKILL, from the test build's
+// hook) at each step of a daily rotation, restarts it, and has the vendor's meterctl verify the
+// directory as one chain that bills exactly the units granted: a rotation cut short loses no
+// row and doubles none.
+func TestProcessRotationKilledAtEachStep(t *testing.T) {
+	for _, step := range []export.RotateStep{export.StepNextWritten, export.StepSealed, export.StepRenamed, export.StepNextLive} {
+		t.Run(string(step), func(t *testing.T) {
+			// Two seconds before the coming UTC midnight, at real speed: the licenses' windows
+			// (dayOrder) hold it.
+			midnight := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+			t.Setenv("METERD_TEST_CLOCK", midnight.Add(-2*time.Second).Format(time.RFC3339)+"*1")
+			t.Setenv("METERD_TEST_KILL_AT", string(step))
+			data := filepath.Join(t.TempDir(), "data")
+			args := []string{"-usage-rotate", "daily", "-usage-write-interval", "1"}
+			p := startMeterd(t, data, args...)
+			p.provision(1_000_000)
+			granted := int64(0)
+			for !p.Exited() {
+				d, err := p.c.Consume(t.Context(), client.ConsumeRequest{Owner: "organizations/o", Item: "Item", Units: 1})
+				switch {
+				case err == nil && d.Granted:
+					granted++
+				case err == nil:
+					t.Fatalf("denied: %+v", d)
+				}
+			}
+			if !strings.Contains(p.log.String(), "test build") {
+				t.Fatalf("not the test build:\n%s", p.log.String())
+			}
+			t.Setenv("METERD_TEST_KILL_AT", "")
+			p = startMeterd(t, data, args...)
+			p.consumeUnits(10)
+			granted += 10
+			inFlight := p.consumed(licenseOf(t, p)) - granted // the request the kill cut off, if logged
+			p.stop(os.Interrupt)
+			if inFlight < 0 || inFlight > 1 {
+				t.Fatalf("agent counts %d units beyond the %d granted", inFlight, granted)
+			}
+			names := dirNames(t, data)
+			sealed := "usage-" + agentPrefix(t, names) + "-" + midnight.Add(-time.Hour).Format("2006-01-02") + ".db"
+			if !slices.Contains(names, sealed) || !slices.Contains(names, "usage.db") || slices.Contains(names, "usage.db.next") {
+				t.Fatalf("data directory holds %v, want %s and usage.db, no usage.db.next", names, sealed)
+			}
+			key := filepath.Join(data, "usage.key")
+			out, err := meterctl.Run("verify", "-key", key, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(out), "segment=2") {
+				t.Fatalf("verify:\n%s", out)
+			}
+			billed, err := meterctl.Billed(key, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if billed["Item"] != granted+inFlight {
+				t.Fatalf("billed %d, granted %d (+%d in flight at the kill)", billed["Item"], granted, inFlight)
+			}
+			t.Logf("killed at %s after %d grants; billed %d", step, granted-10, billed["Item"])
+		})
+	}
+}
+
+func licenseOf(t *testing.T, p *proc) string {
+	t.Helper()
+	ls := p.licenses("organizations/o")
+	if len(ls) != 1 {
+		t.Fatalf("%d licenses", len(ls))
+	}
+	return ls[0].ID
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// agentPrefix is the agent id's first 8 characters, from the name of a sealed segment.
+func agentPrefix(t *testing.T, names []string) string {
+	t.Helper()
+	for _, n := range names {
+		if rest, ok := strings.CutPrefix(n, "usage-"); ok && len(rest) > 8 {
+			return rest[:8]
+		}
+	}
+	t.Fatalf("no sealed segment among %v", names)
+	return ""
+}
