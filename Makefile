@@ -40,6 +40,7 @@ test: ## go vet, every test with the race detector, then the allocation tests wi
 
 .PHONY: demo
 demo: build ## the whole job end to end in a temporary directory
+	$(GO) build -tags meterd_testhooks -o $(BIN)/meterd-testhooks ./cmd/meterd
 	$(GO) -C bench run ./demo -bin $(abspath $(BIN))
 
 .PHONY: bench

@@ -3,7 +3,9 @@
 // PdfPro example and a sessions-mode product (an unsigned order with the admin token is
 // refused), concurrent clients consume both until they are exhausted, the customer takes a
 // consistent copy of the live usage database, the agent is stopped with SIGTERM, and the
-// vendor verifies the usage database, lists the provisions it signed, and bills from it. The
+// vendor verifies the usage database, lists the provisions it signed, and bills from it. A
+// second agent then rotates its usage database daily on a fast clock across three midnights,
+// and the vendor verifies and bills the segments as one chain (segments.go). The
 // agent is started through core/harness; the application and the vendor's tooling talk to it
 // through core/client, as a real application would.
 //
@@ -109,7 +111,10 @@ func run(bin string, keep bool) error {
 	if err := checkSigned(meterctl, key, pub, db); err != nil {
 		return err
 	}
-	return checkTotals(meterctl, key, db, granted)
+	if err := checkTotals(meterctl, key, db, granted); err != nil {
+		return err
+	}
+	return segments(bin, dir, meterctl)
 }
 
 func step(format string, args ...any) { fmt.Printf("\n== "+format+"\n", args...) }
