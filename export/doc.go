@@ -32,6 +32,19 @@
 // SignRequest and CheckSignature are the vendor's Ed25519 signing key, its
 // signature of one provisioning request, and the agent's check of it.
 //
+// # Segments (schema_version 3)
+//
+// With Options.Rotate the file is one segment of the agent's chain: a row dated past its UTC
+// period seals it and continues the chain in a new file (rotate.go, step by step, with what a
+// crash at each step leaves). A segment's meta adds segment (1, 2, ...), prev_head_seq and
+// prev_head_mac (the previous segment's head: its first row chains from that MAC and takes the
+// next seq) and period ("2026-12", "2026-12-06", or "" when rotation was switched off). Its
+// rows lie in the period, and it opens with a carry row per license that has consumed
+// anything: action carry, units 0, events 0, its license_consumed where the previous segment
+// left it, at the period's first instant. So a segment verifies and bills alone, and VerifySet
+// and the reports, given an agent's segments together, check that each joins the one before
+// and that every carried counter is the one left behind.
+//
 // # Concurrency
 //
 // DB methods are safe for concurrent use (Write from the export goroutine,
@@ -64,7 +77,7 @@
 //	  batch   number of the write that made the row: 1, 2, ...
 //	  time    RFC 3339 UTC (fraction trimmed, "Z"); never before the
 //	          previous row's
-//	  action  provision | consume | checkout | checkin | unexported
+//	  action  provision | consume | checkout | checkin | unexported | carry
 //	  units   provision: use count granted; consume, checkout: units taken;
 //	          unexported: units consumed that no other row holds
 //	  events  actions the row stands for; 0 for unexported (not known)
