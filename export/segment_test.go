@@ -2,6 +2,7 @@ package export_test
 
 import (
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -371,5 +372,54 @@ func TestRotationKeepsARecordWhole(t *testing.T) {
 	sums := verifySet(t, dbFiles(t, dir), nil)
 	if sums[0].Rows != 1 || sums[1].Units+sums[0].Units != billable(acts) {
 		t.Fatalf("rows %d in the sealed segment, units %d+%d, want 1 and %d", sums[0].Rows, sums[0].Units, sums[1].Units, billable(acts))
+	}
+}
+
+// TestHundredSegmentsOfThreeAgents: 102 sealed segments and three live files, given shuffled,
+// verify as three chains and bill every unit once.
+func TestHundredSegmentsOfThreeAgents(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	var want int64
+	for i, agent := range []string{"agent-one-0123456789", "agent-two-0123456789", "agent-six-0123456789"} {
+		sub := filepath.Join(dir, strconv.Itoa(i))
+		os.Mkdir(sub, 0o755)
+		acts := daysOf(34*6, 4*time.Hour) // six a day: 34 days, 33 midnights
+		db, err := export.Open(export.Options{Path: filepath.Join(sub, "usage.db"), Key: testKey(t), Level: export.Standard,
+			AgentID: agent, Now: func() time.Time { return created }, Rotate: export.RotateDaily})
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeBatches(t, db, acts, 5, 11)
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, dbFiles(t, sub)...)
+		want += billable(acts)
+	}
+	if len(paths) != 3*35 {
+		t.Fatalf("%d files, want 105 (34 sealed and a live file per agent)", len(paths))
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(paths), func(i, j int) { paths[i], paths[j] = paths[j], paths[i] })
+	sums := verifySet(t, paths, nil)
+	var units int64
+	segs := map[string]int64{}
+	for _, s := range sums {
+		units += s.Units
+		if s.Segment != segs[s.AgentID]+1 {
+			t.Fatalf("%s: segment %d after %d", s.Path, s.Segment, segs[s.AgentID])
+		}
+		segs[s.AgentID] = s.Segment
+	}
+	totals, err := export.Report(paths, testKey(t), export.ByDay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var billed int64
+	for _, tot := range totals {
+		billed += tot.Units
+	}
+	if units != want || billed != want || len(segs) != 3 {
+		t.Fatalf("verified %d units, billed %d, want %d, over %d agents", units, billed, want, len(segs))
 	}
 }
