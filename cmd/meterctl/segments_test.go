@@ -63,6 +63,18 @@ func TestSegmentsInADirectory(t *testing.T) {
 	billed.want(t, 0, "users/agent-one-0000,PdfPro,2026-12,2097,699\n", "")
 	billed.want(t, 0, "users/agent-two-0000,PdfPro,2026-12,897,299\n", "")
 
+	page := filepath.Join(e.dir, "report.html")
+	meterctl(t, "report", "-key", e.key, "-format", "html", "-o", page, dir, other).want(t, 0, "", "")
+	html, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<td>3 · 2026-12-02</td>", "<td>4 · 2026-12-03</td>", "<td>2 · 2026-12-01</td>"} {
+		if !strings.Contains(string(html), want) {
+			t.Fatalf("the HTML report's verification table lacks %q", want)
+		}
+	}
+
 	os.Remove(filepath.Join(dir, "usage-agent-on-2026-12-01.db"))
 	meterctl(t, "verify", "-key", e.key, dir).want(t, 1, "", "agent agent-one-0000: segment 2 missing between")
 	meterctl(t, "report", "-key", e.key, dir).want(t, 1, "", "segment 2 missing")
