@@ -378,19 +378,20 @@ func TestRotationKeepsARecordWhole(t *testing.T) {
 // TestHundredSegmentsOfThreeAgents: 102 sealed segments and three live files, given shuffled,
 // verify as three chains and bill every unit once.
 func TestHundredSegmentsOfThreeAgents(t *testing.T) {
+	t.Parallel() // 105 files, each synced: the disk's time, which other tests can share
 	dir := t.TempDir()
 	var paths []string
 	var want int64
 	for i, agent := range []string{"agent-one-0123456789", "agent-two-0123456789", "agent-six-0123456789"} {
 		sub := filepath.Join(dir, strconv.Itoa(i))
 		os.Mkdir(sub, 0o755)
-		acts := daysOf(34*6, 4*time.Hour) // six a day: 34 days, 33 midnights
+		acts := daysOf(34*2, 12*time.Hour) // two a day, 2026-11-30 22:00 to 2027-01-03 10:00
 		db, err := export.Open(export.Options{Path: filepath.Join(sub, "usage.db"), Key: testKey(t), Level: export.Standard,
 			AgentID: agent, Now: func() time.Time { return created }, Rotate: export.RotateDaily})
 		if err != nil {
 			t.Fatal(err)
 		}
-		writeBatches(t, db, acts, 5, 11)
+		writeBatches(t, db, acts, 7) // several midnights a write
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
