@@ -81,6 +81,13 @@ func removeSQLite(path string) error {
 // rotation becomes segment 1 of its chain; rotation off makes the live segment open-ended, so
 // rows past its period stay valid; rotation on gives an open-ended one a period.
 func (db *DB) prepareSegment(now time.Time) error {
+	if err := db.segmentMeta(now); err != nil {
+		return fmt.Errorf("export: open %s: segment meta: %w", db.path, err)
+	}
+	return nil
+}
+
+func (db *DB) segmentMeta(now time.Time) error {
 	at := now
 	if db.last.After(at) {
 		at = db.last
@@ -98,8 +105,9 @@ func (db *DB) prepareSegment(now time.Time) error {
 	return nil
 }
 
-// setMeta sets meta rows (key, value, ...) and re-signs meta in one transaction.
-func (db *DB) setMeta(kv ...string) (err error) {
+// setMeta sets meta rows (key, value, ...) and re-signs meta in one transaction; the DB takes
+// the new meta only once it is committed.
+func (db *DB) setMeta(kv ...string) error {
 	next := slices.Clone(db.meta)
 	for i := 0; i+1 < len(kv); i += 2 {
 		j := slices.IndexFunc(next, func(e metaEntry) bool { return e.key == kv[i] })
@@ -110,23 +118,30 @@ func (db *DB) setMeta(kv ...string) (err error) {
 		next[j].val = textValue(kv[i+1])
 	}
 	sum := db.sign.meta(next) // sorts next by key, as db.meta must be
-	end, err := sqlitex.ImmediateTransaction(db.conn)
-	if err != nil {
-		return fmt.Errorf("export: %s: %w", db.path, err)
-	}
-	defer end(&err)
-	kv = append(kv, metaMAC, hex.EncodeToString(sum[:]))
-	for i := 0; i+1 < len(kv); i += 2 {
-		if err := sqlitex.Execute(db.conn, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-			&sqlitex.ExecOptions{Args: []any{kv[i], kv[i+1]}}); err != nil {
-			return fmt.Errorf("export: %s: meta %s: %w", db.path, kv[i], err)
-		}
+	if err := db.setMetaTx(append(kv, metaMAC, hex.EncodeToString(sum[:]))); err != nil {
+		return err
 	}
 	db.meta = next
 	db.seg.period, _ = db.get(metaPeriod)
 	db.seg.start, db.seg.end, _ = periodBounds(db.seg.period)
 	if s, ok := db.get(metaSegment); ok {
 		parseDecimal(s, &db.seg.segment)
+	}
+	return nil
+}
+
+// setMetaTx writes meta rows (key, value, ...) in one transaction.
+func (db *DB) setMetaTx(kv []string) (err error) {
+	end, err := sqlitex.ImmediateTransaction(db.conn)
+	if err != nil {
+		return err
+	}
+	defer end(&err)
+	for i := 0; i+1 < len(kv); i += 2 {
+		if err := sqlitex.Execute(db.conn, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+			&sqlitex.ExecOptions{Args: []any{kv[i], kv[i+1]}}); err != nil {
+			return fmt.Errorf("meta %s: %w", kv[i], err)
+		}
 	}
 	return nil
 }
