@@ -16,6 +16,7 @@ import (
 //	cmd/meterctl ──▶ export
 //	cmd/meterd, cmd/meterctl, core, core/metrics ──▶ core/version (which imports nothing of ours)
 //	core/harness ──▶ core/httpapi, core/client (which imports nothing of ours)
+//	core ──▶ core/pool ──▶ core/licensing (the etcd pool: below the engine, above the values)
 //
 // Each package of the module may import of ours only what its row allows; the leaves import
 // nothing of ours, not even indirectly. A package with no row fails the test, so a new one
@@ -34,6 +35,7 @@ var layers = map[string][]string{
 	"core/vendorsig":         {"export"},
 	"core/internal/throttle": nil,
 	"core/version":           nil,
+	"core/pool":              {"core/licensing"},
 	"core": {"shard", "wal", "export", "core/config", "core/internal/throttle",
 		"core/licensing", "core/record", "core/order", "core/idem", "core/session", "core/vendorsig", "core/metrics", "core/version"},
 	"core/httpapi": {"core", "core/config", "core/internal/throttle", "shard", "export"},
