@@ -16,6 +16,7 @@
 //	     ──▶ core/pool ──▶ core/licensing
 //
 //	cmd/meterd, cmd/meterctl, core, core/metrics ──▶ core/version
+//	cmd/meterctl ──▶ export, core/pool (meterctl pool evict)
 //
 //	core/config     the configuration: keys, defaults, checks, the file format
 //	core/httpapi    the fasthttp transport: routing, the guard against hostile clients,

@@ -13,7 +13,7 @@ import (
 //	core ──▶ core/order ──▶ core/record ──▶ core/licensing ──▶ shard
 //	core ──▶ core/idem ──▶ core/licensing
 //	core ──▶ core/session, core/vendorsig ──▶ export, core/metrics ──▶ shard
-//	cmd/meterctl ──▶ export
+//	cmd/meterctl ──▶ export, core/pool
 //	cmd/meterd, cmd/meterctl, core, core/metrics ──▶ core/version (which imports nothing of ours)
 //	core/harness ──▶ core/httpapi, core/client (which imports nothing of ours)
 //	core ──▶ core/pool ──▶ core/licensing (the etcd pool: below the engine, above the values)
@@ -37,12 +37,12 @@ var layers = map[string][]string{
 	"core/version":           nil,
 	"core/pool":              {"core/licensing"},
 	"core": {"shard", "wal", "export", "core/config", "core/internal/throttle",
-		"core/licensing", "core/record", "core/order", "core/idem", "core/session", "core/vendorsig", "core/metrics", "core/version"},
+		"core/licensing", "core/record", "core/order", "core/idem", "core/session", "core/vendorsig", "core/metrics", "core/version", "core/pool"},
 	"core/httpapi": {"core", "core/config", "core/internal/throttle", "shard", "export"},
 	"core/client":  nil,
 	"core/harness": {"core", "core/config", "core/httpapi", "core/client", "export"},
 	"cmd/meterd":   {"core", "core/config", "core/httpapi", "core/version"},
-	"cmd/meterctl": {"export", "core/version"},
+	"cmd/meterctl": {"export", "core/version", "core/pool"},
 
 	// The deployment kit: its tests run the built binaries; its healthcheck imports nothing.
 	"cmd/meterd/deploy":                    nil,

@@ -107,7 +107,7 @@ func (a *Agent) Lease(ctx context.Context, license string, want int64, now time.
 		if !inStep(r.hold.Held, loc.Moved) {
 			return 0, 0, ErrOutOfStep
 		}
-		c := pick(r, now)
+		c := pick(r, now, len(loc.Moved))
 		if c < 0 {
 			return 0, 0, ErrEmpty
 		}
@@ -139,10 +139,10 @@ func inStep(held, moved []int64) bool {
 	return len(moved) <= len(held)
 }
 
-// pick is the credit a lease comes from, or -1.
-func pick(r *read, now time.Time) int {
+// pick is the credit a lease comes from, among the first known (those the agent knows of), or -1.
+func pick(r *read, now time.Time, known int) int {
 	best := -1
-	for i, c := range r.lic.Credits {
+	for i, c := range r.lic.Credits[:min(known, len(r.lic.Credits))] {
 		w := c.Window()
 		active := !now.Before(w.From) && (w.Open || now.Before(w.Until))
 		if !active || r.free[i] <= 0 {
