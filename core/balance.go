@@ -10,6 +10,9 @@ func (e *Engine) balances(yield func(remaining, total int64) bool) {
 	defer e.provMu.RUnlock()
 	for _, ls := range e.byOwner {
 		for _, l := range ls {
+			if l.pool != nil {
+				continue // what this agent holds of a pooled license says nothing of the pool's balance
+			}
 			var remaining, total int64
 			for i, n := 0, l.ctr.NumCredits(); i < n; i++ {
 				if c := l.ctr.Credit(i); c.From <= now && now < c.Until {

@@ -98,6 +98,9 @@ func (e *Engine) take(l *license, d *record.Decision, kind record.DecisionKind, 
 	d.Time = e.nowNS()
 	res := shard.Result{Parts: parts}
 	l.ctr.TakeInto(&res, d.Units, d.Time) // not Take: no copy of the result (BenchmarkDecideSteps)
+	if l.pool != nil {
+		e.takePooled(l, d, &res)
+	}
 	d.Kind, d.Remaining, d.Outcome = kind, res.Remaining, res.Outcome
 	if res.Outcome != shard.Granted {
 		d.Kind = record.DecDeny

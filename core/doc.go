@@ -13,8 +13,10 @@
 //	core ──▶ core/order ──▶ core/record ──▶ core/licensing ──▶ shard
 //	     ──▶ core/idem ───────────────────▶ core/licensing
 //	     ──▶ core/session, core/vendorsig, core/metrics
+//	     ──▶ core/pool ──▶ core/licensing
 //
 //	cmd/meterd, cmd/meterctl, core, core/metrics ──▶ core/version
+//	cmd/meterctl ──▶ export, core/pool (meterctl pool evict)
 //
 //	core/config     the configuration: keys, defaults, checks, the file format
 //	core/httpapi    the fasthttp transport: routing, the guard against hostile clients,
@@ -30,6 +32,8 @@
 //	core/session    the live table of sessions: a lock each, the MAX_SESSIONS bound, idleness
 //	core/vendorsig  the vendor's signature on provisioning requests: its key and its check
 //	core/metrics    the Prometheus registry and the engine's series on it
+//	core/pool       shared licenses in etcd: the keys, leases and returns of blocks, epochs,
+//	                fencing and eviction (no decision: those stay the engine's)
 //	core/version    the build's version, commit and Go version
 //	shard, wal, export   the leaves: counters, the log, the usage database
 //

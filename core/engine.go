@@ -28,6 +28,9 @@ type Options struct {
 	Logger *slog.Logger     // nil: discard
 	Clock  func() time.Time // nil: time.Now
 	FS     vfs.FS           // nil: the real disk; tests pass Pebble's crash or error filesystems
+	// PoolPrefix is where in etcd the shared pool's keys live (POOL_ENDPOINTS set); "": the
+	// default, meterd/. Tests give each pool its own.
+	PoolPrefix string
 }
 
 // Engine decides consumption, provisions licenses and keeps both durable. It is usable without
@@ -46,6 +49,7 @@ type Engine struct {
 	sessions *session.Table
 
 	vendorKey vendorsig.Key // VENDOR_PUBLIC_KEY_FILE; nil: provisioning needs no signature
+	pool      *poolRun      // POOL_ENDPOINTS; nil: licenses live in this agent alone
 
 	provMu   sync.RWMutex // provisioning and the maps below
 	products map[string]*productRef
@@ -77,6 +81,13 @@ const gateClosed = 1 << 62
 func Open(cfg config.Config, opts Options) (*Engine, error) {
 	e, err := open(cfg, opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.openPool(opts.PoolPrefix); err != nil {
+		if e.apply.db != nil {
+			e.apply.db.Close()
+		}
+		e.log.Close()
 		return nil, err
 	}
 	e.start()
@@ -151,9 +162,10 @@ func (e *Engine) close() error {
 	if e.gate.Add(gateClosed) != gateClosed {
 		<-e.drained // calls in flight end within one WAL append
 	}
+	perr := e.closePool() // every unit held goes back before the log closes
 	close(e.closing)
 	e.bg.Wait()
-	err := e.log.Sync()
+	err := errors.Join(perr, e.log.Sync())
 	err = errors.Join(err, e.apply.finish())
 	if cerr := e.log.Close(); cerr != nil && !errors.Is(cerr, wal.ErrClosed) {
 		err = errors.Join(err, cerr)

@@ -13,9 +13,10 @@ import (
 //	core ──▶ core/order ──▶ core/record ──▶ core/licensing ──▶ shard
 //	core ──▶ core/idem ──▶ core/licensing
 //	core ──▶ core/session, core/vendorsig ──▶ export, core/metrics ──▶ shard
-//	cmd/meterctl ──▶ export
+//	cmd/meterctl ──▶ export, core/pool
 //	cmd/meterd, cmd/meterctl, core, core/metrics ──▶ core/version (which imports nothing of ours)
 //	core/harness ──▶ core/httpapi, core/client (which imports nothing of ours)
+//	core ──▶ core/pool ──▶ core/licensing (the etcd pool: below the engine, above the values)
 //
 // Each package of the module may import of ours only what its row allows; the leaves import
 // nothing of ours, not even indirectly. A package with no row fails the test, so a new one
@@ -34,13 +35,14 @@ var layers = map[string][]string{
 	"core/vendorsig":         {"export"},
 	"core/internal/throttle": nil,
 	"core/version":           nil,
+	"core/pool":              {"core/licensing"},
 	"core": {"shard", "wal", "export", "core/config", "core/internal/throttle",
-		"core/licensing", "core/record", "core/order", "core/idem", "core/session", "core/vendorsig", "core/metrics", "core/version"},
+		"core/licensing", "core/record", "core/order", "core/idem", "core/session", "core/vendorsig", "core/metrics", "core/version", "core/pool"},
 	"core/httpapi": {"core", "core/config", "core/internal/throttle", "shard", "export"},
 	"core/client":  nil,
 	"core/harness": {"core", "core/config", "core/httpapi", "core/client", "export"},
 	"cmd/meterd":   {"core", "core/config", "core/httpapi", "core/version", "export"}, // export: the test build's rotation hook
-	"cmd/meterctl": {"export", "core/version"},
+	"cmd/meterctl": {"export", "core/version", "core/pool"},
 
 	// The deployment kit: its tests run the built binaries; its healthcheck imports nothing.
 	"cmd/meterd/deploy":                    nil,

@@ -21,6 +21,7 @@ type license struct {
 	product *productRef
 	ctr     *shard.License
 	credits atomic.Pointer[[]creditMeta] // index = the credit's index in ctr; copy-on-write
+	pool    *pooled                      // nil: the license lives in this agent alone
 }
 
 // creditMeta is what a credit is, beside its live balance in shard: shard decides with the

@@ -22,6 +22,9 @@ func (e *Engine) PutProduct(id string, spec ProductSpec, signed Signed) (Product
 	if err != nil {
 		return Product{}, err
 	}
+	if e.pool != nil {
+		return e.putPooledProduct(p)
+	}
 	e.provMu.Lock()
 	defer e.provMu.Unlock()
 	ref := e.products[id]

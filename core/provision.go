@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/meterd/meterd/core/licensing"
 	"github.com/meterd/meterd/core/order"
@@ -45,6 +46,9 @@ func (e *Engine) Provision(owner string, order Order, signed Signed) (Transactio
 	o, err := order.Check(owner)
 	if err != nil {
 		return Transaction{}, err
+	}
+	if e.pool != nil {
+		return e.provisionPooled(o)
 	}
 	e.provMu.Lock()
 	defer e.provMu.Unlock()
@@ -193,11 +197,11 @@ func (e *Engine) OwnerLicenses(owner string) ([]LicenseView, error) {
 	}
 	now := e.nowNS()
 	e.provMu.RLock()
-	defer e.provMu.RUnlock()
-	ls := e.byOwner[owner]
+	ls := slices.Clone(e.byOwner[owner])
+	e.provMu.RUnlock()
 	out := make([]LicenseView, 0, len(ls))
 	for _, l := range ls {
-		out = append(out, l.view(now))
+		out = append(out, e.view(l, now))
 	}
 	return out, nil
 }
@@ -208,5 +212,5 @@ func (e *Engine) License(id string) (LicenseView, error) {
 	if l == nil || l.id != id {
 		return LicenseView{}, notFoundf("no license %q", id)
 	}
-	return l.view(e.nowNS()), nil
+	return e.view(l, e.nowNS()), nil
 }

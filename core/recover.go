@@ -182,8 +182,20 @@ func (e *Engine) buildLive(d *durable) error {
 			return fmt.Errorf("%s: license %s names unknown product %s", e.walDir, dl.ID, dl.ProductID)
 		}
 		l := e.installLicense(dl.ID, dl.Owner, dl.Item, dl.Created, ref)
-		for _, c := range dl.Credits {
-			l.addCredit(creditMeta{c.ID, c.TxItemID, c.Window}, c.UseCount, c.Used)
+		held := d.held[dl.ID] // a pooled license's counters hold what was leased here, unconsumed
+		for i, c := range dl.Credits {
+			used := c.Used
+			if held != nil {
+				used = c.UseCount - held[i]
+			}
+			l.addCredit(creditMeta{c.ID, c.TxItemID, c.Window}, c.UseCount, used)
+		}
+		if held != nil {
+			moved := make([]int64, len(held))
+			for i, c := range dl.Credits {
+				moved[i] = held[i] + c.Used
+			}
+			l.pool = newPooled(e.lowWaterMark(), moved)
 		}
 	}
 	for k, s := range d.sessions {

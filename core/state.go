@@ -26,6 +26,10 @@ type durable struct {
 	idemSeq  map[string]uint64 // key → seq of the answer stored now
 	dirty    dirtySet
 
+	// Pooled licenses (pool_state.go): units held per credit, and the epoch last joined under.
+	held      map[string][]int64
+	poolEpoch uint64
+
 	// Hooks for what only the live engine keeps in memory (set during recovery only).
 	onIdem func(key string, e *record.Idem)
 	onTx   func(externalID string, e *record.Tx)
@@ -52,6 +56,8 @@ type dirtySet struct {
 	licenses map[string]struct{}
 	sessions map[string]struct{} // present in durable.sessions → put, else delete
 	ops      []kv                // write-once entries (answers, transactions) in order
+	held     map[string]struct{} // pooled licenses whose held units changed
+	epoch    bool                // the pool epoch changed
 }
 
 // kv is a state write; a nil value deletes the key.
@@ -66,6 +72,7 @@ func newDurable(idemTTL int64, level export.Level) *durable {
 		sessions: make(map[string]record.Session),
 		idemTTL:  idemTTL,
 		idemSeq:  make(map[string]uint64),
+		held:     make(map[string][]int64),
 	}
 	d.dirty.reset()
 	return d
@@ -76,10 +83,12 @@ func (s *dirtySet) reset() {
 	s.licenses = make(map[string]struct{})
 	s.sessions = make(map[string]struct{})
 	s.ops = nil
+	s.held = make(map[string]struct{})
+	s.epoch = false
 }
 
 func (s *dirtySet) empty() bool {
-	return len(s.products)+len(s.licenses)+len(s.sessions)+len(s.ops) == 0
+	return len(s.products)+len(s.licenses)+len(s.sessions)+len(s.ops)+len(s.held) == 0 && !s.epoch
 }
 
 // apply adds record seq to the state and emits the pay-per-use actions it holds (none with
@@ -104,6 +113,8 @@ func (d *durable) apply(seq uint64, rec record.Record, emit func(export.Action))
 				break
 			}
 		}
+	case rec.Pool != nil:
+		err = d.applyPool(rec.Pool)
 	}
 	if err == nil && emit != nil {
 		err = d.actions(seq, rec, emit)
@@ -234,6 +245,9 @@ func (d *durable) applyDecision(seq uint64, r *record.Decision) error {
 		return err
 	}
 	if err := addUsed(l, r.Parts); err != nil {
+		return err
+	}
+	if err := d.takeHeld(l, r.Parts); err != nil {
 		return err
 	}
 	d.dirty.licenses[l.ID] = struct{}{}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"strconv"
 	"time"
 
 	"github.com/meterd/meterd/core/record"
@@ -36,6 +37,12 @@ func (d *durable) writeCheckpoint(cp *wal.Checkpoint) {
 			cp.Delete(record.SessionKey(sk))
 		}
 	}
+	for id := range d.dirty.held {
+		cp.Set(record.HeldKey(id), record.AppendHeld(nil, d.held[id]))
+	}
+	if d.dirty.epoch {
+		cp.Set(keyPoolEpoch, strconv.AppendUint(nil, d.poolEpoch, 10))
+	}
 	for _, op := range d.dirty.ops {
 		if op.value == nil {
 			cp.Delete(op.key)
@@ -50,6 +57,11 @@ func (d *durable) load(key, value []byte) error {
 	if bytes.Equal(key, record.AgentKey) {
 		d.agentID = string(value)
 		return nil
+	}
+	if bytes.Equal(key, keyPoolEpoch) {
+		var err error
+		d.poolEpoch, err = parseEpoch(value)
+		return err
 	}
 	st, err := record.DecodeState(key, value)
 	if err != nil {
@@ -70,6 +82,8 @@ func (d *durable) load(key, value []byte) error {
 		if d.onTx != nil {
 			d.onTx(st.Key, st.Tx)
 		}
+	case st.Held != nil:
+		d.held[st.Key] = st.Held
 	}
 	return nil
 }

@@ -15,13 +15,18 @@ const (
 	// NotYetValid means no credit is active now, but at least one starts in
 	// the future.
 	NotYetValid
+	// PoolUnavailable is never the outcome of a Take: it is the engine's answer for a
+	// license shared through a pool (core/pool) when the units held here fall short and
+	// the pool cannot be reached for more.
+	PoolUnavailable
 )
 
 var outcomeNames = [...]string{
-	Granted:     "granted",
-	Exhausted:   "exhausted",
-	Expired:     "expired",
-	NotYetValid: "not_yet_valid",
+	Granted:         "granted",
+	Exhausted:       "exhausted",
+	Expired:         "expired",
+	NotYetValid:     "not_yet_valid",
+	PoolUnavailable: "pool_unavailable",
 }
 
 // String returns the name used on the wire and in metrics labels.

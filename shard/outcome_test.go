@@ -17,5 +17,6 @@ func TestOutcomeString(t *testing.T) {
 	f(shard.Exhausted, "exhausted")
 	f(shard.Expired, "expired")
 	f(shard.NotYetValid, "not_yet_valid")
+	f(shard.PoolUnavailable, "pool_unavailable")
 	f(shard.Outcome(9), "outcome(9)")
 }

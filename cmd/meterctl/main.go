@@ -43,6 +43,7 @@ var commands = []command{
 	{"snapshot", "copy a live usage database consistently, to send it", runSnapshot},
 	{"signkey", "make the vendor's key pair for signing provisioning requests", runSignkey},
 	{"sign", "sign one provisioning request: print its Meterd-Signature value", runSign},
+	{"pool", "evict a dead agent from a shared pool, or list the live ones", runPool},
 	{"version", "print the version, commit and Go version", runVersion},
 }
 

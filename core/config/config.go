@@ -25,6 +25,8 @@ const (
 	DefaultIdleTimeout        = 2 * time.Minute
 	DefaultMaxConns           = 4096
 	DefaultMaxSessions        = 100_000
+	DefaultPoolBlock          = 1000
+	DefaultPoolLeaseTTL       = 10 * time.Second
 
 	// UsageOff as USAGE_DATABASE disables the usage database.
 	UsageOff = "off"
@@ -80,8 +82,13 @@ type Config struct {
 	// VendorPublicKeyFile: "" → provisioning needs the admin token alone; else products and
 	// license transactions must also carry the vendor's signature (core/vendorsig).
 	VendorPublicKeyFile string
-	LogFormat           LogFormat
-	LogLevel            slog.Level // one of slog's four: Debug, Info, Warn, Error
+	// PoolEndpoints: "" → licenses live in this agent alone; else comma-separated etcd client
+	// URLs of the shared pool (core/pool), and every product and license lives there.
+	PoolEndpoints string
+	PoolBlock     int           // units leased from a pooled license at a time
+	PoolLeaseTTL  time.Duration // etcd lease of this agent's pool membership
+	LogFormat     LogFormat
+	LogLevel      slog.Level // one of slog's four: Debug, Info, Warn, Error
 }
 
 // Default returns the configuration meterd runs with when nothing is set.
@@ -100,6 +107,8 @@ func Default() Config {
 		IdleTimeout:        DefaultIdleTimeout,
 		MaxConns:           DefaultMaxConns,
 		MaxSessions:        DefaultMaxSessions,
+		PoolBlock:          DefaultPoolBlock,
+		PoolLeaseTTL:       DefaultPoolLeaseTTL,
 		LogFormat:          LogText,
 		LogLevel:           slog.LevelInfo,
 	}
@@ -258,6 +267,24 @@ var configKeys = []configKey{
 		func(c *Config, v string) error { c.VendorPublicKeyFile = v; return checkNonEmpty(v) },
 		func(c *Config) string { return c.VendorPublicKeyFile },
 		noCheck},
+	{"POOL_ENDPOINTS", typeString, "comma-separated etcd client URLs of a shared pool; empty: licenses live in this agent alone",
+		func(c *Config, v string) (err error) { c.PoolEndpoints, err = parseEndpoints(v); return err },
+		func(c *Config) string { return c.PoolEndpoints },
+		func(c *Config) error {
+			if c.PoolEndpoints == "" {
+				return nil
+			}
+			_, err := parseEndpoints(c.PoolEndpoints)
+			return err
+		}},
+	{"POOL_BLOCK", typeInt, "units an agent leases from a pooled license at a time",
+		func(c *Config, v string) (err error) { c.PoolBlock, err = parseCount(v, maxPoolBlock); return err },
+		func(c *Config) string { return strconv.Itoa(c.PoolBlock) },
+		func(c *Config) error { return checkCount(c.PoolBlock, maxPoolBlock) }},
+	{"POOL_LEASE_TTL", typeDuration, "etcd lease TTL of this agent's pool membership (whole seconds, at least 2s)",
+		func(c *Config, v string) (err error) { c.PoolLeaseTTL, err = parseLeaseTTL(v); return err },
+		func(c *Config) string { return c.PoolLeaseTTL.String() },
+		func(c *Config) error { _, err := parseLeaseTTL(c.PoolLeaseTTL.String()); return err }},
 	{"LOG_FORMAT", typeString, "text (key=value) or json, one record a line on standard error",
 		func(c *Config, v string) (err error) { c.LogFormat, err = parseLogFormat(v); return err },
 		func(c *Config) string { return c.LogFormat.String() },
@@ -301,6 +328,7 @@ const (
 	maxKeysLimit     = 1_000_000_000
 	maxConnsLimit    = 1_000_000
 	maxSessionsLimit = 1_000_000_000
+	maxPoolBlock     = 1_000_000_000
 )
 
 func parseCount(v string, limit int) (int, error) {

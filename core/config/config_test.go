@@ -29,7 +29,8 @@ func TestParseConfig(t *testing.T) {
 			Durability: config.DurabilityAsync, AdminTokenFile: "/etc/meterd/admin#1.token",
 			SessionTimeout: 15 * time.Minute, IdempotencyTTL: 48 * time.Hour, IdempotencyMaxKeys: 5000,
 			AllowedHosts: "localhost,::1,agent.internal", HeaderTimeout: 5 * time.Second, BodyTimeout: 20 * time.Second,
-			IdleTimeout: 5 * time.Minute, MaxConns: 512, MaxSessions: 2000, LogFormat: config.LogJSON, LogLevel: slog.LevelDebug}
+			IdleTimeout: 5 * time.Minute, MaxConns: 512, MaxSessions: 2000, LogFormat: config.LogJSON, LogLevel: slog.LevelDebug,
+			PoolEndpoints: "http://127.0.0.1:2379,http://127.0.0.1:22379", PoolBlock: 250, PoolLeaseTTL: 4 * time.Second}
 		if cfg != want {
 			t.Fatalf("got %+v\nwant %+v", cfg, want)
 		}
@@ -73,6 +74,8 @@ func TestParseConfig(t *testing.T) {
 	f("idle-timeout-without-unit.cfg", 2, "IDLE_TIMEOUT", "positive duration")
 	f("max-keys-not-whole.cfg", 1, "IDEMPOTENCY_MAX_KEYS", "whole number")
 	f("bad-log-format.cfg", 2, "LOG_FORMAT", "text or json")
+	f("pool-endpoint-without-scheme.cfg", 2, "POOL_ENDPOINTS", "etcd client URLs")
+	f("pool-ttl-fraction.cfg", 1, "POOL_LEASE_TTL", "whole seconds")
 	f("bad-log-level.cfg", 1, "LOG_LEVEL", "debug, info, warn or error")
 }
 
@@ -155,13 +158,14 @@ func TestKeysHaveFlags(t *testing.T) {
 		"ADMIN_TOKEN_FILE": "admin-token-file", "IDEMPOTENCY_TTL": "idempotency-ttl",
 		"IDEMPOTENCY_MAX_KEYS": "idempotency-max-keys", "ALLOWED_HOSTS": "allowed-hosts", "HEADER_TIMEOUT": "header-timeout",
 		"BODY_TIMEOUT": "body-timeout", "IDLE_TIMEOUT": "idle-timeout", "MAX_CONNS": "max-conns", "MAX_SESSIONS": "max-sessions",
-		"VENDOR_PUBLIC_KEY_FILE": "vendor-public-key-file", "LOG_FORMAT": "log-format", "LOG_LEVEL": "log-level"}
+		"VENDOR_PUBLIC_KEY_FILE": "vendor-public-key-file", "LOG_FORMAT": "log-format", "LOG_LEVEL": "log-level",
+		"POOL_ENDPOINTS": "pool-endpoints", "POOL_BLOCK": "pool-block", "POOL_LEASE_TTL": "pool-lease-ttl"}
 	got := map[string]string{}
 	for _, k := range config.Keys() {
 		got[k.Key] = k.Flag
 	}
-	if len(got) != 21 {
-		t.Fatalf("got %d keys, want 21", len(got))
+	if len(got) != 24 {
+		t.Fatalf("got %d keys, want 24", len(got))
 	}
 	for k, f := range want {
 		if got[k] != f {
@@ -180,6 +184,7 @@ func TestKeysHaveTypesAndDefaults(t *testing.T) {
 		"HEADER_TIMEOUT": {"duration", "10s"}, "BODY_TIMEOUT": {"duration", "30s"}, "IDLE_TIMEOUT": {"duration", "2m0s"},
 		"MAX_CONNS": {"int", "4096"}, "MAX_SESSIONS": {"int", "100000"}, "VENDOR_PUBLIC_KEY_FILE": {"string", ""},
 		"LOG_FORMAT": {"string", "text"}, "LOG_LEVEL": {"string", "info"},
+		"POOL_ENDPOINTS": {"string", ""}, "POOL_BLOCK": {"int", "1000"}, "POOL_LEASE_TTL": {"duration", "10s"},
 	}
 	keys := config.Keys()
 	if len(keys) != len(want) {

@@ -15,7 +15,7 @@ import (
 // at most once, so the hot path only does atomic adds.
 type Metrics struct {
 	reg          *prometheus.Registry
-	decisions    [4]prometheus.Counter // by shard.Outcome
+	decisions    [5]prometheus.Counter // by shard.Outcome
 	units        prometheus.Counter
 	walSync      prometheus.Observer
 	walGroup     prometheus.Observer
@@ -34,7 +34,7 @@ func New(sessionsOpen, idemKeys func() float64) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	f := factory{m.reg}
 	dec := f.counterVec("meterd_decisions_total", "Consume decisions by result.", "result")
-	for o := shard.Granted; o <= shard.NotYetValid; o++ {
+	for o := shard.Granted; o <= shard.PoolUnavailable; o++ {
 		m.decisions[o] = dec.WithLabelValues(o.String())
 	}
 	m.units = f.counter("meterd_units_consumed_total", "Units granted to consume and checkout calls.")

@@ -37,6 +37,8 @@ func Decode(b []byte) (Record, error) {
 		rec.Batch = r.batch()
 	case recBatchPacked:
 		rec.Batch = new(Decoder).decodePacked(&r, t)
+	case recPool:
+		rec.Pool = r.pool(t)
 	default:
 		return Record{}, fmt.Errorf("%w: kind %d", ErrBadRecord, kind)
 	}

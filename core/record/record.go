@@ -41,6 +41,7 @@ import (
 //	checkin   : time ‖ license str ‖ session str ‖ user str ‖ host str ‖ ip str ‖ timeout byte
 //	batch     : time ‖ n uvarint ‖ n × (time varint ‖ the decision's fields after its time)
 //	            (read only: batches are now written packed, see batch.go)
+//	pool      : a pooled license, a block leased or returned, an epoch (pool.go)
 //
 // A batch record holds the decisions of one POST /v1/consume:batch that needed logging: one
 // key, one frame and one apply for up to 1,000 decisions, which all answer with its seq.
@@ -247,6 +248,7 @@ type Record struct {
 	Product   *Product
 	Provision *Provision
 	Batch     []*Decision
+	Pool      *Pool
 }
 
 // Time is the latest time the record was decided at (unix ns).
@@ -260,6 +262,8 @@ func (rec *Record) Time() int64 {
 		return rec.Product.Time
 	case rec.Provision != nil:
 		return rec.Provision.Time
+	case rec.Pool != nil:
+		return rec.Pool.Time
 	}
 	t := int64(math.MinInt64)
 	for _, d := range rec.Batch {

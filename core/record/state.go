@@ -18,6 +18,7 @@ import (
 //	x/<externalId>                 first answer of a provisioning transaction
 //	v/<externalId>                 the vendor's signature of that transaction and the request
 //	                               it covers (VENDOR_PUBLIC_KEY_FILE set)
+//	q/<licenseId>                  units of a pooled license this agent holds, per credit
 //	m/agent                        agent id of this data directory
 const stateVersion = 1
 
@@ -144,6 +145,7 @@ type State struct {
 	Session *Session
 	Idem    *Idem
 	Tx      *Tx
+	Held    []int64 // a pooled license's held units (Key: its id)
 }
 
 // DecodeState decodes one state-store entry completely and exactly, like a record.
@@ -165,6 +167,8 @@ func DecodeState(key, value []byte) (State, error) {
 		st.Key, st.Tx = string(key[len(prefixTx):]), r.txValue()
 	case bytes.HasPrefix(key, prefixVendor):
 		r.vendorValue()
+	case bytes.HasPrefix(key, prefixHeld):
+		st.Key, st.Held = string(key[len(prefixHeld):]), r.heldValue()
 	default:
 		return State{}, fmt.Errorf("%w: unknown state key %q", ErrBadRecord, key)
 	}

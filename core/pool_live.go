@@ -1,0 +1,157 @@
+package core
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/meterd/meterd/core/pool"
+	"github.com/meterd/meterd/core/record"
+	"github.com/meterd/meterd/shard"
+)
+
+// pooled is the live side of a pooled license: what the refiller knows of the units moved here
+// and how its last attempt to lease more went. The consume path reads only low, state and the
+// wait channel; everything else belongs to the refiller (poolRun.mu).
+type pooled struct {
+	low int64 // below this many units held for active credits, lease the next block
+
+	moved []int64 // per credit: units moved here and not given back, consumed ones included
+
+	want atomic.Bool // a consume asked for a refill
+
+	mu      sync.Mutex
+	state   poolState
+	tried   time.Time     // when the refiller last finished a round for this license
+	roundCh chan struct{} // closed when the refiller finishes its next round for this license
+
+	totals atomic.Pointer[pool.Totals] // the pool's view as last read, for GET
+}
+
+// poolState is how the refiller's last round for a license ended.
+type poolState uint8
+
+const (
+	poolOK          poolState = iota
+	poolEmpty                 // no active credit of the pool has free units
+	poolUnreachable           // etcd did not answer (no quorum, or cut off)
+)
+
+func newPooled(low int64, moved []int64) *pooled {
+	return &pooled{low: low, moved: moved, roundCh: make(chan struct{})}
+}
+
+// round returns the channel the next finished round closes, with the last round's outcome.
+func (p *pooled) round() (chan struct{}, poolState, time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.roundCh, p.state, p.tried
+}
+
+// finish ends a round with state st and wakes whoever waits for one.
+func (p *pooled) finish(st poolState) {
+	p.mu.Lock()
+	p.state, p.tried = st, time.Now()
+	close(p.roundCh)
+	p.roundCh = make(chan struct{})
+	p.mu.Unlock()
+}
+
+// grow extends moved to credits added since (with nothing held: a new credit's balance here is
+// 0). The refiller's lock is held.
+func (p *pooled) grow(l *license) {
+	for n := l.ctr.NumCredits(); len(p.moved) < n; {
+		p.moved = append(p.moved, 0)
+	}
+}
+
+// local is what this agent holds of the license, for the pool's compares. The refiller's lock
+// is held.
+func (p *pooled) local(l *license) pool.Local {
+	p.grow(l)
+	loc := pool.Local{Moved: append([]int64(nil), p.moved...), Used: make([]int64, len(p.moved))}
+	for i := range loc.Moved {
+		c := l.ctr.Credit(i)
+		loc.Used[i] = loc.Moved[i] - (c.Total - c.Used) // moved minus the balance still here
+	}
+	return loc
+}
+
+// retryQuiet is how long a denial may rest on the refiller's last round instead of waiting
+// for a new one: a license that is empty (or a pool out of reach) answers at once rather than
+// making every request wait on etcd.
+const retryQuiet = 100 * time.Millisecond
+
+// waitRound bounds how long a consume waits for a refill when its license ran short.
+const waitRound = 3 * time.Second
+
+// short is called when a take from a pooled license fell short. It asks the refiller for a
+// block and waits for its round, unless the last round, a moment ago, found the pool empty or
+// out of reach. It returns the outcome to answer with, or Granted to say: take again.
+func (e *Engine) short(l *license) shard.Outcome {
+	p := l.pool
+	ch, st, tried := p.round()
+	if st != poolOK && time.Since(tried) < retryQuiet {
+		return outcomeOf(st)
+	}
+	p.want.Store(true)
+	e.pool.kick()
+	select {
+	case <-ch:
+	case <-time.After(waitRound):
+		return shard.PoolUnavailable
+	case <-e.closing:
+		return shard.PoolUnavailable
+	}
+	_, st, _ = p.round()
+	if st == poolOK {
+		return shard.Granted
+	}
+	return outcomeOf(st)
+}
+
+func outcomeOf(st poolState) shard.Outcome {
+	if st == poolEmpty {
+		return shard.Exhausted
+	}
+	return shard.PoolUnavailable
+}
+
+// lowWater asks for the next block before this one runs out.
+func (e *Engine) lowWater(l *license, remaining int64) {
+	if remaining < l.pool.low && !l.pool.want.Swap(true) {
+		e.pool.kick()
+	}
+}
+
+// takePooled follows a take from a pooled license: a grant that leaves it below its low-water
+// mark asks for the next block; a take that fell short waits for a refill (unless the pool was
+// found empty or out of reach a moment ago) and takes again, or answers exhausted when the
+// pool has no more, pool_unavailable when it cannot be reached.
+func (e *Engine) takePooled(l *license, d *record.Decision, res *shard.Result) {
+	if res.Outcome == shard.Granted {
+		e.lowWater(l, res.Remaining)
+		return
+	}
+	for range 3 {
+		if res.Outcome != shard.Exhausted {
+			return
+		}
+		switch o := e.short(l); o {
+		case shard.Granted:
+			d.Time = e.nowNS() // the wait took time: the decision is made now
+			l.ctr.TakeInto(res, d.Units, d.Time)
+		default:
+			res.Outcome = o
+			return
+		}
+	}
+}
+
+// view is the license in the API's shape: for a pooled license, with the pool's counts.
+func (e *Engine) view(l *license, now int64) LicenseView {
+	if l.pool != nil {
+		return e.pooledLicenseView(l, now)
+	}
+	return l.view(now)
+}
