@@ -14,11 +14,18 @@ import (
 // and how its last attempt to lease more went. The consume path reads only low, state and the
 // wait channel; everything else belongs to the refiller (poolRun.mu).
 type pooled struct {
-	low int64 // below this many units held for active credits, lease the next block
+	// low: below this many units held for active credits, lease the next block; half the
+	// last lease's size, which follows the license's rate here (poolRun.leaseSize).
+	low atomic.Int64
+
+	// The refiller's measure of the rate: when its last round ended and what was held then.
+	markAt   int64
+	markHeld int64
 
 	moved []int64 // per credit: units moved here and not given back, consumed ones included
 
-	want atomic.Bool // a consume asked for a refill
+	want   atomic.Bool   // a consume asked for a refill
+	leases atomic.Uint64 // leases that landed here: a waiting take knows whether a round brought any
 
 	mu      sync.Mutex
 	state   poolState
@@ -38,7 +45,9 @@ const (
 )
 
 func newPooled(low int64, moved []int64) *pooled {
-	return &pooled{low: low, moved: moved, roundCh: make(chan struct{})}
+	p := &pooled{moved: moved, roundCh: make(chan struct{})}
+	p.low.Store(low)
+	return p
 }
 
 // round returns the channel the next finished round closes, with the last round's outcome.
@@ -119,7 +128,7 @@ func outcomeOf(st poolState) shard.Outcome {
 
 // lowWater asks for the next block before this one runs out.
 func (e *Engine) lowWater(l *license, remaining int64) {
-	if remaining < l.pool.low && !l.pool.want.Swap(true) {
+	if remaining < l.pool.low.Load() && !l.pool.want.Swap(true) {
 		e.pool.kick()
 	}
 }
@@ -128,23 +137,32 @@ func (e *Engine) lowWater(l *license, remaining int64) {
 // mark asks for the next block; a take that fell short waits for a refill (unless the pool was
 // found empty or out of reach a moment ago) and takes again, or answers exhausted when the
 // pool has no more, pool_unavailable when it cannot be reached.
+//
+// A lease that other consumes emptied before this one could take from it is no answer: the
+// take waits for rounds while leases land, for at most waitRound (then pool_unavailable). A
+// round that brought no lease while the take is still short means the pool had none for it:
+// exhausted.
 func (e *Engine) takePooled(l *license, d *record.Decision, res *shard.Result) {
-	if res.Outcome == shard.Granted {
-		e.lowWater(l, res.Remaining)
-		return
-	}
-	for range 3 {
-		if res.Outcome != shard.Exhausted {
-			return
-		}
-		switch o := e.short(l); o {
-		case shard.Granted:
-			d.Time = e.nowNS() // the wait took time: the decision is made now
-			l.ctr.TakeInto(res, d.Units, d.Time)
-		default:
+	deadline := time.Now().Add(waitRound)
+	for res.Outcome == shard.Exhausted {
+		before := l.pool.leases.Load()
+		if o := e.short(l); o != shard.Granted {
 			res.Outcome = o
 			return
 		}
+		d.Time = e.nowNS() // the wait took time: the decision is made now
+		l.ctr.TakeInto(res, d.Units, d.Time)
+		switch {
+		case res.Outcome != shard.Exhausted:
+		case l.pool.leases.Load() == before:
+			return
+		case time.Now().After(deadline):
+			res.Outcome = shard.PoolUnavailable
+			return
+		}
+	}
+	if res.Outcome == shard.Granted {
+		e.lowWater(l, res.Remaining)
 	}
 }
 

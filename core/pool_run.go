@@ -256,7 +256,7 @@ func (r *poolRun) tend(l *license, report bool) {
 	p := l.pool
 	now := r.e.nowNS()
 	asked := p.want.Swap(false)
-	if !asked && l.ctr.Remaining(now) >= p.low {
+	if !asked && l.ctr.Remaining(now) >= p.low.Load() {
 		if report {
 			r.report(l)
 		}
@@ -276,11 +276,16 @@ func (r *poolRun) refill(l *license, now int64) poolState {
 	defer r.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*poolOpTimeout)
 	defer cancel()
+	want := r.leaseSize(l, now)
+	defer func() {
+		t := r.e.nowNS()
+		l.pool.markAt, l.pool.markHeld = t, l.ctr.Remaining(t)
+	}()
 	for range 4 {
-		if l.ctr.Remaining(now) >= l.pool.low+r.block {
+		if l.ctr.Remaining(now) >= l.pool.low.Load()+want {
 			return poolOK
 		}
-		c, n, err := r.agent.Lease(ctx, l.id, r.block, time.Unix(0, now), l.pool.local(l))
+		c, n, err := r.agent.Lease(ctx, l.id, want, r.block, time.Unix(0, now), l.pool.local(l))
 		switch {
 		case err == nil:
 			rec := record.Pool{Op: record.PoolLease, Time: now, Epoch: r.agent.Epoch(), License: l.id, Credit: int32(c), Units: n}
@@ -289,9 +294,11 @@ func (r *poolRun) refill(l *license, now int64) poolState {
 			}
 			l.pool.moved[c] += n
 			l.ctr.Give([]shard.Part{{Credit: int32(c), Units: n}})
+			l.pool.leases.Add(1)
+			r.e.metrics.PoolLease(n)
 		case errors.Is(err, pool.ErrEmpty):
 			if l.ctr.Remaining(now) > 0 {
-				return poolOK
+				return poolOK // smaller takes go on here; a waiting one sees no lease land (takePooled)
 			}
 			return poolEmpty
 		case errors.Is(err, pool.ErrOutOfStep):
@@ -307,6 +314,30 @@ func (r *poolRun) refill(l *license, now int64) poolState {
 		}
 	}
 	return poolOK
+}
+
+// leaseHorizon is how long a lease should last at the license's rate here, and maxLeaseBlocks
+// caps it; POOL_BLOCK is the floor. A fixed block cannot keep up with a fast license (each
+// round is an etcd transaction and a logged record, about a millisecond or more), so consumes
+// would wait on etcd; leases sized to a second of use make the pool's cost one round a second.
+const (
+	leaseHorizon   = time.Second
+	maxLeaseBlocks = 1000
+)
+
+// leaseSize is how many units the next lease of l asks for: what l consumed here since the
+// refiller's last round, scaled to leaseHorizon, rounded up to whole blocks, between one block
+// and maxLeaseBlocks. It moves l's low-water mark to half of it. The refiller's lock is held.
+func (r *poolRun) leaseSize(l *license, now int64) int64 {
+	p := l.pool
+	want := r.block
+	if dt := now - p.markAt; p.markAt != 0 && dt > 0 {
+		used := p.markHeld - l.ctr.Remaining(now)
+		want = max(want, int64(float64(used)*float64(leaseHorizon)/float64(dt)))
+	}
+	want = (min(want, maxLeaseBlocks*r.block) + r.block - 1) / r.block * r.block
+	p.low.Store(max(want/2, r.e.lowWaterMark()))
+	return want
 }
 
 // failed logs why a block operation failed and says how the round ended.

@@ -95,6 +95,28 @@ func spend(t *testing.T, e *core.Engine, owner, item string, units int64, worker
 	return granted.Load(), denials
 }
 
+// spendReturned takes units one at a time until a denial once one was granted. Before the
+// first grant it asks again on exhausted: an agent that found the pool empty answers from that
+// look for up to a tenth of a second (retryQuiet) before asking etcd again, so units another
+// agent has just returned reach it that much later. Five seconds bound the wait.
+func spendReturned(t *testing.T, e *core.Engine, owner, item string) int64 {
+	t.Helper()
+	var granted int64
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		var ans core.Answer
+		if err := e.Consume(&core.ConsumeRequest{Owner: owner, Item: item, Units: 1}, &ans); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case ans.Granted:
+			granted++
+		case granted == 0 && ans.Outcome == shard.Exhausted && time.Now().Before(deadline):
+		default:
+			return granted
+		}
+	}
+}
+
 // TestPoolTwoAgents: two engines spend one pooled license concurrently; together they grant
 // it whole and no more, the pool's totals show it, and a closing agent gives back what it held.
 func TestPoolTwoAgents(t *testing.T) {
@@ -144,7 +166,7 @@ func TestPoolTwoAgents(t *testing.T) {
 	if err := e2.Close(); err != nil {
 		t.Fatal(err)
 	}
-	g3, _ := spend(t, e1, "organizations/o", "PdfPro", 1, 2)
+	g3 := spendReturned(t, e1, "organizations/o", "PdfPro")
 	if g1+g2+g3 != total {
 		t.Fatalf("granted %d + %d + %d = %d after agent 2 returned its units, want %d", g1, g2, g3, g1+g2+g3, total)
 	}
@@ -220,5 +242,30 @@ func TestPoolQuorumLoss(t *testing.T) {
 			t.Fatalf("no grant after the quorum came back: %+v", ans)
 		}
 		time.Sleep(50 * time.Millisecond) // the refiller retries on its own tick
+	}
+}
+
+// TestPoolLeasesFollowTheRate: a license consumed fast here leases more than POOL_BLOCK at a
+// time (about a second of its use), so 20,000 units of blocks of 100 take far fewer than 200
+// leases, and no consume is denied while the pool has units.
+func TestPoolLeasesFollowTheRate(t *testing.T) {
+	c := poolCluster(t)
+	const block, total = 100, 20_000
+	e := openPooled(t, poolConfig(t, c, block), "t/")
+	defer e.Close()
+	if _, err := e.PutProduct("p", core.ProductSpec{LicensedItem: "PdfPro", Mode: core.TrackCallerCount}, core.Signed{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Provision("organizations/o", dayOrderFor("ord-1", "p", total), core.Signed{}); err != nil {
+		t.Fatal(err)
+	}
+	granted, denials := spend(t, e, "organizations/o", "PdfPro", 1, 4)
+	leases, units := metricValue(t, e, "meterd_pool_leases_total"), metricValue(t, e, "meterd_pool_leased_units_total")
+	t.Logf("granted %d in %v leases of %v units; denials %v", granted, leases, units, denials)
+	if granted != total || denials[shard.Exhausted] != 4 || len(denials) != 1 {
+		t.Fatalf("granted %d of %d, denials %v: want all of it, then exhausted for each worker", granted, total, denials)
+	}
+	if units != total || leases >= total/block/2 {
+		t.Fatalf("%v leases moved %v units: want all %d units in fewer than %d leases", leases, units, total, total/block/2)
 	}
 }

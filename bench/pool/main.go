@@ -56,12 +56,12 @@ func main() {
 	local := engine(dir+"/local", nil, *block)
 	for name, e := range map[string]*core.Engine{"pooled": pooled, "local": local} {
 		if _, err := e.PutProduct("p", core.ProductSpec{LicensedItem: "Item", Mode: core.TrackCallerCount}, core.Signed{}); err != nil {
-			log.Fatal(name, err)
+			log.Fatal(name+": ", err)
 		}
 		from, until := time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour)
 		if _, err := e.Provision("organizations/o", core.Order{ExternalID: "bench", Items: []core.OrderItem{{ProductID: "p",
-			Quantity: 1_000_000_000_000, ValidFrom: &from, ValidUntil: &until}}}, core.Signed{}); err != nil {
-			log.Fatal(name, err)
+			Quantity: 1_000_000_000, ValidFrom: &from, ValidUntil: &until}}}, core.Signed{}); err != nil {
+			log.Fatal(name+": ", err)
 		}
 	}
 	fmt.Printf("## Shared pool: consume through a pooled license vs a local one (POOL_BLOCK = %d)\n\n", *block)
@@ -168,7 +168,7 @@ func leases(eps []string, agents int, d time.Duration) float64 {
 			defer wg.Done()
 			loc := pool.Local{Moved: []int64{0}, Used: []int64{0}}
 			for time.Now().Before(stop) {
-				_, u, err := a.Lease(ctx, "L", 1, time.Now(), loc)
+				_, u, err := a.Lease(ctx, "L", 1, 1, time.Now(), loc)
 				if errors.Is(err, pool.ErrConflict) {
 					continue
 				}

@@ -277,7 +277,7 @@ var configKeys = []configKey{
 			_, err := parseEndpoints(c.PoolEndpoints)
 			return err
 		}},
-	{"POOL_BLOCK", typeInt, "units an agent leases from a pooled license at a time",
+	{"POOL_BLOCK", typeInt, "the least an agent leases from a pooled license at a time (a lease asks for about a second of its use)",
 		func(c *Config, v string) (err error) { c.PoolBlock, err = parseCount(v, maxPoolBlock); return err },
 		func(c *Config) string { return strconv.Itoa(c.PoolBlock) },
 		func(c *Config) error { return checkCount(c.PoolBlock, maxPoolBlock) }},

@@ -26,6 +26,8 @@ type Metrics struct {
 	// clockStepsBack counts the system clock falling more than stepTolerance behind the time
 	// decisions already used.
 	clockStepsBack prometheus.Counter
+	poolLeases     prometheus.Counter
+	poolLeased     prometheus.Counter
 }
 
 // New registers the engine's series, the Go and process collectors, and gauges that read the
@@ -48,6 +50,8 @@ func New(sessionsOpen, idemKeys func() float64) *Metrics {
 	m.walErrors = f.counter("meterd_wal_errors_total", "Appends that failed because the WAL could not persist.")
 	m.clockStepsBack = f.counter("meterd_clock_steps_back_total",
 		"Times the system clock fell more than a second behind a time the agent already decided with.")
+	m.poolLeases = f.counter("meterd_pool_leases_total", "Blocks leased from a shared pool (POOL_ENDPOINTS): etcd transactions that moved units here.")
+	m.poolLeased = f.counter("meterd_pool_leased_units_total", "Units leased from a shared pool.")
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "meterd_idempotency_keys",
 		Help: "Idempotency keys remembered (each until IDEMPOTENCY_TTL)."}, idemKeys))
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "meterd_sessions_open",
@@ -80,6 +84,12 @@ func (m *Metrics) Decision(o shard.Outcome, units int64) {
 
 // WALError counts an append that failed because the WAL could not persist.
 func (m *Metrics) WALError() { m.walErrors.Inc() }
+
+// PoolLease counts a lease of units from a shared pool.
+func (m *Metrics) PoolLease(units int64) {
+	m.poolLeases.Inc()
+	m.poolLeased.Add(float64(units))
+}
 
 // ClockStepBack counts the system clock falling behind a time already decided with.
 func (m *Metrics) ClockStepBack() { m.clockStepsBack.Inc() }

@@ -91,11 +91,14 @@ func (a *Agent) commit(ctx context.Context, license string, r *read) (bool, erro
 
 // Lease moves up to want units of license from free to this agent, from the credit a take at
 // now would use first (active, earliest end, then lowest index) among those with free units,
-// and returns that credit's index and the units moved. It reports loc.Used on the way.
+// and returns that credit's index and the units moved. It reports loc.Used on the way. Past
+// floor (POOL_BLOCK), a lease takes at most a quarter of the credit's free units: an agent
+// sizing its leases to its own rate must not strand much of a pool that is nearly empty, so
+// leases shrink to floor as the pool drains.
 // ErrEmpty: no active credit has free units. ErrOutOfStep: the pool's held differs from
 // loc.Moved (Settle first). ErrUnavailable leaves it unknown whether the lease happened: the
 // next Lease finds out (ErrOutOfStep) and Settle returns it.
-func (a *Agent) Lease(ctx context.Context, license string, want int64, now time.Time, loc Local) (int, int64, error) {
+func (a *Agent) Lease(ctx context.Context, license string, want, floor int64, now time.Time, loc Local) (int, int64, error) {
 	if a.fenced.Load() {
 		return 0, 0, ErrFenced
 	}
@@ -111,7 +114,7 @@ func (a *Agent) Lease(ctx context.Context, license string, want int64, now time.
 		if c < 0 {
 			return 0, 0, ErrEmpty
 		}
-		units := min(want, r.free[c])
+		units := min(r.free[c], max(floor, min(want, r.free[c]/4)))
 		r.free[c] -= units
 		r.hold.Held[c] += units
 		copy(r.hold.Used, loc.Used)

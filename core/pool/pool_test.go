@@ -132,7 +132,7 @@ func TestLeaseNeverOverspends(t *testing.T) {
 				defer wg.Done()
 				for {
 					mu.Lock()
-					cr, n, err := a.Lease(context.Background(), "L", 37, time.Now(), loc)
+					cr, n, err := a.Lease(context.Background(), "L", 37, 37, time.Now(), loc)
 					if err == nil {
 						loc.Moved[cr] += n
 					}
@@ -170,12 +170,12 @@ func TestSettle(t *testing.T) {
 	a, _ := join(t, s, "a", 0)
 	ctx := t.Context()
 	loc := pool.Local{Moved: []int64{0}, Used: []int64{0}}
-	cr, n, err := a.Lease(ctx, "L", 400, time.Now(), loc)
+	cr, n, err := a.Lease(ctx, "L", 400, 400, time.Now(), loc)
 	if err != nil || cr != 0 || n != 400 {
 		t.Fatalf("lease: %d %d %v", cr, n, err)
 	}
 	// A lease the log did not record: the next lease is refused until Settle returns it.
-	if _, _, err := a.Lease(ctx, "L", 100, time.Now(), loc); !errors.Is(err, pool.ErrOutOfStep) {
+	if _, _, err := a.Lease(ctx, "L", 100, 100, time.Now(), loc); !errors.Is(err, pool.ErrOutOfStep) {
 		t.Fatalf("lease out of step: %v", err)
 	}
 	st, err := a.Settle(ctx, "L", loc)
@@ -186,7 +186,7 @@ func TestSettle(t *testing.T) {
 		t.Fatalf("free %d after settle, want 1000", tot.Free[0])
 	}
 	loc.Moved[0] = 0
-	if _, n, err = a.Lease(ctx, "L", 300, time.Now(), loc); err != nil || n != 300 {
+	if _, n, err = a.Lease(ctx, "L", 300, 300, time.Now(), loc); err != nil || n != 300 {
 		t.Fatalf("lease: %d %v", n, err)
 	}
 	loc.Moved[0], loc.Used[0] = 300, 120
@@ -212,7 +212,7 @@ func TestEvict(t *testing.T) {
 	ctx := t.Context()
 	a, j := join(t, s, "a", 0)
 	loc := pool.Local{Moved: []int64{0}, Used: []int64{0}}
-	if _, _, err := a.Lease(ctx, "L", 500, time.Now(), loc); err != nil {
+	if _, _, err := a.Lease(ctx, "L", 500, 500, time.Now(), loc); err != nil {
 		t.Fatal(err)
 	}
 	loc = pool.Local{Moved: []int64{500}, Used: []int64{200}}
@@ -238,7 +238,7 @@ func TestEvict(t *testing.T) {
 	if tot := invariant(t, s, "L"); tot.Free[0] != 800 {
 		t.Fatalf("free %d after evict, want 800", tot.Free[0])
 	}
-	if _, _, err := a.Lease(ctx, "L", 10, time.Now(), pool.Local{Moved: []int64{200}, Used: []int64{200}}); !errors.Is(err, pool.ErrFenced) {
+	if _, _, err := a.Lease(ctx, "L", 10, 10, time.Now(), pool.Local{Moved: []int64{200}, Used: []int64{200}}); !errors.Is(err, pool.ErrFenced) {
 		t.Fatalf("lease by the evicted incarnation: %v", err)
 	}
 	// It comes back: its log says 500 moved, 250 consumed (50 past its last report).
@@ -299,7 +299,7 @@ func TestQuorumLoss(t *testing.T) {
 	a, _ := join(t, s, "a", 0)
 	c.Stop(1)
 	c.Stop(2)
-	_, _, err := a.Lease(t.Context(), "L", 10, time.Now(), pool.Local{Moved: []int64{0}, Used: []int64{0}})
+	_, _, err := a.Lease(t.Context(), "L", 10, 10, time.Now(), pool.Local{Moved: []int64{0}, Used: []int64{0}})
 	if !errors.Is(err, pool.ErrUnavailable) {
 		t.Fatalf("lease without quorum: %v", err)
 	}
@@ -314,7 +314,7 @@ func TestQuorumLoss(t *testing.T) {
 	// The lease that timed out did not happen (no quorum took it), so the log and the pool agree.
 	var n int64
 	for range 50 { // the client reconnects to the members that came back
-		_, n, err = a.Lease(t.Context(), "L", 10, time.Now(), pool.Local{Moved: []int64{0}, Used: []int64{0}})
+		_, n, err = a.Lease(t.Context(), "L", 10, 10, time.Now(), pool.Local{Moved: []int64{0}, Used: []int64{0}})
 		if !errors.Is(err, pool.ErrUnavailable) {
 			break
 		}
@@ -323,4 +323,34 @@ func TestQuorumLoss(t *testing.T) {
 		t.Fatalf("lease after the quorum came back: %d %v", n, err)
 	}
 	invariant(t, s, "L")
+}
+
+// TestLeaseShrinksAsThePoolDrains: past the floor, a lease takes at most a quarter of what is
+// free, so a large lease sized to a fast agent's rate leaves most of a draining pool to the
+// others; the floor itself is always leased while free allows.
+func TestLeaseShrinksAsThePoolDrains(t *testing.T) {
+	faults.RLock()
+	defer faults.RUnlock()
+	c := etcd(t)
+	s := open(t, c, prefix(t))
+	provision(t, s, "L", 1_000)
+	a, _ := join(t, s, "a", 0)
+	loc := pool.Local{Moved: []int64{0}, Used: []int64{0}}
+	for _, step := range []struct{ want, floor, got int64 }{
+		{10_000, 100, 250}, // a quarter of 1,000
+		{10_000, 100, 187}, // a quarter of 750
+		{10_000, 400, 400}, // the floor
+		{50, 50, 50},       // at or below the floor: what is asked
+		{10_000, 100, 100}, // 113 free: the floor
+		{10_000, 100, 13},  // 13 free: what is left
+	} {
+		_, n, err := a.Lease(t.Context(), "L", step.want, step.floor, time.Now(), loc)
+		if err != nil || n != step.got {
+			t.Fatalf("lease of %d (floor %d): %d %v, want %d", step.want, step.floor, n, err, step.got)
+		}
+		loc.Moved[0] += n
+	}
+	if _, _, err := a.Lease(t.Context(), "L", 100, 100, time.Now(), loc); !errors.Is(err, pool.ErrEmpty) {
+		t.Fatalf("lease from an empty pool: %v", err)
+	}
 }
