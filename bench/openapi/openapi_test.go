@@ -15,6 +15,7 @@ import (
 
 	"github.com/meterd/meterd/core"
 	"github.com/meterd/meterd/core/config"
+	"github.com/meterd/meterd/core/harness"
 )
 
 // repoDoc is the document as kept in the repository, which the agent embeds.
@@ -55,6 +56,7 @@ func TestOpenAPIMatchesAgent(t *testing.T) {
 	t.Run("vendor signatures", func(t *testing.T) { s.signatureCases(t) })
 	t.Run("failing log", func(t *testing.T) { s.failingLogCases(t) })
 	t.Run("stopping", func(t *testing.T) { s.stoppingCases(t) })
+	t.Run("shared pool", func(t *testing.T) { s.poolCases(t) })
 	if t.Failed() {
 		return // a missing status would only repeat the failures above
 	}
@@ -217,4 +219,22 @@ func (s *spec) checkRoutesServed(t *testing.T, a *agent) {
 		}
 	}
 	t.Logf("routes the agent serves: %s", strings.Join(slices.Sorted(maps.Keys(routes)), ", "))
+}
+
+// poolCases: a pooled license whose etcd cluster is gone grants from the block it holds, then
+// denies with pool_unavailable.
+func (s *spec) poolCases(t *testing.T) {
+	bin := harness.NeedTool(t, "etcd", "etcd-server")
+	cluster, err := harness.StartEtcd(bin, t.TempDir(), 1, &harness.LogBuffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	cfg := config.Default()
+	cfg.PoolEndpoints, cfg.PoolBlock = strings.Join(cluster.Endpoints(), ","), 10
+	a := startAgent(t, cfg, core.Options{}, true) // its units cannot go back to a pool that is gone
+	meter, _ := s.provision(t, a)
+	s.send(t, a, consume("consume from a pooled license", fmt.Sprintf(`{"license":%q,"units":1}`, meter), 200, ""))
+	cluster.Kill(0)
+	s.send(t, a, consume("consume past the block held, the pool out of reach", fmt.Sprintf(`{"license":%q,"units":50}`, meter), 409, ""))
 }
