@@ -24,8 +24,8 @@ type pooled struct {
 
 	moved []int64 // per credit: units moved here and not given back, consumed ones included
 
-	want   atomic.Bool   // a consume asked for a refill
-	leases atomic.Uint64 // leases that landed here: a waiting take knows whether a round brought any
+	want atomic.Bool  // a consume asked for a refill
+	need atomic.Int64 // the most units a waiting consume asked for: the refill holds at least that
 
 	mu      sync.Mutex
 	state   poolState
@@ -40,7 +40,8 @@ type poolState uint8
 
 const (
 	poolOK          poolState = iota
-	poolEmpty                 // no active credit of the pool has free units
+	poolDry                   // the pool has no free units, but some are still held here
+	poolEmpty                 // no active credit of the pool has free units, and none are held here
 	poolUnreachable           // etcd did not answer (no quorum, or cut off)
 )
 
@@ -94,33 +95,37 @@ const retryQuiet = 100 * time.Millisecond
 // waitRound bounds how long a consume waits for a refill when its license ran short.
 const waitRound = 3 * time.Second
 
-// short is called when a take from a pooled license fell short. It asks the refiller for a
-// block and waits for its round, unless the last round, a moment ago, found the pool empty or
-// out of reach. It returns the outcome to answer with, or Granted to say: take again.
-func (e *Engine) short(l *license) shard.Outcome {
+// short is called when a take of units from a pooled license fell short. It asks the refiller
+// to hold at least units here and waits for its round, unless the last round, a moment ago,
+// found the pool empty or out of reach. It returns the outcome to answer with, or Granted to
+// say: take again; dry says the pool had no more to lease, so a take that is short again is
+// exhausted.
+func (e *Engine) short(l *license, units int64) (o shard.Outcome, dry bool) {
 	p := l.pool
 	ch, st, tried := p.round()
 	if st != poolOK && time.Since(tried) < retryQuiet {
-		return outcomeOf(st)
+		return outcomeOf(st), st == poolDry
+	}
+	for n := p.need.Load(); units > n && !p.need.CompareAndSwap(n, units); n = p.need.Load() {
 	}
 	p.want.Store(true)
 	e.pool.kick()
 	select {
 	case <-ch:
 	case <-time.After(waitRound):
-		return shard.PoolUnavailable
+		return shard.PoolUnavailable, false
 	case <-e.closing:
-		return shard.PoolUnavailable
+		return shard.PoolUnavailable, false
 	}
 	_, st, _ = p.round()
-	if st == poolOK {
-		return shard.Granted
-	}
-	return outcomeOf(st)
+	return outcomeOf(st), st == poolDry
 }
 
 func outcomeOf(st poolState) shard.Outcome {
-	if st == poolEmpty {
+	switch st {
+	case poolOK, poolDry:
+		return shard.Granted
+	case poolEmpty:
 		return shard.Exhausted
 	}
 	return shard.PoolUnavailable
@@ -139,24 +144,22 @@ func (e *Engine) lowWater(l *license, remaining int64) {
 // pool has no more, pool_unavailable when it cannot be reached.
 //
 // A lease that other consumes emptied before this one could take from it is no answer: the
-// take waits for rounds while leases land, for at most waitRound (then pool_unavailable). A
-// round that brought no lease while the take is still short means the pool had none for it:
-// exhausted.
+// take waits for rounds, for at most waitRound (then pool_unavailable), until it is granted
+// or a round finds the pool without free units (exhausted).
 func (e *Engine) takePooled(l *license, d *record.Decision, res *shard.Result) {
 	deadline := time.Now().Add(waitRound)
 	for res.Outcome == shard.Exhausted {
-		before := l.pool.leases.Load()
-		if o := e.short(l); o != shard.Granted {
+		o, dry := e.short(l, d.Units)
+		if o != shard.Granted {
 			res.Outcome = o
 			return
 		}
 		d.Time = e.nowNS() // the wait took time: the decision is made now
 		l.ctr.TakeInto(res, d.Units, d.Time)
-		switch {
-		case res.Outcome != shard.Exhausted:
-		case l.pool.leases.Load() == before:
-			return
-		case time.Now().After(deadline):
+		if res.Outcome == shard.Exhausted && dry {
+			return // short again, of a pool that has no more
+		}
+		if res.Outcome == shard.Exhausted && time.Now().After(deadline) {
 			res.Outcome = shard.PoolUnavailable
 			return
 		}

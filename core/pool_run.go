@@ -277,12 +277,15 @@ func (r *poolRun) refill(l *license, now int64) poolState {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*poolOpTimeout)
 	defer cancel()
 	want := r.leaseSize(l, now)
+	// A waiting consume asked for need units: hold at least that, in whole blocks.
+	need := l.pool.need.Swap(0)
+	want = max(want, (need+r.block-1)/r.block*r.block)
 	defer func() {
 		t := r.e.nowNS()
 		l.pool.markAt, l.pool.markHeld = t, l.ctr.Remaining(t)
 	}()
 	for range 4 {
-		if l.ctr.Remaining(now) >= l.pool.low.Load()+want {
+		if have := l.ctr.Remaining(now); have >= l.pool.low.Load()+want || have >= need && need > 0 {
 			return poolOK
 		}
 		c, n, err := r.agent.Lease(ctx, l.id, want, r.block, time.Unix(0, now), l.pool.local(l))
@@ -294,11 +297,10 @@ func (r *poolRun) refill(l *license, now int64) poolState {
 			}
 			l.pool.moved[c] += n
 			l.ctr.Give([]shard.Part{{Credit: int32(c), Units: n}})
-			l.pool.leases.Add(1)
 			r.e.metrics.PoolLease(n)
 		case errors.Is(err, pool.ErrEmpty):
 			if l.ctr.Remaining(now) > 0 {
-				return poolOK // smaller takes go on here; a waiting one sees no lease land (takePooled)
+				return poolDry // smaller takes go on here; a waiting one that is still short is exhausted
 			}
 			return poolEmpty
 		case errors.Is(err, pool.ErrOutOfStep):
