@@ -3,7 +3,6 @@ package main_test
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,9 +33,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin = filepath.Join(dir, "meterctl")
-	out, err := exec.Command("go", "build", "-o", bin, "-ldflags", stamp, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+	// Kept from one run to the next while the sources stay the same (harness.GoBuild).
+	if err := (harness.GoBuild{Args: []string{"-ldflags", stamp, "."}}).Into(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()

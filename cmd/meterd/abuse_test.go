@@ -33,7 +33,7 @@ func TestAbuse(t *testing.T) {
 	cfg := abuseConfig{header: time.Second, body: 2 * time.Second, idle: 3 * time.Second, maxConns: 1200, maxKeys: 3000}
 	raiseFileLimit(t, uint64(cfg.maxConns+floodExtra+slowHeaderConns+256))
 	args := append([]string{"-durability", "async"}, cfg.flags()...)
-	p, err := startBin(t, plainMeterd(t), t.TempDir(), args...)
+	p, err := startBin(t, plainBin, t.TempDir(), args...)
 	if err != nil {
 		t.Fatal(err)
 	}
