@@ -33,6 +33,9 @@ var (
 	meterctl  harness.Meterctl
 )
 
+// Every test here but TestAbuse calls t.Parallel: each runs its own meterd processes on its
+// own temporary directories and free ports of 127.0.0.1, and shares only the binaries.
+
 // TestMain builds the binaries side by side, each kept from one run to the next while its
 // sources stay the same (harness.GoBuild).
 func TestMain(m *testing.M) {
