@@ -51,6 +51,7 @@ var layers = map[string][]string{
 var leaves = []string{"shard", "wal", "export", "core/client", "core/version"}
 
 func TestLayering(t *testing.T) {
+	t.Parallel()
 	const mod = "github.com/meterd/meterd/"
 	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}\t{{join .Imports \" \"}}\t{{join .Deps \" \"}}", mod+"...").Output()
 	if err != nil {
