@@ -16,6 +16,9 @@ import (
 	"github.com/meterd/meterd/export"
 )
 
+// Every test here calls t.Parallel: each runs the binary on files in its own t.TempDir, or
+// reads testdata.
+
 // bin is the meterctl binary TestMain builds, stamped as the Makefile stamps a build.
 var bin string
 
@@ -147,6 +150,7 @@ func execSQL(t *testing.T, path, script string) {
 }
 
 func TestUsage(t *testing.T) {
+	t.Parallel()
 	r := meterctl(t)
 	r.want(t, 2, "", "usage: meterctl")
 	for _, name := range []string{"keygen", "verify", "report", "signkey", "sign"} {
