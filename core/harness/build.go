@@ -23,11 +23,14 @@ type GoBuild struct {
 	Args []string // build flags, then packages; not -o
 }
 
-// Into builds b's binaries into a directory kept per user, build and working directory
+// Into builds b's binaries into a directory kept per user, build and place in its module
 // (under the user's cache directory, meterd-test-bin/, safe to delete at any time), and links
 // or copies them into dir, each under its package's name, as `go build -o dir/` names them.
-// The build holds a lock, so that runs sharing the directory build one at a time; the link
-// keeps the file this run executes even when a later build replaces the kept one.
+// Checkouts of one module in other places share the kept directory: a build from another
+// checkout's sources links anew, as every build did before, and the disk holds one copy of
+// each binary however many checkouts and CI clones come and go. The build holds a lock, so
+// that runs sharing the directory build one at a time; the link keeps the file this run
+// executes even when a later build replaces the kept one.
 func (b GoBuild) Into(dir string) error {
 	wd, err := filepath.Abs(b.Dir)
 	if err != nil {
@@ -64,19 +67,38 @@ func (b GoBuild) Into(dir string) error {
 	return nil
 }
 
-// keptDir is the directory that keeps the binaries of one build, made if need be.
+// keptDir is the directory that keeps the binaries of one build run in wd, made if need be.
 func keptDir(wd string, env, args []string) (string, error) {
 	base, err := os.UserCacheDir()
 	if err != nil {
 		base = os.TempDir()
 	}
+	module, rel := modulePlace(wd)
 	h := sha256.New()
-	for _, s := range append(append([]string{wd, "\x00env"}, env...), append([]string{"\x00args"}, args...)...) {
+	for _, s := range append(append([]string{module, rel, "\x00env"}, env...), append([]string{"\x00args"}, args...)...) {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
 	dir := filepath.Join(base, "meterd-test-bin", hex.EncodeToString(h.Sum(nil))[:24])
 	return dir, os.MkdirAll(dir, 0o700)
+}
+
+// modulePlace names wd the same way in every checkout: the path of the module that holds it
+// and its place under the module's root. Outside a module it is wd itself.
+func modulePlace(wd string) (module, rel string) {
+	for root := wd; ; root = filepath.Dir(root) {
+		if b, err := os.ReadFile(filepath.Join(root, "go.mod")); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if m, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
+					rel, _ := filepath.Rel(root, wd)
+					return strings.Trim(strings.TrimSpace(m), `"`), rel
+				}
+			}
+		}
+		if filepath.Dir(root) == root {
+			return "", wd
+		}
+	}
 }
 
 // builtNames are the binaries in kept: its build's, as only that build writes there.

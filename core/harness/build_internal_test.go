@@ -9,9 +9,11 @@ import (
 
 // A kept binary is linked once while its sources stay the same; a change of source, flags or
 // environment builds anew; and a run's binary stays as it was built when a later run
-// rebuilds the kept one.
+// rebuilds the kept one. Another checkout of the module keeps its build in the same place.
 func TestGoBuildKeepsBinaries(t *testing.T) {
 	mod := t.TempDir()
+	// A module of its own, so that a run of this test elsewhere shares nothing with this one.
+	goMod := []byte("module example.com/" + filepath.Base(mod) + "/hello\n")
 	write := func(word string) {
 		t.Helper()
 		src := "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Print(\"" + word + "\") }\n"
@@ -19,7 +21,7 @@ func TestGoBuildKeepsBinaries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(mod, "go.mod"), []byte("module example.com/hello\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(mod, "go.mod"), goMod, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	write("one")
@@ -61,6 +63,21 @@ func TestGoBuildKeepsBinaries(t *testing.T) {
 	says(first, "one")
 	if again := into(b); !same(first, again) {
 		t.Fatal("unchanged sources: the binary was linked again")
+	}
+	checkout := t.TempDir()
+	if err := os.WriteFile(filepath.Join(checkout, "go.mod"), goMod, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(checkout, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := keptDir(checkout, b.Env, b.Args); err != nil || k != kept {
+		t.Fatalf("another checkout keeps its build in %s (%v), not in %s", k, err, kept)
+	}
+	if k, err := keptDir(filepath.Join(checkout, "sub"), b.Env, b.Args); err != nil || k == kept {
+		t.Fatalf("another package directory keeps its build in %s (%v), the same as the module root's", k, err)
+	} else {
+		os.RemoveAll(k)
 	}
 	cgoOff := GoBuild{Dir: mod, Env: []string{"CGO_ENABLED=0"}, Args: b.Args}
 	other, err := keptDir(mod, cgoOff.Env, cgoOff.Args)
