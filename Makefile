@@ -44,6 +44,11 @@ ALLOCS_TEST := ^func (Test|Example|Fuzz)[A-Za-z0-9_]*Allocs
 # test as before, and the final report still runs; Go's own race tests use the same setting.
 RACE_ENV := GORACE="atexit_sleep_ms=0 $(GORACE)"
 
+# A command the shell starts in the background ignores SIGINT, so Ctrl-C would stop test's
+# root pass and leave the other half running: env --default-signal (GNU coreutils 8.31 and
+# later) gives it back where it exists.
+DEFAULT_SIGINT = $(shell env --default-signal=INT true 2>/dev/null && echo env --default-signal=INT)
+
 .PHONY: test
 test: ## go vet, every test with the race detector, and the allocation tests without it (both modules)
 	@found=$$(grep -rlE --include='*_test.go' '$(ALLOCS_TEST)' . | sed 's|/[^/]*$$||' | sort -u | tr '\n' ' '); \
@@ -51,8 +56,8 @@ test: ## go vet, every test with the race detector, and the allocation tests wit
 	[ "$$found" = "$$listed" ] || { echo "make test: allocation tests are in: $$found; ALLOCS_PKGS and BENCH_ALLOCS_PKGS (Makefile) list: $$listed" >&2; exit 1; }
 	$(GO) vet $(PKGS)
 	$(GO) -C bench vet $(PKGS)
-	@beside=$$(mktemp); \
-	nice -n 10 $(MAKE) --no-print-directory test-beside > "$$beside" 2>&1 & pid=$$!; \
+	@beside=$$(mktemp); trap 'rm -f "$$beside"; exit 130' INT TERM; \
+	$(DEFAULT_SIGINT) nice -n 10 $(MAKE) --no-print-directory test-beside > "$$beside" 2>&1 & pid=$$!; \
 	$(MAKE) --no-print-directory test-root; root=$$?; \
 	wait $$pid; others=$$?; cat "$$beside"; rm -f "$$beside"; \
 	[ $$root = 0 ] && [ $$others = 0 ]
