@@ -27,6 +27,7 @@ func provisionPdfPro(t *testing.T, a *agent) licenseView {
 }
 
 func TestTenDukeExample(t *testing.T) {
+	t.Parallel()
 	a := startAgent(t, newTestConfig(t), noOpts())
 	a.putProduct(pdfProID, "PdfPro", "count", 1)
 	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -96,6 +97,7 @@ func TestTenDukeExample(t *testing.T) {
 // 64 clients consume random units until everything is gone: exactly 15,000 are granted and
 // every other answer is 409 exhausted.
 func TestConcurrentExhaustion(t *testing.T) {
+	t.Parallel()
 	a := startAgent(t, newTestConfig(t), noOpts())
 	lic := provisionPdfPro(t, a)
 	var granted atomic.Int64
@@ -142,6 +144,7 @@ func TestConcurrentExhaustion(t *testing.T) {
 }
 
 func TestSessionsMode(t *testing.T) {
+	t.Parallel()
 	a := startAgent(t, newTestConfig(t), noOpts())
 	a.putProduct("viewer", "Viewer", "sessions", 3)
 	now := time.Now()
@@ -208,6 +211,7 @@ func TestSessionsMode(t *testing.T) {
 
 // Credits drain earliest-expiring first; windows are half-open.
 func TestCreditWindows(t *testing.T) {
+	t.Parallel()
 	a := startAgent(t, newTestConfig(t), noOpts())
 	a.putProduct("p", "Item", "count", 1)
 	now := time.Now()
@@ -251,6 +255,7 @@ func TestCreditWindows(t *testing.T) {
 }
 
 func TestAdminNeedsToken(t *testing.T) {
+	t.Parallel()
 	a := startAgent(t, newTestConfig(t), noOpts())
 	f := func(c call, header map[string]string) {
 		t.Helper()
@@ -276,6 +281,7 @@ func TestAdminNeedsToken(t *testing.T) {
 }
 
 func TestDenialReasonsAreNotErrors(t *testing.T) {
+	t.Parallel()
 	a := startAgent(t, newTestConfig(t), noOpts())
 	lic := provisionPdfPro(t, a)
 	st, ans := a.consume(`{"license":"`+lic.ID+`","units":15001}`, nil)

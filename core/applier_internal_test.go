@@ -15,7 +15,8 @@ import (
 
 // A backlog, whether a pass far behind or start-up replaying one (both advance through
 // applier.advance), is written in steps of max(USAGE_WRITE_INTERVAL, maxPassActions) actions
-// at record boundaries, not held in memory whole.
+// at record boundaries, not held in memory whole. Not parallel: it changes maxPassActions,
+// which every engine reads.
 func TestAdvanceWritesBacklogInSteps(t *testing.T) {
 	defer func(n int) { maxPassActions = n }(maxPassActions)
 	maxPassActions = 4
@@ -47,6 +48,7 @@ func TestAdvanceWritesBacklogInSteps(t *testing.T) {
 // Replay after a crash re-applies records the usage database may already hold: an action
 // whose record is at or below its watermark is not added again, or it would be billed twice.
 func TestEmitSkipsWhatTheUsageDatabaseHolds(t *testing.T) {
+	t.Parallel()
 	db, err := export.Open(export.Options{Path: filepath.Join(t.TempDir(), "usage.db"),
 		Key: make([]byte, export.KeySize), Level: export.Standard, AgentID: "agent"})
 	if err != nil {
@@ -78,6 +80,7 @@ func TestEmitSkipsWhatTheUsageDatabaseHolds(t *testing.T) {
 // stops at the watermark the state store remembers, not at the one the database has reached
 // since. A database restored to a copy from in between must find its records in the log.
 func TestTruncationKeepsRecordsPastStoredWatermark(t *testing.T) {
+	t.Parallel()
 	cfg := config.Default()
 	cfg.DataDir, cfg.UsageWriteInterval = t.TempDir(), 4
 	e, err := open(cfg, Options{}) // no applier goroutine: the test runs its steps
@@ -111,6 +114,7 @@ func TestTruncationKeepsRecordsPastStoredWatermark(t *testing.T) {
 // next start the state is ahead of the database's watermark, the records between are still in
 // the log, and they are exported as actions, each unit once, with no unexported row.
 func TestRestartWithExportBehindCheckpoint(t *testing.T) {
+	t.Parallel()
 	cfg := config.Default()
 	cfg.DataDir, cfg.UsageWriteInterval = t.TempDir(), 1000
 	e, err := open(cfg, Options{})
@@ -141,6 +145,7 @@ func TestRestartWithExportBehindCheckpoint(t *testing.T) {
 // several licenses: start-up counts what the records between add, and the database and the
 // state agree, with nothing written twice and no unexported row.
 func TestRestartWithExportAheadOfCheckpoint(t *testing.T) {
+	t.Parallel()
 	cfg := config.Default()
 	cfg.DataDir, cfg.UsageWriteInterval, cfg.Durability = t.TempDir(), 10, config.DurabilityAsync
 	e, err := open(cfg, Options{})
@@ -190,6 +195,7 @@ func TestRestartWithExportAheadOfCheckpoint(t *testing.T) {
 // A pass that keeps failing for the same reason (a full disk, a usage database gone) logs it
 // once, not once a second; a new reason is logged again.
 func TestApplierLogsEachFailureOnce(t *testing.T) {
+	t.Parallel()
 	var log strings.Builder
 	a := &applier{e: &Engine{logger: slog.New(slog.NewTextHandler(&log, nil))}}
 	full, gone := errors.New("disk full"), errors.New("usage database gone")

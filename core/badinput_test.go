@@ -12,6 +12,7 @@ import (
 // Every malformed request gets its documented status with {"error","message"} and changes no
 // balance.
 func TestMalformedRequests(t *testing.T) {
+	t.Parallel()
 	a := startAgent(t, newTestConfig(t), noOpts())
 	lic := provisionPdfPro(t, a)
 	a.putProduct("viewer", "Viewer", "sessions", 1)
@@ -93,6 +94,7 @@ func TestMalformedRequests(t *testing.T) {
 // A request fasthttp itself cannot parse, or refuses before the handler, still gets a JSON
 // error.
 func TestMalformedHTTP(t *testing.T) {
+	t.Parallel()
 	a := startAgent(t, newTestConfig(t), noOpts())
 	f := func(name, req, status, code string) {
 		t.Helper()

@@ -11,6 +11,7 @@ import (
 // only: an expired credit's unused units and a later credit's units neither hide a low balance
 // nor make one. A credit valid from exactly now counts, one valid until exactly now does not.
 func TestLicensesBelowRatio(t *testing.T) {
+	t.Parallel()
 	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	clk := newTestClock(t0)
 	e := openEngine(t, newTestConfig(t), clk.opts())

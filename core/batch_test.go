@@ -25,6 +25,7 @@ func (a *agent) batch(items ...string) (int, []batchResult) {
 }
 
 func TestConsumeBatch(t *testing.T) {
+	t.Parallel()
 	a := startAgent(t, newTestConfig(t), noOpts())
 	lic := provisionPdfPro(t, a)
 	a.putProduct("viewer", "Viewer", "sessions", 2)
@@ -107,6 +108,7 @@ func TestConsumeBatch(t *testing.T) {
 
 // Concurrent batches never grant more than the license holds.
 func TestConcurrentBatches(t *testing.T) {
+	t.Parallel()
 	a := startAgent(t, newTestConfig(t), noOpts())
 	lic := provisionPdfPro(t, a)
 	var granted atomic.Int64
@@ -148,6 +150,7 @@ func TestConcurrentBatches(t *testing.T) {
 // denial changed nothing and has nothing to remember: it is not logged. Every grant of a batch
 // survives the restart and reaches the usage database as its own action.
 func TestBatchDenialsInTheLog(t *testing.T) {
+	t.Parallel()
 	a := startAgent(t, newTestConfig(t), noOpts())
 	lic := provisionPdfPro(t, a)
 	grant := `{"license":"` + lic.ID + `","units":1}`

@@ -170,7 +170,8 @@ func newRequestCtx(body []byte) *fasthttp.RequestCtx {
 	return ctx
 }
 
-// The consume handler allocates nothing on a grant; plain `go test` keeps it so.
+// The consume handler allocates nothing on a grant; plain `go test` keeps it so. Not parallel:
+// AllocsPerRun counts the whole process's allocations.
 func TestHandleConsumeAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector's sync.Pool drops items at random; make test runs this without -race")

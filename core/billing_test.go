@@ -105,6 +105,7 @@ func billed(t *testing.T, cfg config.Config) (*export.Summary, int64) {
 // Consume 5 with the usage database on, 300 with it off, 1 with it on again: the 300 are billed,
 // as one unexported row that verify warns of.
 func TestUsageDatabaseOffIsBilled(t *testing.T) {
+	t.Parallel()
 	cfg := newTestConfig(t)
 	now := time.Now()
 	e := openEngine(t, cfg, noOpts())
@@ -133,6 +134,7 @@ func TestUsageDatabaseOffIsBilled(t *testing.T) {
 
 // An agent that never had a usage database, then gets one: everything consumed before is billed.
 func TestUsageDatabaseNewAfterOffIsBilled(t *testing.T) {
+	t.Parallel()
 	cfg := newTestConfig(t)
 	off := cfg
 	off.UsageDatabase = config.UsageOff
@@ -151,6 +153,7 @@ func TestUsageDatabaseNewAfterOffIsBilled(t *testing.T) {
 // A usage database put back to an older copy while the agent is stopped: the agent refuses to
 // start and says so; with the newer file back, it starts and bills everything.
 func TestUsageDatabaseRolledBackRefused(t *testing.T) {
+	t.Parallel()
 	cfg := newTestConfig(t)
 	now := time.Now()
 	e := openEngine(t, cfg, noOpts())
@@ -180,6 +183,7 @@ func TestUsageDatabaseRolledBackRefused(t *testing.T) {
 // Setting the clock back neither revives an expired credit, nor after a restart, nor
 // back-dates a row; the step is counted.
 func TestClockSetBack(t *testing.T) {
+	t.Parallel()
 	cfg := newTestConfig(t)
 	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	clk := newTestClock(t0)
@@ -244,6 +248,7 @@ func writeFile(t *testing.T, path string, b []byte) {
 // Dates from year 1 to 9999 are kept as the same instant, live, in the transaction's answer
 // and after a restart; a credit that starts in 2600 does not grant today.
 func TestFarDatesExact(t *testing.T) {
+	t.Parallel()
 	cfg := newTestConfig(t)
 	e := openEngine(t, cfg, noOpts())
 	if _, err := e.PutProduct(billProduct, core.ProductSpec{LicensedItem: "PdfPro", Mode: core.TrackCallerCount}, core.Signed{}); err != nil {
@@ -310,6 +315,7 @@ func engineLicense(t *testing.T, e *core.Engine, id string) core.LicenseView {
 // A license's total stays below 2^53: an order that would pass it is refused whole, reserves
 // nothing, and its externalId stays free.
 func TestLicenseTotalBound(t *testing.T) {
+	t.Parallel()
 	cfg := newTestConfig(t)
 	e := openEngine(t, cfg, noOpts())
 	defer closeEngine(t, e)
@@ -360,6 +366,7 @@ func licenseOf(t *testing.T, e *core.Engine) string {
 // decided: each unit once. (The WAL is on Pebble's crash filesystem; the usage database is
 // created after the crash, so it is not on it.)
 func TestCrashPastCheckpointWithUsageDatabaseOff(t *testing.T) {
+	t.Parallel()
 	mem := vfs.NewCrashableMem()
 	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	clk := newTestClock(t0)

@@ -12,6 +12,7 @@ import (
 // Bodies are read as they arrive, with Content-Length or chunked, up to the route's limit
 // and no further.
 func TestBodyLimits(t *testing.T) {
+	t.Parallel()
 	a := startAgent(t, newTestConfig(t), noOpts())
 	lic := provisionPdfPro(t, a)
 	consume := `{"license":"` + lic.ID + `","units":1}`

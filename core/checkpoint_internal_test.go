@@ -11,7 +11,8 @@ import (
 // The checkpoint cadence keeps the log short on a busy agent and writes nothing on an idle
 // one: a checkpoint is due after checkpointEvery records or checkpointInterval, and then
 // committed only if something changed since the last one: records applied, the usage
-// database's head, or the clock's high-water mark by stepTolerance or more.
+// database's head, or the clock's high-water mark by stepTolerance or more. Not parallel: it
+// changes checkpointEvery, which every engine reads.
 func TestCheckpointCadence(t *testing.T) {
 	defer func(n uint64) { checkpointEvery = n }(checkpointEvery)
 	checkpointEvery = 4
@@ -84,6 +85,7 @@ func TestCheckpointCadence(t *testing.T) {
 // The first checkpoint after a start truncates the log through it, as every later one does:
 // the log a restart found already truncated is not taken for one that still holds records.
 func TestTruncationAfterRestart(t *testing.T) {
+	t.Parallel()
 	cfg := config.Default()
 	cfg.DataDir, cfg.UsageDatabase = t.TempDir(), config.UsageOff
 	e, err := Open(cfg, Options{})

@@ -11,6 +11,7 @@ import (
 )
 
 func TestClock(t *testing.T) {
+	t.Parallel()
 	var wall atomic.Int64
 	wall.Store(int64(10 * time.Second))
 	var steps []time.Duration
@@ -45,6 +46,7 @@ func TestClock(t *testing.T) {
 
 // Concurrent readers each see time that never goes back, while the wall clock jitters.
 func TestClockConcurrentMonotonic(t *testing.T) {
+	t.Parallel()
 	var wall atomic.Int64
 	c := newClock(func() time.Time { return time.Unix(0, wall.Add(7)%1000+wall.Load()/3) }, func(time.Duration) {})
 	var wg sync.WaitGroup
@@ -68,6 +70,7 @@ func TestClockConcurrentMonotonic(t *testing.T) {
 }
 
 func TestWindowNS(t *testing.T) {
+	t.Parallel()
 	day := func(y int) time.Time { return time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC) }
 	f := func(w Window, wantFrom, wantUntil int64) {
 		t.Helper()
@@ -96,6 +99,7 @@ func TestWindowNS(t *testing.T) {
 // A crash loses no time the log holds: records after the last checkpoint carry later times
 // than the checkpoint's mark, and start-up takes the mark from them.
 func TestClockRecoveredFromLog(t *testing.T) {
+	t.Parallel()
 	var wall atomic.Int64
 	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	wall.Store(t0.UnixNano())
@@ -136,6 +140,7 @@ func TestClockRecoveredFromLog(t *testing.T) {
 // A running agent keeps its mark moving with the wall clock while idle, and checkpoints it:
 // a crash after an idle hour does not give that hour back.
 func TestClockFollowsWallWhileIdle(t *testing.T) {
+	t.Parallel()
 	var wall atomic.Int64
 	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	wall.Store(t0.UnixNano())

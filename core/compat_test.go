@@ -17,6 +17,7 @@ import (
 // the same open session, every remembered idempotency key, and order A-1's first answer for
 // its externalId.
 func TestRecoverEarlierBuild(t *testing.T) {
+	t.Parallel()
 	cfg := config.Default()
 	cfg.DataDir, cfg.UsageDatabase = t.TempDir(), config.UsageOff
 	if err := os.CopyFS(cfg.DataDir, os.DirFS("testdata/datadir-2026-12-06")); err != nil {

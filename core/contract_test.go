@@ -15,6 +15,7 @@ import (
 // with the same JSON type, and not empty where the example's is not. Ours may add fields
 // (owner).
 func TestTransactionShape(t *testing.T) {
+	t.Parallel()
 	example, err := os.ReadFile("testdata/10duke-transaction-response.json")
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ type detailedRow struct{ action, session, user, host, ip string }
 // that names no IP is written with the address it came from, so a checkin is as traceable
 // as the checkout it ends.
 func TestDetailedRowsSayWhoAndWhere(t *testing.T) {
+	t.Parallel()
 	cfg := newTestConfig(t)
 	cfg.UsageLevel, cfg.UsageWriteInterval = export.Detailed, 1
 	a := startAgent(t, cfg, core.Options{})

@@ -68,6 +68,7 @@ func isSync(op errorfs.Op) bool {
 // An fsync that fails acknowledges nothing and gives the units back; the engine stays
 // unavailable (503) and says why.
 func TestFsyncFailure(t *testing.T) {
+	t.Parallel()
 	var failing atomic.Bool
 	fs := errorfs.Wrap(vfs.NewMem(), errorfs.InjectorFunc(func(op errorfs.Op) error {
 		if failing.Load() && isSync(op) {
@@ -128,6 +129,7 @@ func TestFsyncFailure(t *testing.T) {
 // nothing is there twice, and resending any request with its key returns its first answer if
 // its record survived, or is granted afresh if not.
 func TestCrashKeepsAcknowledged(t *testing.T) {
+	t.Parallel()
 	for seed := range uint64(3) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { crashKeepsAcknowledged(t, seed) })
 	}
@@ -209,6 +211,7 @@ func crashKeepsAcknowledged(t *testing.T, seed uint64) {
 // Failpoint: the crash comes after the record is durable and before the client hears back.
 // The grant survives, and the client's retry gets it without taking again.
 func TestCrashBetweenAppendAndAnswer(t *testing.T) {
+	t.Parallel()
 	mem := vfs.NewCrashableMem()
 	e := memEngine(t, mem)
 	id := provisionEngine(t, e, 100)
@@ -244,6 +247,7 @@ func TestCrashBetweenAppendAndAnswer(t *testing.T) {
 // in flight, and resending that request with its key settles which: the license must then hold
 // exactly one more unit than was acknowledged.
 func TestCrashAroundCheckpoint(t *testing.T) {
+	t.Parallel()
 	mem := vfs.NewCrashableMem()
 	e := memEngine(t, mem)
 	id := provisionEngine(t, e, 1_000_000)
@@ -299,6 +303,7 @@ func TestCrashAroundCheckpoint(t *testing.T) {
 
 // A usage database that holds records the WAL does not have stops start-up, naming the file.
 func TestUsageDatabaseAheadOfWAL(t *testing.T) {
+	t.Parallel()
 	cfg := newTestConfig(t)
 	cfg.UsageWriteInterval = 1
 	a := startAgent(t, cfg, noOpts())
@@ -330,6 +335,7 @@ func TestUsageDatabaseAheadOfWAL(t *testing.T) {
 // A usage database that was replaced by an older copy, or deleted, stops start-up too: its
 // rows would otherwise be written again, or never.
 func TestUsageDatabaseBehind(t *testing.T) {
+	t.Parallel()
 	cfg := newTestConfig(t)
 	cfg.UsageWriteInterval = 1
 	a := startAgent(t, cfg, noOpts())
@@ -353,6 +359,7 @@ func TestUsageDatabaseBehind(t *testing.T) {
 
 // A record that does not decode stops start-up with an error naming the WAL directory.
 func TestUndecodableRecordStopsStartup(t *testing.T) {
+	t.Parallel()
 	cfg := newTestConfig(t)
 	a := startAgent(t, cfg, noOpts())
 	provisionPdfPro(t, a)

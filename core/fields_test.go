@@ -11,6 +11,7 @@ import (
 // short printable zone, on every endpoint that takes them; anything else is a 400 that takes
 // nothing.
 func TestWhoFields(t *testing.T) {
+	t.Parallel()
 	a := startAgent(t, newTestConfig(t), noOpts())
 	lic := provisionPdfPro(t, a)
 	a.putProduct("viewer", "Viewer", "sessions", 1)

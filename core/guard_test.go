@@ -11,6 +11,7 @@ import (
 // A page rebound to 127.0.0.1, or calling it from another origin, is refused on every route,
 // admin and operations included, before anything else is looked at; nothing changes.
 func TestHostAndOrigin(t *testing.T) {
+	t.Parallel()
 	a := startAgent(t, newTestConfig(t), noOpts())
 	lic := provisionPdfPro(t, a)
 	consume := `{"license":"` + lic.ID + `","units":1}`

@@ -18,6 +18,9 @@ import (
 	"github.com/meterd/meterd/core/httpapi"
 )
 
+// Every test in this package calls t.Parallel, on its own data directory and port, except the
+// few that change a package variable or count allocations: Go runs those first, alone.
+
 // agent is meterd started as cmd/meterd starts it (httpapi.Start), served over real HTTP on
 // 127.0.0.1, on a data directory that outlives restarts within one test.
 type agent struct {

@@ -15,6 +15,7 @@ import (
 // /healthz turns 503, saying why, when the usage database can no longer be written (here it was
 // moved away under the running agent), and consumption still answers from the WAL meanwhile.
 func TestHealthzUnavailable(t *testing.T) {
+	t.Parallel()
 	cfg := newTestConfig(t)
 	a := startAgent(t, cfg, noOpts())
 	var ok struct{ Status string }
@@ -59,6 +60,7 @@ func TestHealthzUnavailable(t *testing.T) {
 // A usage database whose last row was changed while the agent was stopped stops start-up,
 // naming the file and the row: the agent would otherwise chain new rows onto a forged head.
 func TestStartupRejectsTamperedTail(t *testing.T) {
+	t.Parallel()
 	cfg := newTestConfig(t)
 	cfg.UsageWriteInterval = 1
 	a := startAgent(t, cfg, noOpts())

@@ -15,6 +15,7 @@ import (
 // An Idempotency-Key is remembered for IDEMPOTENCY_TTL, live and across a restart, and
 // forgotten after it: then the key is free for a new request, which is decided afresh.
 func TestIdempotencyKeyExpires(t *testing.T) {
+	t.Parallel()
 	cfg := newTestConfig(t)
 	cfg.IdempotencyTTL = time.Hour
 	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
@@ -101,6 +102,7 @@ func stateKeys(t *testing.T, cfg config.Config, prefix string) int {
 // A key lives exactly IDEMPOTENCY_TTL: a start one nanosecond before its end loads it, a
 // start at its end does not.
 func TestIdempotencyKeyTTLAtStartUp(t *testing.T) {
+	t.Parallel()
 	cfg := newTestConfig(t)
 	cfg.IdempotencyTTL = time.Hour
 	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)

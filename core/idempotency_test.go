@@ -11,6 +11,7 @@ import (
 )
 
 func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
 	a := startAgent(t, newTestConfig(t), noOpts())
 	lic := provisionPdfPro(t, a)
 	key := func(k string) map[string]string { return map[string]string{"Idempotency-Key": k} }
@@ -122,6 +123,7 @@ func grepLines(text, prefix string) string {
 // The engine itself holds an Idempotency-Key to 1 to 255 printable ASCII characters, whoever
 // calls it: space and '~' are the ends of the range, 255 characters the most.
 func TestIdempotencyKeyBounds(t *testing.T) {
+	t.Parallel()
 	e := openEngine(t, newTestConfig(t), noOpts())
 	defer closeEngine(t, e)
 	now := time.Now()

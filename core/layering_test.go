@@ -53,6 +53,7 @@ var layers = map[string][]string{
 var leaves = []string{"shard", "wal", "export", "core/client", "core/version"}
 
 func TestLayering(t *testing.T) {
+	t.Parallel()
 	const mod = "github.com/meterd/meterd/"
 	// With the test build's tag, so that the imports of its hooks are held to the map too.
 	out, err := exec.Command("go", "list", "-tags", "meterd_testhooks", "-f", "{{.ImportPath}}\t{{join .Imports \" \"}}\t{{join .Deps \" \"}}", mod+"...").Output()

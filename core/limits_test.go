@@ -32,6 +32,7 @@ func (a *agent) metric(name string) float64 {
 // Past IDEMPOTENCY_MAX_KEYS a new key gets 429 too_many_keys with Retry-After and takes
 // nothing; known keys still answer and unkeyed requests are unaffected, until keys expire.
 func TestIdempotencyMaxKeys(t *testing.T) {
+	t.Parallel()
 	clock := &fakeClock{now: time.Now()}
 	cfg := newTestConfig(t)
 	cfg.IdempotencyMaxKeys, cfg.IdempotencyTTL = 3, time.Hour
@@ -98,6 +99,7 @@ func TestIdempotencyMaxKeys(t *testing.T) {
 // Past MAX_SESSIONS a checkout gets 429 too_many_sessions and takes nothing; open sessions go
 // on, and a checkin makes room.
 func TestMaxSessions(t *testing.T) {
+	t.Parallel()
 	cfg := newTestConfig(t)
 	cfg.MaxSessions = 2
 	a := startAgent(t, cfg, noOpts())

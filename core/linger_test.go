@@ -14,6 +14,7 @@ import (
 // A client still sending a body the server has refused reads the refusal, not a reset: the
 // server answers 413 at once, and its close lingers until the client is done sending.
 func TestOversizedBodyAnsweredNotReset(t *testing.T) {
+	t.Parallel()
 	a := startAgent(t, newTestConfig(t), noOpts())
 	addr := strings.TrimPrefix(a.base, "http://")
 	body := bytes.Repeat([]byte{'x'}, 2<<20) // far past 64 KiB and the socket buffers

@@ -9,6 +9,7 @@ import (
 )
 
 // A license takes at most maxCredits credits: the order that would pass it is refused whole.
+// Not parallel: it changes maxCredits, which every engine reads.
 func TestMaxCredits(t *testing.T) {
 	defer func(n int) { maxCredits = n }(maxCredits)
 	maxCredits = 3

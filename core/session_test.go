@@ -29,6 +29,7 @@ func (c *fakeClock) Add(d time.Duration) {
 // A session idle for SESSION_TIMEOUT is checked in: its next call is a new checkout. A session
 // in use is not.
 func TestSessionTimeout(t *testing.T) {
+	t.Parallel()
 	a, clock := sessionAgent(t, 2)
 	for _, s := range []string{"idle", "busy"} {
 		if st, ans := a.consume(sessionBody(s), nil); st != 200 || ans.Units != 2 {
@@ -55,6 +56,7 @@ func TestSessionTimeout(t *testing.T) {
 // SESSION_TIMEOUT is how long a session may stay idle: one idle for exactly that long is
 // checked in, one nanosecond less is not.
 func TestSessionIdleExactlyTheTimeout(t *testing.T) {
+	t.Parallel()
 	a, clock := sessionAgent(t, 1)
 	body := sessionBody("s")
 	if st, ans := a.consume(body, nil); st != 200 || ans.Units != 1 {
@@ -77,6 +79,7 @@ func TestSessionIdleExactlyTheTimeout(t *testing.T) {
 
 // One sweep checks in every idle session, not only the first it finds.
 func TestSessionSweepTakesEveryIdleSession(t *testing.T) {
+	t.Parallel()
 	a, clock := sessionAgent(t, 1)
 	sessions := []string{"s1", "s2", "s3"}
 	for _, s := range sessions {

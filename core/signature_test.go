@@ -83,6 +83,7 @@ func signedAgent(t *testing.T, v *vendor) (*agent, string, call) {
 // licenses and product read back the same, the externalIds are still free, and the log holds
 // no record of them (the next decision's seq follows the last one's).
 func TestSignatureRefusals(t *testing.T) {
+	t.Parallel()
 	v := newVendor(t)
 	a, lic, first := signedAgent(t, v)
 	unsignedFirst := first
@@ -176,6 +177,7 @@ func TestSignatureRefusals(t *testing.T) {
 // provisions once, before and after a restart; the evidence is in the usage database with the
 // exact bytes the agent checked.
 func TestSignedOrderTwice(t *testing.T) {
+	t.Parallel()
 	v := newVendor(t)
 	a, lic, _ := signedAgent(t, v)
 	now := time.Now()
@@ -228,6 +230,7 @@ func TestSignedOrderTwice(t *testing.T) {
 // Without VENDOR_PUBLIC_KEY_FILE the agent behaves as it always has: a signature header, good
 // or not, is neither checked nor kept.
 func TestNoVendorKey(t *testing.T) {
+	t.Parallel()
 	a := startAgent(t, newTestConfig(t), noOpts())
 	if st := a.do(call{method: "PUT", path: "/products/" + pdfProID, body: pdfProBody, admin: true,
 		header: map[string]string{core.SignatureHeader: "garbage"}}, nil); st != 200 {
@@ -250,6 +253,7 @@ func TestNoVendorKey(t *testing.T) {
 }
 
 func TestVendorKeyFileRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	v := newVendor(t)
 	pubHex, _ := os.ReadFile(v.pub)

@@ -12,6 +12,7 @@ import (
 // building a state that overdraws a credit or panicking on one that does not exist: the
 // start-up stops with ErrBadRecord and the log is left for inspection.
 func TestAddUsedRefusesImpossibleParts(t *testing.T) {
+	t.Parallel()
 	lic := func() *record.License {
 		return &record.License{ID: "lic", Credits: []record.Credit{{ID: "c0", UseCount: 10, Used: 8}, {ID: "c1", UseCount: 5}}}
 	}

@@ -55,6 +55,7 @@ const healthz = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 // between requests, is closed without a word after IDLE_TIMEOUT and is served at any time
 // before.
 func TestTimeouts(t *testing.T) {
+	t.Parallel()
 	cfg := newTestConfig(t)
 	cfg.HeaderTimeout, cfg.BodyTimeout, cfg.IdleTimeout = 100*time.Millisecond, 200*time.Millisecond, 400*time.Millisecond
 	a := startAgent(t, cfg, noOpts())
@@ -130,6 +131,7 @@ func TestTimeouts(t *testing.T) {
 // Past MAX_CONNS a new connection is closed at once, unanswered, and counted; the ones open
 // go on, and a close makes room.
 func TestMaxConns(t *testing.T) {
+	t.Parallel()
 	cfg := newTestConfig(t)
 	cfg.MaxConns = 3
 	a := startAgent(t, cfg, noOpts())

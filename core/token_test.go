@@ -11,6 +11,7 @@ import (
 )
 
 func TestTokenFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	created := filepath.Join(dir, "admin.token")
 	tok, err := httpapi.LoadOrCreateToken(created, nil)
@@ -46,6 +47,7 @@ func TestTokenFile(t *testing.T) {
 }
 
 func TestDataDirWritableByOthers(t *testing.T) {
+	t.Parallel()
 	cfg := newTestConfig(t)
 	if err := os.Chmod(cfg.DataDir, 0o770); err != nil {
 		t.Fatal(err)

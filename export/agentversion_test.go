@@ -38,6 +38,7 @@ func agentVersionRow(t *testing.T, path string) []string {
 // The agent_version row names the build that last opened the file for writing, and the
 // file verifies through each change of build.
 func TestAgentVersionFollowsTheBuild(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	build(t, path, export.Standard, testKey(t), agentA, 3) // an agent that records no build
 	if got := agentVersionRow(t, path); len(got) != 0 {
@@ -64,6 +65,7 @@ func TestAgentVersionFollowsTheBuild(t *testing.T) {
 
 // A new file has the row from the start.
 func TestAgentVersionOfANewFile(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	db, err := export.Open(export.Options{Path: path, Key: testKey(t), Level: export.Detailed, AgentID: agentA, AgentVersion: buildOne})
 	if err != nil {
@@ -83,6 +85,7 @@ func TestAgentVersionOfANewFile(t *testing.T) {
 // An Open by the build the row already names writes nothing: the file's write-ahead log
 // stays empty until the first Write.
 func TestAgentVersionUnchangedWritesNothing(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	reopen(t, path, buildOne, 1)
 	db, err := export.Open(export.Options{Path: path, Key: testKey(t), Level: export.Standard, AgentID: agentA, AgentVersion: buildOne})
@@ -98,6 +101,7 @@ func TestAgentVersionUnchangedWritesNothing(t *testing.T) {
 // The row is signed with the rest of meta: a changed or deleted agent_version fails both
 // Verify and the agent's Open.
 func TestAgentVersionTampered(t *testing.T) {
+	t.Parallel()
 	pristine := filepath.Join(t.TempDir(), "usage.db")
 	reopen(t, pristine, buildOne, 1)
 	for _, script := range []string{

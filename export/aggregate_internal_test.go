@@ -11,6 +11,7 @@ import (
 // before 1970 where Unix seconds are negative, puts actions of two days in
 // one row and breaks `meterctl report -by day`.
 func TestUTCDayFloorsAtMidnight(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		t    time.Time
 		want int64
@@ -36,6 +37,7 @@ func TestUTCDayFloorsAtMidnight(t *testing.T) {
 // Units of one row may add up to exactly math.MaxInt64: only a sum past it
 // overflows, and the row's sum must not be refused one unit early.
 func TestAggregateSumsToExactlyMaxInt64(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	act := func(seq uint64, units int64) Action {
 		return Action{WALSeq: seq, Time: at, Kind: Consume, Owner: "o", Item: "i", LicenseID: "lic", Units: units}
@@ -55,6 +57,7 @@ func TestAggregateSumsToExactlyMaxInt64(t *testing.T) {
 // A report total may reach exactly math.MaxInt64 units or events; one more
 // is an overflow the report must refuse rather than wrap.
 func TestReportTotalsReachExactlyMaxInt64(t *testing.T) {
+	t.Parallel()
 	ts := totals{}
 	k := totalKey{owner: "o", item: "i", period: "2026-12"}
 	if !ts.add(k, 1, math.MaxInt64-1) || !ts.add(k, math.MaxInt64-1, 1) {

@@ -44,6 +44,7 @@ func feed(t *testing.T, b *export.Batcher, acts []export.Action) {
 
 // Due turns true exactly when interval actions are pending.
 func TestBatcherInterval(t *testing.T) {
+	t.Parallel()
 	db, b, log := newBatcher(t, 3)
 	as := actions(1, 7)
 	for i := range as {
@@ -67,6 +68,7 @@ func TestBatcherInterval(t *testing.T) {
 // One record (a provision of several items) with more actions than the interval is written
 // whole, and a replay of records already written writes nothing twice.
 func TestBatcherWholeRecords(t *testing.T) {
+	t.Parallel()
 	db, b, log := newBatcher(t, 2)
 	record := actions(5, 3)
 	for i := range record {
@@ -88,6 +90,7 @@ func TestBatcherWholeRecords(t *testing.T) {
 }
 
 func TestBatcherAdvance(t *testing.T) {
+	t.Parallel()
 	db, b, log := newBatcher(t, 2)
 	b.Add(actions(1, 1)[0])
 	b.Advance(40) // non-actions do not count towards the interval
@@ -113,6 +116,7 @@ func TestBatcherAdvance(t *testing.T) {
 // Add and Advance only buffer, however many intervals pile up, and one Flush writes them all
 // in one transaction.
 func TestBatcherBuffersUntilFlush(t *testing.T) {
+	t.Parallel()
 	db, b, log := newBatcher(t, 2)
 	acts := actions(1, 7)
 	for _, a := range acts {
@@ -131,6 +135,7 @@ func TestBatcherBuffersUntilFlush(t *testing.T) {
 }
 
 func TestBatcherSkipsExported(t *testing.T) {
+	t.Parallel()
 	db, _, _ := newBatcher(t, 100)
 	as := actions(1, 6)
 	db.Write(as[:4], as[3].WALSeq)
@@ -147,6 +152,7 @@ func TestBatcherSkipsExported(t *testing.T) {
 }
 
 func TestBatcherKeepsActionsOnError(t *testing.T) {
+	t.Parallel()
 	db, b, _ := newBatcher(t, 1)
 	db.Close()
 	b.Add(actions(1, 1)[0])
@@ -161,6 +167,7 @@ func TestBatcherKeepsActionsOnError(t *testing.T) {
 }
 
 func TestBatcherIntervalBelowOne(t *testing.T) {
+	t.Parallel()
 	_, b, _ := newBatcher(t, 0)
 	b.Add(actions(1, 1)[0])
 	if !b.Due() {

@@ -45,6 +45,7 @@ var goldenRows = map[string]row{
 // TestCanonGolden pins the canonical encoding: if it changes, no database
 // written before verifies.
 func TestCanonGolden(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	for _, name := range []string{"detailed", "types", "provision"} {
 		r := goldenRows[name]
@@ -63,6 +64,7 @@ func TestCanonGolden(t *testing.T) {
 }
 
 func TestCanonRoundTrip(t *testing.T) {
+	t.Parallel()
 	for name, r := range goldenRows {
 		enc := appendCanon(nil, &r)
 		got, err := decodeCanon(enc)
@@ -83,6 +85,7 @@ func TestCanonRoundTrip(t *testing.T) {
 // An empty text or blob as the last value is 5 bytes and nothing after it:
 // it must decode, or the encoding is not the bijection the spec claims.
 func TestCanonEmptyLastValue(t *testing.T) {
+	t.Parallel()
 	for _, tag := range []byte{tagText, tagBlob} {
 		r := goldenRows["provision"]
 		r[colVendorRequest] = value{tag: tag}
@@ -125,6 +128,7 @@ func freshHMAC(key []byte, parts ...[]byte) mac {
 // TestSignerReuse checks the reused HMAC against a fresh one per MAC, with
 // the uses interleaved.
 func TestSignerReuse(t *testing.T) {
+	t.Parallel()
 	key := bytes.Repeat([]byte{7}, KeySize)
 	s := newSigner(key)
 	prev := s.start("agent-1")
@@ -148,6 +152,7 @@ func TestSignerReuse(t *testing.T) {
 	}
 }
 
+// Not parallel: AllocsPerRun counts the whole process's allocations.
 func TestSignerAllocs(t *testing.T) {
 	s := newSigner(bytes.Repeat([]byte{7}, KeySize))
 	r := goldenRows["detailed"]
@@ -158,6 +163,7 @@ func TestSignerAllocs(t *testing.T) {
 }
 
 func TestAppendTime(t *testing.T) {
+	t.Parallel()
 	f := func(tm time.Time) {
 		t.Helper()
 		if got, want := string(appendTime(nil, tm)), tm.UTC().Format(time.RFC3339Nano); got != want {

@@ -46,6 +46,7 @@ func closeFixture(t *testing.T) (*DB, *sqlite.Conn) {
 // the file: Close must say so, or the customer sends a file without its
 // last rows.
 func TestCloseFailsWhenAReaderBlocksTheCheckpoint(t *testing.T) {
+	t.Parallel()
 	db, other := closeFixture(t)
 	if err := sqlitex.ExecuteTransient(other, "BEGIN", nil); err != nil {
 		t.Fatal(err)
@@ -63,6 +64,7 @@ func TestCloseFailsWhenAReaderBlocksTheCheckpoint(t *testing.T) {
 // with SQLite's reason (the file is locked), since the file is not yet one
 // the stock shell opens read-only.
 func TestCloseFailsWhenAnotherConnectionKeepsWALMode(t *testing.T) {
+	t.Parallel()
 	db, _ := closeFixture(t)
 	err := db.Close()
 	if err == nil || sqlite.ErrCode(err).ToPrimary() != sqlite.ResultBusy {

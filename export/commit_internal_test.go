@@ -31,6 +31,7 @@ func consumeAction(seq uint64, units int64) Action {
 // its bound) must end that transaction, so the agent's next write goes
 // through; the error says what was wrong and nothing about the rollback.
 func TestWriteAfterAFailedWriteSucceeds(t *testing.T) {
+	t.Parallel()
 	path, db := commitFixture(t)
 	if _, err := db.Write([]Action{consumeAction(1, 5)}, 1); err != nil {
 		t.Fatal(err)
@@ -55,6 +56,7 @@ func TestWriteAfterAFailedWriteSucceeds(t *testing.T) {
 // again: nothing is left to write, so the resend must not need the write
 // lock, and succeeds even while an operator's sqlite3 shell holds it.
 func TestWriteOfWhatIsExportedTakesNoLock(t *testing.T) {
+	t.Parallel()
 	path, db := commitFixture(t)
 	as := []Action{consumeAction(1, 5), consumeAction(3, 2)}
 	if _, err := db.Write(as, 4); err != nil {
@@ -79,6 +81,7 @@ func TestWriteOfWhatIsExportedTakesNoLock(t *testing.T) {
 // batch: batch numbers in the file go 1, 2, 3 without a gap, as Verify
 // requires.
 func TestWatermarkOnlyWriteStartsNoBatch(t *testing.T) {
+	t.Parallel()
 	path, db := commitFixture(t)
 	if _, err := db.Write([]Action{consumeAction(1, 5)}, 1); err != nil {
 		t.Fatal(err)
@@ -101,6 +104,7 @@ func TestWatermarkOnlyWriteStartsNoBatch(t *testing.T) {
 // must fail the write that would update it, leaving the file as it was,
 // not commit a meta table that no longer verifies.
 func TestWriteFailsWhenAMetaRowIsGone(t *testing.T) {
+	t.Parallel()
 	path, db := commitFixture(t)
 	if _, err := db.Write([]Action{consumeAction(1, 5)}, 1); err != nil {
 		t.Fatal(err)
@@ -128,6 +132,7 @@ func TestWriteFailsWhenAMetaRowIsGone(t *testing.T) {
 // A meta update that SQLite refuses (here a trigger an operator left on
 // meta) fails the write with SQLite's reason, and the rows go with it.
 func TestWriteReportsARefusedMetaUpdate(t *testing.T) {
+	t.Parallel()
 	path, db := commitFixture(t)
 	if _, err := db.Write([]Action{consumeAction(1, 5)}, 1); err != nil {
 		t.Fatal(err)
@@ -154,6 +159,7 @@ func TestWriteReportsARefusedMetaUpdate(t *testing.T) {
 // writes with synchronous=FULL. (This SQLite build defaults to FULL in WAL
 // mode as well, so the test guards a build or a PRAGMA that changes it.)
 func TestOpenWritesWithSynchronousFull(t *testing.T) {
+	t.Parallel()
 	_, db := commitFixture(t)
 	var mode int64 = -1
 	err := sqlitex.ExecuteTransient(db.conn, "PRAGMA synchronous", &sqlitex.ExecOptions{

@@ -54,6 +54,7 @@ func damageRootPage(t *testing.T, path, name string) {
 // before it and names the first row it cannot read, so the vendor knows
 // how much of the file is intact.
 func TestVerifyNamesTheFirstUnreadableRow(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	build(t, path, export.Detailed, testKey(t), agentA, 400)
 	damagePage(t, path, "host-399") // action 200's hostname
@@ -68,6 +69,7 @@ func TestVerifyNamesTheFirstUnreadableRow(t *testing.T) {
 // index. If that index is damaged, Open must fail: an agent that started
 // with counters missing would write rows Verify rejects.
 func TestOpenRefusesADamagedLicenseIndex(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	build(t, path, export.Detailed, testKey(t), agentA, 10)
 	damageRootPage(t, path, "usage_license")
@@ -84,6 +86,7 @@ func TestOpenRefusesADamagedLicenseIndex(t *testing.T) {
 // The same for the row that holds a license's counter: a license whose
 // last row sits on a damaged page must fail Open, not start at 0.
 func TestOpenRefusesADamagedCounterRow(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	db := openDB(t, path, export.Detailed, testKey(t), agentA)
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestOpenCreates(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "usage.db")
 	db := openDB(t, path, export.Detailed, testKey(t), agentA)
@@ -41,6 +42,7 @@ func TestOpenCreates(t *testing.T) {
 }
 
 func TestOpenMismatch(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	build(t, path, export.Standard, testKey(t), agentA, 3)
 	f := func(level export.Level, key []byte, agent, field string) {
@@ -56,6 +58,7 @@ func TestOpenMismatch(t *testing.T) {
 }
 
 func TestOpenChecksHead(t *testing.T) {
+	t.Parallel()
 	pristine := filepath.Join(t.TempDir(), "usage.db")
 	build(t, pristine, export.Detailed, testKey(t), agentA, 4, 4)
 	f := func(script string, wantSeq int64, wantMeta bool) {
@@ -77,6 +80,7 @@ func TestOpenChecksHead(t *testing.T) {
 }
 
 func TestOpenNotUsageDB(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "notes.db")
 	execSQLCreate(t, path, "CREATE TABLE notes(body TEXT)")
 	_, err := export.Open(export.Options{Path: path, Key: testKey(t), AgentID: agentA})
@@ -86,6 +90,7 @@ func TestOpenNotUsageDB(t *testing.T) {
 }
 
 func TestOpenOptions(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	f := func(o export.Options) {
 		t.Helper()
@@ -100,6 +105,7 @@ func TestOpenOptions(t *testing.T) {
 }
 
 func TestWriteDetailedRows(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	as := actions(1, 6)
 	as[2].Session, as[2].Hostname = "", "" // written as NULL
@@ -132,6 +138,7 @@ func nullIfEmpty(s string) string {
 }
 
 func TestWriteStandardAggregates(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	at := func(hhmm string) time.Time {
 		tm, _ := time.Parse("2006-01-02 15:04", hhmm)
@@ -183,6 +190,7 @@ func TestWriteStandardAggregates(t *testing.T) {
 }
 
 func TestWriteIdempotent(t *testing.T) {
+	t.Parallel()
 	for _, level := range []export.Level{export.Standard, export.Detailed} {
 		t.Run("level="+level.String(), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "usage.db")
@@ -221,6 +229,7 @@ func TestWriteIdempotent(t *testing.T) {
 // TestWriteSharedSeq writes a record with several actions (a provision of
 // several items): they share the WAL seq, and replaying it writes nothing.
 func TestWriteSharedSeq(t *testing.T) {
+	t.Parallel()
 	db := openDB(t, filepath.Join(t.TempDir(), "usage.db"), export.Detailed, testKey(t), agentA)
 	defer db.Close()
 	as := actions(7, 3)
@@ -236,6 +245,7 @@ func TestWriteSharedSeq(t *testing.T) {
 }
 
 func TestWriteWatermarkOnly(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	db := openDB(t, path, export.Detailed, testKey(t), agentA)
 	if n, err := db.Write(nil, 50); n != 0 || err != nil || db.ExportedSeq() != 50 {
@@ -254,6 +264,7 @@ func TestWriteWatermarkOnly(t *testing.T) {
 }
 
 func TestWriteRejects(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	db := openDB(t, path, export.Detailed, testKey(t), agentA)
 	defer db.Close()
@@ -285,6 +296,7 @@ func TestWriteRejects(t *testing.T) {
 }
 
 func TestCloseSelfContained(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "usage.db")
 	build(t, path, export.Detailed, testKey(t), agentA, 5, 5)
@@ -304,6 +316,7 @@ func TestCloseSelfContained(t *testing.T) {
 }
 
 func TestReopenContinues(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	as := actions(1, 9)
 	for i := 0; i < 3; i++ {
@@ -330,6 +343,7 @@ func TestReopenContinues(t *testing.T) {
 // TestCommittedWriteSurvivesCrash copies the files of an open database, as
 // a power cut would leave them after Write returned, and opens the copy.
 func TestCommittedWriteSurvivesCrash(t *testing.T) {
+	t.Parallel()
 	dir, crash := t.TempDir(), t.TempDir()
 	path := filepath.Join(dir, "usage.db")
 	db := openDB(t, path, export.Detailed, testKey(t), agentA)
@@ -352,6 +366,7 @@ func TestCommittedWriteSurvivesCrash(t *testing.T) {
 }
 
 func TestWritableAndClosed(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "usage.db")
 	db := openDB(t, path, export.Detailed, testKey(t), agentA)
@@ -380,6 +395,7 @@ func TestWritableAndClosed(t *testing.T) {
 // TestConcurrentWritable runs /healthz checks against a writing DB; the
 // race detector has the last word.
 func TestConcurrentWritable(t *testing.T) {
+	t.Parallel()
 	db := openDB(t, filepath.Join(t.TempDir(), "usage.db"), export.Detailed, testKey(t), agentA)
 	defer db.Close()
 	done := make(chan struct{})

@@ -113,6 +113,7 @@ func TestFullDiskChild(t *testing.T) {
 // truncated ledger forgets the heads the vendor accepted, and a partial
 // snapshot would be sent as the usage database.
 func TestWritesOnAFullDisk(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, op := range fullDiskOps {
 		if err := os.Mkdir(filepath.Join(dir, op.name), 0o755); err != nil {

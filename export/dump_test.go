@@ -55,6 +55,7 @@ func marks(rows []export.UsageRow) string {
 }
 
 func TestDumpRows(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	key := testKey(t)
 	as := buildGap(t, path, export.Detailed, key, agentA, 4, 5)
@@ -91,6 +92,7 @@ func TestDumpRows(t *testing.T) {
 }
 
 func TestDumpStandardAndEmpty(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	key := testKey(t)
 	std := filepath.Join(dir, "std.db")
@@ -118,6 +120,7 @@ func TestDumpStandardAndEmpty(t *testing.T) {
 // TestDumpTampered: every row is handed out, marked where the chain breaks,
 // and Verify's error comes last.
 func TestDumpTampered(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	key := testKey(t)
 	orig := filepath.Join(dir, "orig.db")
@@ -180,6 +183,7 @@ func TestDumpTampered(t *testing.T) {
 // TestDumpValuesAsStored: a value of the wrong type still reads, as what it
 // holds, and the key marks it.
 func TestDumpValuesAsStored(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	key := testKey(t)
 	build(t, path, export.Detailed, key, agentA, 3)
@@ -198,6 +202,7 @@ func TestDumpValuesAsStored(t *testing.T) {
 }
 
 func TestDumpStops(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	key := testKey(t)
 	build(t, path, export.Detailed, key, agentA, 5)
@@ -225,6 +230,7 @@ func TestDumpStops(t *testing.T) {
 }
 
 func TestDumpNotUsageDB(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	other := filepath.Join(dir, "other.db")
 	execSQLCreate(t, other, "CREATE TABLE t(x)")
@@ -245,6 +251,7 @@ func TestDumpNotUsageDB(t *testing.T) {
 }
 
 func TestMarkString(t *testing.T) {
+	t.Parallel()
 	for m, want := range map[export.Mark]string{export.Unchecked: "", export.Verified: "verified",
 		export.Broken: "BAD", export.Unverified: "unverified", 4: "Mark(4)", 9: "Mark(9)"} {
 		if m.String() != want {

@@ -128,6 +128,7 @@ func forgeBase(t testing.TB, level Level) string {
 }
 
 func TestForgedValues(t *testing.T) {
+	t.Parallel()
 	for _, level := range []Level{Standard, Detailed} {
 		t.Run("level="+level.String(), func(t *testing.T) { testForgedValues(t, level) })
 	}
@@ -319,6 +320,7 @@ func resignMeta(t testing.TB, path, key, value string) {
 // The head in meta, under a valid meta_mac, must still be the chain's: Verify and Open both
 // check it against the last row (or the chain start of an empty file).
 func TestForgedHead(t *testing.T) {
+	t.Parallel()
 	other := strings.Repeat("ab", macSize)
 	f := func(name string, empty bool, key, value, want string) {
 		t.Helper()
@@ -347,6 +349,7 @@ func TestForgedHead(t *testing.T) {
 // a malformed value of the field: the vendor learns the file was written by
 // something else than this package.
 func TestForgedMetaFieldMissing(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	copyTo(t, forgeBase(t, Standard), path)
 	forge(t, path, "DELETE FROM meta WHERE key = 'created'")

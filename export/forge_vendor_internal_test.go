@@ -51,6 +51,7 @@ func forgeSigned(t testing.TB) string {
 }
 
 func TestForgedEvidence(t *testing.T) {
+	t.Parallel()
 	base := forgeSigned(t)
 	pub := forgeVendor.Public().(ed25519.PublicKey)
 	// refused: the file fails Verify at row seq.

@@ -16,6 +16,10 @@ import (
 	"github.com/meterd/meterd/export"
 )
 
+// Every test here calls t.Parallel, each on its own t.TempDir, except TestGolden (it owns
+// testdata while it runs), TestSignerAllocs (it counts allocations) and TestFullDiskChild (the
+// child process of TestWritesOnAFullDisk, alone in it): Go runs those first, alone.
+
 var update = export.UpdateGolden // -update rewrites the golden files in testdata
 
 const (

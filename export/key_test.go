@@ -14,6 +14,7 @@ import (
 )
 
 func TestGenerateKey(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "vendor.key")
 	key, err := export.GenerateKey(path)
 	if err != nil {
@@ -40,6 +41,7 @@ func TestGenerateKey(t *testing.T) {
 }
 
 func TestLoadKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	hexKey := strings.Repeat("0123456789abcdef", 4)
 	i := 0
@@ -76,6 +78,7 @@ func TestLoadKey(t *testing.T) {
 }
 
 func TestKeyID(t *testing.T) {
+	t.Parallel()
 	key := testKey(t)
 	sum := sha256.Sum256(key)
 	if got, want := export.KeyID(key), hex.EncodeToString(sum[:])[:16]; got != want {
@@ -84,6 +87,7 @@ func TestKeyID(t *testing.T) {
 }
 
 func TestLevelAndKindNames(t *testing.T) {
+	t.Parallel()
 	for _, l := range []export.Level{export.Standard, export.Detailed} {
 		if got, err := export.ParseLevel(l.String()); got != l || err != nil {
 			t.Fatalf("ParseLevel(%q) = %v, %v", l, got, err)
@@ -110,6 +114,7 @@ func TestLevelAndKindNames(t *testing.T) {
 
 // A directory given as the key is named as such, not as a file whose mode is too open.
 func TestLoadKeyOfADirectory(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
 	_, err := export.LoadKey(dir)

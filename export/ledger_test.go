@@ -51,6 +51,7 @@ func verified(t testing.TB, path string) *export.Summary {
 }
 
 func TestLedger(t *testing.T) {
+	t.Parallel()
 	h := newHistory(t)
 	path := filepath.Join(t.TempDir(), "vendor.ledger")
 	l, err := export.LoadLedger(path)
@@ -96,6 +97,7 @@ func TestLedger(t *testing.T) {
 }
 
 func TestLedgerSave(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "vendor.ledger")
 	l, _ := export.LoadLedger(path)
@@ -116,6 +118,7 @@ func TestLedgerSave(t *testing.T) {
 }
 
 func TestLoadLedgerBad(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	f := func(content string) {
 		t.Helper()

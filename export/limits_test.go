@@ -25,6 +25,7 @@ func consumeAt(seq uint64, lic string, units int64) export.Action {
 // A license may consume up to exactly the bound, across writes; the first
 // unit past it is refused before it reaches a row Verify would reject.
 func TestLicenseCounterReachesExactlyTheBound(t *testing.T) {
+	t.Parallel()
 	for _, level := range []export.Level{export.Standard, export.Detailed} {
 		t.Run("level="+level.String(), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "usage.db")
@@ -56,6 +57,7 @@ func TestLicenseCounterReachesExactlyTheBound(t *testing.T) {
 // Reconcile takes every time Verify takes: RFC 3339 years 0000 through
 // 9999. An agent whose clock sits at either end must still bill its gap.
 func TestReconcileAcceptsTheYearBounds(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	db := openDB(t, path, export.Standard, testKey(t), agentA)
 	defer db.Close()
@@ -78,6 +80,7 @@ func TestReconcileAcceptsTheYearBounds(t *testing.T) {
 // counter's bound and one more): Verify and Report must total it, not call
 // it an overflow.
 func TestFileTotalReachesExactlyMaxInt64(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	db := openDB(t, path, export.Standard, testKey(t), agentA)
 	var as []export.Action
@@ -106,6 +109,7 @@ func TestFileTotalReachesExactlyMaxInt64(t *testing.T) {
 // SignedRequest is total: the agent builds it from whatever a request
 // carries, and even empty parts give METHOD SP PATH LF BODY.
 func TestSignedRequestOfEmptyParts(t *testing.T) {
+	t.Parallel()
 	if got := string(export.SignedRequest("", "", nil)); got != " \n" {
 		t.Fatalf("got %q, want %q", got, " \n")
 	}
@@ -117,6 +121,7 @@ func TestSignedRequestOfEmptyParts(t *testing.T) {
 // An agent whose accepted export held no rows yet has head_seq 0 in the
 // ledger; the saved ledger must load again, or the vendor's tools stop.
 func TestLedgerWithAnEmptyExportLoads(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	empty := filepath.Join(dir, "usage.db")
 	build(t, empty, export.Standard, testKey(t), agentA)

@@ -19,6 +19,7 @@ import (
 // A state a newer file format might add must print as a number, not panic
 // a report that meets it.
 func TestSignatureStateNamesAnUnknownState(t *testing.T) {
+	t.Parallel()
 	for s, want := range map[export.SignatureState]string{export.Unsigned: "unsigned", export.SignatureInvalid: "bad signature",
 		export.SignatureInvalid + 1: "SignatureState(4)"} {
 		if got := s.String(); got != want {
@@ -29,6 +30,7 @@ func TestSignatureStateNamesAnUnknownState(t *testing.T) {
 
 // `meterctl verify DIR` names the mistake plainly.
 func TestVerifyOfADirectorySaysSo(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	_, err := export.Verify(dir, testKey(t))
 	if want := "export: " + dir + ": is a directory"; err == nil || err.Error() != want {
@@ -39,6 +41,7 @@ func TestVerifyOfADirectorySaysSo(t *testing.T) {
 // A file of another kind (here a CSV longer than an SQLite header) is no
 // usage database, and the message says it is not SQLite at all.
 func TestVerifyOfANonSQLiteFileSaysSo(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	if err := os.WriteFile(path, bytes.Repeat([]byte("owner,item,units\n"), 300), 0o644); err != nil {
 		t.Fatal(err)
@@ -52,6 +55,7 @@ func TestVerifyOfANonSQLiteFileSaysSo(t *testing.T) {
 // SQLite's detail after its generic message (here which schema object is
 // malformed) reaches the reason.
 func TestVerifyKeepsSQLitesDetail(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	build(t, path, export.Standard, testKey(t), agentA, 3)
 	execSQL(t, path, "PRAGMA writable_schema=ON; UPDATE sqlite_schema SET sql = 'CREATE TABLE usage(' WHERE name = 'usage'")
@@ -65,6 +69,7 @@ func TestVerifyKeepsSQLitesDetail(t *testing.T) {
 // An externalId of exactly the quoting limit (120 bytes) is quoted whole,
 // without the ellipsis that marks a cut.
 func TestProvisionProblemQuotesAnExternalIDAtTheLimitWhole(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	db := openDB(t, path, export.Standard, testKey(t), agentA)
 	signedExt := strings.Repeat("x", 120)

@@ -15,6 +15,7 @@ import (
 // refused with SQLite's own reason, so the operator learns the path points
 // at the wrong file rather than at a database in the wrong journal mode.
 func TestOpenRefusesANonDatabaseWithSQLitesReason(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	if err := os.WriteFile(path, bytes.Repeat([]byte("owner,item,units\n"), 300), 0o644); err != nil {
 		t.Fatal(err)
@@ -28,6 +29,7 @@ func TestOpenRefusesANonDatabaseWithSQLitesReason(t *testing.T) {
 // The agent restarts after its first write: a file of exactly one row, whose
 // head chains straight from the chain start, must reopen and go on.
 func TestReopenAfterExactlyOneRow(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	as := actions(1, 2)
 	build(t, path, export.Detailed, testKey(t), agentA, 1)
@@ -52,6 +54,7 @@ func TestReopenAfterExactlyOneRow(t *testing.T) {
 // them in: a file whose meta_mac row comes first (a copy rebuilt by a tool)
 // still verifies and opens.
 func TestMetaRowOrderDoesNotMatter(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	build(t, path, export.Standard, testKey(t), agentA, 5)
 	execSQL(t, path, "UPDATE meta SET rowid = -1 WHERE key = 'meta_mac'")

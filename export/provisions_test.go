@@ -37,6 +37,7 @@ func provisionItems(seq uint64, ext, lic string, n int, key ed25519.PrivateKey) 
 // provision item keeps a row of its own: its externalId, and the first item's signature, say
 // which order it was.
 func TestWriteStandardProvisionPerItem(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	var as []export.Action
 	as = append(as, provisionItems(1, "order-1", "L1", 2, testVendorKey())...)
@@ -66,6 +67,7 @@ func TestWriteStandardProvisionPerItem(t *testing.T) {
 }
 
 func TestWriteRejectsEvidence(t *testing.T) {
+	t.Parallel()
 	db := openDB(t, filepath.Join(t.TempDir(), "usage.db"), export.Detailed, testKey(t), agentA)
 	defer db.Close()
 	f := func(want string, mutate func(as []export.Action)) {
@@ -90,6 +92,7 @@ func TestWriteRejectsEvidence(t *testing.T) {
 // TestVerifyVendorSignatures reads the golden file's three provisions (signed by the vendor,
 // by no one, by a stranger) with and without the vendor's public key.
 func TestVerifyVendorSignatures(t *testing.T) {
+	t.Parallel()
 	pub := testVendorKey().Public().(ed25519.PublicKey)
 	states := func(s *export.Summary) string {
 		var b []string
@@ -126,6 +129,7 @@ func TestVerifyVendorSignatures(t *testing.T) {
 }
 
 func TestProvisionReport(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	pub := testVendorKey().Public().(ed25519.PublicKey)
 	path := filepath.Join(dir, "usage.db")

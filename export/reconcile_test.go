@@ -10,6 +10,7 @@ import (
 )
 
 func TestReconcile(t *testing.T) {
+	t.Parallel()
 	key := testKey(t)
 	path := filepath.Join(t.TempDir(), "usage.db")
 	db := openDB(t, path, export.Standard, key, agentA)
@@ -68,6 +69,7 @@ func TestReconcile(t *testing.T) {
 // decisions reaching the WAL in another order than they read the clock):
 // the rows keep the chain's times in order, and the file verifies.
 func TestRowTimesNeverDecrease(t *testing.T) {
+	t.Parallel()
 	for _, level := range []export.Level{export.Standard, export.Detailed} {
 		path := filepath.Join(t.TempDir(), "usage.db")
 		db := openDB(t, path, level, testKey(t), agentA)

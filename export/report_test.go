@@ -42,6 +42,7 @@ func expectTotals(as []export.Action, by export.Period) []export.Total {
 }
 
 func TestReport(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	key := testKey(t)
 	std, det := filepath.Join(dir, "std.db"), filepath.Join(dir, "det.db")
@@ -73,6 +74,7 @@ func TestReport(t *testing.T) {
 }
 
 func TestReportFailsWhole(t *testing.T) {
+	t.Parallel()
 	key := testKey(t)
 	f := func(paths []string, check func(error) bool) {
 		t.Helper()
@@ -88,6 +90,7 @@ func TestReportFailsWhole(t *testing.T) {
 }
 
 func TestReportWithLedger(t *testing.T) {
+	t.Parallel()
 	h := newHistory(t)
 	key := testKey(t)
 	l, _ := export.LoadLedger(filepath.Join(t.TempDir(), "l"))

@@ -12,6 +12,7 @@ import (
 // and the DB's own chain state stay as they were, Writable reports the failure, and the same
 // write succeeds once the cause is gone, with the chain intact.
 func TestWriteRollsBack(t *testing.T) {
+	t.Parallel()
 	for _, level := range []export.Level{export.Standard, export.Detailed} {
 		t.Run("level="+level.String(), func(t *testing.T) {
 			key := testKey(t)

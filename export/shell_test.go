@@ -13,6 +13,7 @@ import (
 // TestStockShellReads opens exports in the stock sqlite3 shell, read-only,
 // as a vendor without meterctl would.
 func TestStockShellReads(t *testing.T) {
+	t.Parallel()
 	for _, level := range []export.Level{export.Standard, export.Detailed} {
 		t.Run("level="+level.String(), func(t *testing.T) {
 			dir := t.TempDir()

@@ -13,6 +13,7 @@ import (
 // Snapshots of a database the agent is writing to each verify on their own and hold a whole
 // write or none of it, and the file is self-contained: DELETE journal, nothing beside it.
 func TestSnapshotLive(t *testing.T) {
+	t.Parallel()
 	key := testKey(t)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "usage.db")
@@ -69,6 +70,7 @@ func TestSnapshotLive(t *testing.T) {
 }
 
 func TestSnapshotNotUsageDB(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	src := filepath.Join(dir, "notes.db")
 	execSQLCreate(t, src, "CREATE TABLE notes(body TEXT)")

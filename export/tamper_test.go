@@ -327,6 +327,7 @@ func otherSQLite(t testing.TB, path string) {
 }
 
 func TestTamperCatalog(t *testing.T) {
+	t.Parallel()
 	key := testKey(t)
 	for _, level := range []export.Level{export.Standard, export.Detailed} {
 		t.Run("level="+level.String(), func(t *testing.T) {
@@ -349,6 +350,7 @@ func TestTamperCatalog(t *testing.T) {
 }
 
 func TestVerifyOtherKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "usage.db")
 	build(t, path, export.Detailed, testKey(t), agentA, 3)
@@ -358,6 +360,7 @@ func TestVerifyOtherKey(t *testing.T) {
 }
 
 func TestVerifyIOErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	f := func(path string) {
 		t.Helper()

@@ -14,6 +14,7 @@ import (
 )
 
 func TestGenerateVendorKey(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "vendor.sign")
 	pub, err := export.GenerateVendorKey(path)
 	if err != nil {
@@ -64,6 +65,7 @@ func TestGenerateVendorKey(t *testing.T) {
 }
 
 func TestLoadVendorPublicKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	pub := testVendorKey().Public().(ed25519.PublicKey)
 	i := 0
@@ -99,6 +101,7 @@ func TestLoadVendorPublicKey(t *testing.T) {
 }
 
 func TestLoadVendorPrivateKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	f := func(content string, mode os.FileMode, wantErr string) {
 		t.Helper()
@@ -123,6 +126,7 @@ func TestLoadVendorPrivateKey(t *testing.T) {
 }
 
 func TestParseSignature(t *testing.T) {
+	t.Parallel()
 	sig := ed25519.Sign(testVendorKey(), []byte("x"))
 	good := export.FormatSignature(sig)
 	if !strings.HasPrefix(good, "ed25519=") || len(good) != 8+88 {
@@ -161,6 +165,7 @@ func sigWith(sig []byte, b byte) []byte {
 }
 
 func TestCheckSignature(t *testing.T) {
+	t.Parallel()
 	key := testVendorKey()
 	pub := key.Public().(ed25519.PublicKey)
 	body := []byte(`{"transaction":{"externalId":"o-1","items":[]}}`)

@@ -49,6 +49,7 @@ func hmacOf(key []byte, parts ...[]byte) []byte {
 // TestChainSpec recomputes every MAC of a golden file from the description
 // in doc.go, so the description and the code cannot drift apart.
 func TestChainSpec(t *testing.T) {
+	t.Parallel()
 	key := testKey(t)
 	conn, err := sqlite.OpenConn("testdata/usage-detailed.db", sqlite.OpenReadOnly)
 	if err != nil {
@@ -104,6 +105,7 @@ func TestChainSpec(t *testing.T) {
 // mode, rows in the -wal file), and a copy of its main file taken without
 // the WAL: neither may create files next to it.
 func TestVerifyLiveDatabase(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "usage.db")
 	db := openDB(t, path, export.Detailed, testKey(t), agentA)

@@ -29,6 +29,7 @@ var updateScreenshot = flag.Bool("update-screenshot", false, "rewrite testdata/r
 // text a reader sees holds every total, the chart's bars are painted, and
 // the page asked the network for nothing.
 func TestReportHTMLInChromium(t *testing.T) {
+	t.Parallel()
 	chromium := harness.NeedTool(t, "chromium", "chromium")
 	e := newEnv(t)
 	std, det := htmlFixture(t, e)

@@ -19,6 +19,7 @@ func (r result) exactly(t *testing.T, code int, stdout, stderr string) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	want := "meterctl version=" + stampVersion + " commit=" + stampCommit + " goversion=" + runtime.Version() + "\n"
 	meterctl(t, "version").exactly(t, 0, want, "")
 	meterctl(t, "-version").exactly(t, 0, want, "")
@@ -27,6 +28,7 @@ func TestVersion(t *testing.T) {
 
 // -h of every command goes to standard output with exit 0, each flag with its type and default.
 func TestCommandHelp(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"report", "-h"}, {"help", "report"}, {"report", "--help"}} {
 		r := meterctl(t, args...)
 		if r.code != 0 || r.stderr != "" || !strings.HasPrefix(r.stdout, "usage: meterctl report -key FILE") {
@@ -52,6 +54,7 @@ func TestCommandHelp(t *testing.T) {
 
 // A mistake on the command line is said once, with the way to the usage, and exits 2.
 func TestCommandLineMistakes(t *testing.T) {
+	t.Parallel()
 	meterctl(t, "verify", "-bogus").exactly(t, 2, "", "meterctl verify: unknown flag -bogus\nRun 'meterctl verify -h' for usage.\n")
 	meterctl(t, "verify", "x.db").exactly(t, 2, "", "meterctl verify: -key is required\nRun 'meterctl verify -h' for usage.\n")
 	meterctl(t, "frobnicate").exactly(t, 2, "", "meterctl: unknown command \"frobnicate\"\nRun 'meterctl -h' for usage.\n")
@@ -60,6 +63,7 @@ func TestCommandLineMistakes(t *testing.T) {
 
 // The two usual mistakes with -key are named with the fix; the rest carry no package prefix.
 func TestKeyMistakes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	db := e.write(t, "a.db", "agent-a", export.Standard, consumes(1, 2, "users/ann"))
 	meterctl(t, "verify", "-key", e.dir, db).exactly(t, 2, "", "meterctl verify: -key "+e.dir+
@@ -75,6 +79,7 @@ func TestKeyMistakes(t *testing.T) {
 
 // signkey refuses an existing private or public key file by name.
 func TestSignkeyExisting(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "vendor.sign")
 	if err := os.WriteFile(path+".pub", []byte("x\n"), 0o644); err != nil {
@@ -89,6 +94,7 @@ func TestSignkeyExisting(t *testing.T) {
 // A file that names the agent's build verifies; so does one written before agents named it;
 // an edited or deleted agent_version fails verification.
 func TestVerifyAgentVersion(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	old := e.write(t, "old.db", "agent-a", export.Standard, consumes(1, 2, "users/ann"))
 	path := filepath.Join(e.dir, "new.db")

@@ -53,6 +53,7 @@ func dumpFixture(t *testing.T, e *env) string {
 }
 
 func TestDumpText(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	path := dumpFixture(t, e)
 	rows := "seq=1 batch=1 time=2026-11-30T23:50:00Z action=provision owner=organizations/acme item=PdfPro license_id=lic-1 units=1000 events=1 license_consumed=0 external_id=\"order 7\"\n" +
@@ -73,6 +74,7 @@ func TestDumpText(t *testing.T) {
 }
 
 func TestDumpTampered(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	good := dumpFixture(t, e)
 	bad := e.copy(t, good, "tampered.db")
@@ -100,6 +102,7 @@ func TestDumpTampered(t *testing.T) {
 }
 
 func TestDumpCSVAndJSON(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	good := dumpFixture(t, e)
 	bad := e.copy(t, good, "tampered.db")
@@ -156,6 +159,7 @@ func TestDumpCSVAndJSON(t *testing.T) {
 }
 
 func TestDumpUsage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	path := dumpFixture(t, e)
 	meterctl(t, "help", "dump").want(t, 0, "usage: meterctl dump [-key FILE] [-format text|csv|json] usage.db...", "")

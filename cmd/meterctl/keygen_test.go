@@ -7,6 +7,7 @@ import (
 )
 
 func TestKeygen(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "vendor.key")
 	meterctl(t, "keygen", "-o", path).want(t, 0, path+": new key ", "")
 	fi, err := os.Stat(path)

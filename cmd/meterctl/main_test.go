@@ -3,7 +3,6 @@ package main_test
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +15,9 @@ import (
 
 	"github.com/meterd/meterd/export"
 )
+
+// Every test here calls t.Parallel: each runs the binary on files in its own t.TempDir, or
+// reads testdata.
 
 // bin is the meterctl binary TestMain builds, stamped as the Makefile stamps a build.
 var bin string
@@ -34,9 +36,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin = filepath.Join(dir, "meterctl")
-	out, err := exec.Command("go", "build", "-o", bin, "-ldflags", stamp, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+	// Kept from one run to the next while the sources stay the same (harness.GoBuild).
+	if err := (harness.GoBuild{Args: []string{"-ldflags", stamp, "."}}).Into(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -148,6 +150,7 @@ func execSQL(t *testing.T, path, script string) {
 }
 
 func TestUsage(t *testing.T) {
+	t.Parallel()
 	r := meterctl(t)
 	r.want(t, 2, "", "usage: meterctl")
 	for _, name := range []string{"keygen", "verify", "report", "signkey", "sign"} {

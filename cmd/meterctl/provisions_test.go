@@ -44,6 +44,7 @@ func order(seq uint64, owner, ext string, units int64, key ed25519.PrivateKey) [
 }
 
 func TestVerifyVendorPub(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	vendor, stranger, pub := e.vendorKeys(t)
 	db := e.write(t, "a.db", "agent-a", export.Standard,
@@ -66,6 +67,7 @@ func TestVerifyVendorPub(t *testing.T) {
 }
 
 func TestReportProvisions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	vendor, stranger, pub := e.vendorKeys(t)
 	a := e.write(t, "a.db", "agent-aaaaaaaa-1", export.Standard,

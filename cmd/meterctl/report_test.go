@@ -9,6 +9,7 @@ import (
 )
 
 func TestReport(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	// 6 consumes of 3 units from 23:55 on 30 November, 5 minutes apart:
 	// one on the 30th, five on 1 December.
@@ -60,6 +61,7 @@ func TestReport(t *testing.T) {
 }
 
 func TestReportLedger(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ledger := e.dir + "/vendor.ledger"
 	v1 := e.copy(t, e.write(t, "a.db", "agent-a", export.Detailed, consumes(1, 2, "users/ann")), "v1.db")

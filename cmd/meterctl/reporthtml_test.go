@@ -83,6 +83,7 @@ func htmlFixture(t *testing.T, e *env) (string, string) {
 var forbidden = regexp.MustCompile(`(?i)\b(src|href|xlink:href|action|srcset|poster|data)\s*=|url\(|@import|<script|<link|<iframe|<object|<embed|<img|https?:|//`)
 
 func TestReportHTML(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	std, det := htmlFixture(t, e)
 	out := filepath.Join(e.dir, "report.html")
@@ -221,6 +222,7 @@ func sumColumns(recs [][]string) (units, events int64) {
 }
 
 func TestReportHTMLOutput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.write(t, "a.db", "agent-a", export.Standard, consumes(1, 4, "users/ann"))
 	// No -o: the page goes to stdout.
@@ -262,6 +264,7 @@ func TestReportHTMLOutput(t *testing.T) {
 }
 
 func TestReportHTMLEmpty(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	empty := e.write(t, "empty.db", "agent-e", export.Detailed)
 	r := meterctl(t, "report", "-key", e.key, "-format", "html", empty)
@@ -275,6 +278,7 @@ func TestReportHTMLEmpty(t *testing.T) {
 // billing starts, and highlights unexported units only in the report that
 // bills them.
 func TestReportHTMLLedger(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	path := filepath.Join(e.dir, "a.db")
 	db, err := export.Open(export.Options{Path: path, Key: e.keyBytes, Level: export.Detailed, AgentID: "agent-a"})

@@ -10,6 +10,7 @@ import (
 )
 
 func TestSign(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	key := filepath.Join(dir, "vendor.sign")
 	meterctl(t, "signkey", "-o", key).want(t, 0, "", "")

@@ -11,6 +11,7 @@ import (
 )
 
 func TestSignkey(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "vendor.sign")
 	r := meterctl(t, "signkey", "-o", path)
 	r.want(t, 0, path+": new signing key ", "")

@@ -10,6 +10,7 @@ import (
 )
 
 func TestVerify(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.write(t, "a.db", "agent-a", export.Detailed, consumes(1, 4, "users/ann"), consumes(5, 3, "users/ann"))
 	b := e.write(t, "b.db", "agent-b", export.Standard, consumes(1, 5, "organizations/acme"))
@@ -40,6 +41,7 @@ func TestVerify(t *testing.T) {
 }
 
 func TestVerifyLedger(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ledger := filepath.Join(e.dir, "vendor.ledger")
 	v1 := e.write(t, "agent.db", "agent-a", export.Detailed, consumes(1, 4, "users/ann"))
@@ -74,6 +76,7 @@ func TestVerifyLedger(t *testing.T) {
 
 // Units the agent wrote as an unexported row verify, with a warning line, and are billed.
 func TestVerifyWarnsOfUnexported(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	path := filepath.Join(e.dir, "gap.db")
 	db, err := export.Open(export.Options{Path: path, Key: e.keyBytes, Level: export.Standard, AgentID: "agent-a"})
@@ -97,6 +100,7 @@ func TestVerifyWarnsOfUnexported(t *testing.T) {
 }
 
 func TestSnapshot(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.write(t, "a.db", "agent-a", export.Detailed, consumes(1, 4, "users/ann"))
 	out := filepath.Join(e.dir, "out.db")

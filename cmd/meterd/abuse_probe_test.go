@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,20 +19,6 @@ import (
 
 	"github.com/meterd/meterd/core/client"
 )
-
-// plainMeterd is the agent built without the race detector: the abuse suite measures what
-// customers run, and the detector's shadow memory and slowdown would drown the figures.
-func plainMeterd(t *testing.T) string {
-	t.Helper()
-	if !raceEnabled {
-		return meterdBin
-	}
-	bin := filepath.Join(t.TempDir(), "meterd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build meterd: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // raiseFileLimit lifts the soft open-file limit to at least n (within the hard limit), for
 // the attack connections this process holds; it skips the test when the hard limit is lower.

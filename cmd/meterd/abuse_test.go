@@ -29,11 +29,15 @@ const (
 // consumes must all succeed with p99 under 100 ms, RSS must stay under its bounds, every
 // attack connection must be closed within its timeout, and the license must have lost
 // exactly the units the client was granted.
+//
+// Unlike the other tests here it does not call t.Parallel, so that it runs before them and
+// alone: the crash tests' sixteen clients and race-detector agents would add delays of their
+// own to the latencies and closing times it bounds.
 func TestAbuse(t *testing.T) {
 	cfg := abuseConfig{header: time.Second, body: 2 * time.Second, idle: 3 * time.Second, maxConns: 1200, maxKeys: 3000}
 	raiseFileLimit(t, uint64(cfg.maxConns+floodExtra+slowHeaderConns+256))
 	args := append([]string{"-durability", "async"}, cfg.flags()...)
-	p, err := startBin(t, plainMeterd(t), t.TempDir(), args...)
+	p, err := startBin(t, plainBin, t.TempDir(), args...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,7 @@ func vendorReads(t *testing.T, data string) (string, int64) {
 }
 
 func TestProcessUsageDatabaseOffIsBilled(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	p := startMeterd(t, data)
 	p.provision(1000)
@@ -72,6 +73,7 @@ func TestProcessUsageDatabaseOffIsBilled(t *testing.T) {
 }
 
 func TestProcessUsageDatabaseRolledBack(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	db := filepath.Join(data, "usage.db")
 	p := startMeterd(t, data)
@@ -103,6 +105,7 @@ func TestProcessUsageDatabaseRolledBack(t *testing.T) {
 // Far dates read back as the same instant; a credit that starts in 2600 grants nothing today;
 // an order that would take a license past 2^53 units is refused whole.
 func TestProcessDatesAndTotals(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	p := startMeterd(t, data)
 	defer p.stop(syscall.SIGTERM)

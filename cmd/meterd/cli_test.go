@@ -55,6 +55,7 @@ var startingLine = `level=INFO msg="meterd starting" version=` + stampVersion + 
 	" goversion=" + runtime.Version() + "\n"
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	runMeterd(t, "-version").want(t, 0, "meterd version="+stampVersion+" commit="+stampCommit+" goversion="+runtime.Version()+"\n", "")
 	// -version wins over the rest: nothing is read or checked.
 	runMeterd(t, "-version", "-config", "/nonexistent.cfg").want(t, 0,
@@ -63,6 +64,7 @@ func TestVersion(t *testing.T) {
 
 // -h goes to standard output with exit 0 and shows each flag with its type and default.
 func TestHelp(t *testing.T) {
+	t.Parallel()
 	for _, h := range []string{"-h", "-help", "--help"} {
 		o := runMeterd(t, h)
 		if o.code != 0 || o.stderr != "" || !strings.HasPrefix(o.stdout, "usage: meterd [-config FILE] [flags]\n       meterd -version\n") {
@@ -86,6 +88,7 @@ func TestHelp(t *testing.T) {
 
 // A mistake on the command line is said once, with the way to the usage, and exits 2.
 func TestCommandLineMistakes(t *testing.T) {
+	t.Parallel()
 	const hint = "Run 'meterd -h' for usage.\n"
 	runMeterd(t, "-bogus").want(t, 2, "", "meterd: unknown flag -bogus\n"+hint)
 	runMeterd(t, "-listen").want(t, 2, "", "meterd: flag needs an argument: -listen\n"+hint)
@@ -95,6 +98,7 @@ func TestCommandLineMistakes(t *testing.T) {
 
 // A bad value names where it came from, the key, the value and what the key takes.
 func TestBadValues(t *testing.T) {
+	t.Parallel()
 	cfg := filepath.Join(t.TempDir(), "meterd.cfg")
 	if err := os.WriteFile(cfg, []byte("USAGE_LEVEL = chatty\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -110,6 +114,7 @@ func TestBadValues(t *testing.T) {
 
 // A port in use stops start-up before the data directory gets a file, and says so.
 func TestListenBusy(t *testing.T) {
+	t.Parallel()
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -139,6 +144,7 @@ func TestListenBusy(t *testing.T) {
 // A second meterd on the data directory of a running one is told which, and exits 1; the
 // first keeps answering.
 func TestSecondAgentOnOneDataDir(t *testing.T) {
+	t.Parallel()
 	data := filepath.Join(t.TempDir(), "data")
 	first := startMeterd(t, data)
 	o := runMeterd(t, "-data-dir", data, "-listen", "127.0.0.1:0")
@@ -155,6 +161,7 @@ func TestSecondAgentOnOneDataDir(t *testing.T) {
 
 // The first start logs the build, then the usage key it made, with what to do with it.
 func TestStartupLog(t *testing.T) {
+	t.Parallel()
 	data := filepath.Join(t.TempDir(), "data")
 	p := startMeterd(t, data)
 	p.stop(syscall.SIGTERM)
@@ -177,6 +184,7 @@ func TestStartupLog(t *testing.T) {
 // SIGHUP is logged and ignored, each time: meterd keeps answering, and SIGTERM still stops it
 // cleanly.
 func TestSIGHUPIgnored(t *testing.T) {
+	t.Parallel()
 	p := startMeterd(t, filepath.Join(t.TempDir(), "data"))
 	const line = `msg="SIGHUP ignored: the configuration is read only at start-up; restart meterd to change it"` + "\n"
 	for i := 1; i <= 2; i++ {
@@ -195,6 +203,7 @@ func TestSIGHUPIgnored(t *testing.T) {
 
 // LOG_FORMAT = json writes every line as one JSON object, the start-up line with the build.
 func TestJSONLog(t *testing.T) {
+	t.Parallel()
 	cmd := exec.Command(meterdBin, "-data-dir", filepath.Join(t.TempDir(), "data"), "-listen", "127.0.0.1:0", "-log-format", "json")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -243,6 +252,7 @@ func TestJSONLog(t *testing.T) {
 
 // The stamped build reaches /metrics and the usage database's signed meta.
 func TestBuildReported(t *testing.T) {
+	t.Parallel()
 	data := filepath.Join(t.TempDir(), "data")
 	p := startMeterd(t, data)
 	body, err := p.c.Metrics(t.Context())

@@ -10,6 +10,7 @@ import (
 
 // A bad config file stops start-up with exit 2 and a message naming file, line and key.
 func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	f := func(content string, args []string, want string) {
 		t.Helper()
@@ -38,6 +39,7 @@ func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
 
 // A flag wins over the file.
 func TestFlagWinsOverFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "meterd.cfg")
 	if err := os.WriteFile(path, []byte("LISTEN = 256.0.0.1:99999\nUSAGE_DATABASE = off\n"), 0o600); err != nil {
@@ -52,6 +54,7 @@ func TestFlagWinsOverFile(t *testing.T) {
 
 // A usage key file that others can read, or a short one, stops start-up naming the file.
 func TestUsageKeyFileChecked(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	f := func(name, content string, mode os.FileMode, want string) {
 		t.Helper()

@@ -76,6 +76,7 @@ func crashCycles(t *testing.T, def int) int {
 // TestCrashLoop SIGKILLs meterd under keyed concurrent load at random moments, restarts it each
 // time, and checks that nothing acknowledged was lost and nothing was counted twice.
 func TestCrashLoop(t *testing.T) {
+	t.Parallel()
 	t.Run("durability=sync", func(t *testing.T) { crashLoop(t, "sync", crashCycles(t, 20)) })
 	// Async answers before the fsync: a kill may lose what was acknowledged in the last
 	// sync interval (the README gives the measured bound), but never counts anything twice.
@@ -243,6 +244,7 @@ func resend(t *testing.T, p *proc, license string, doubt []inDoubt) int64 {
 // a kill takes is the log's tail: every answer that survived has a lower seq than every one
 // that was lost.
 func TestAsyncLossWindow(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	args := []string{"-durability", "async"}
 	p := startMeterd(t, data, args...)

@@ -2,9 +2,9 @@ package main_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -23,32 +23,60 @@ const (
 )
 
 // meterdBin is the agent built once for every test here, with the race detector when the
-// tests run with it; meterctl is the vendor's tool, to check what the agent wrote.
+// tests run with it; meterctl is the vendor's tool, to check what the agent wrote. plainBin
+// is the agent without the detector (meterdBin when the tests run without it): the abuse
+// suite measures what customers run, and the detector's shadow memory and slowdown would
+// drown the figures.
 var (
 	meterdBin string
+	plainBin  string
 	meterctl  harness.Meterctl
 )
 
+// Every test here but TestAbuse calls t.Parallel: each runs its own meterd processes on its
+// own temporary directories and free ports of 127.0.0.1, and shares only the binaries.
+
+// TestMain builds the binaries side by side, each kept from one run to the next while its
+// sources stay the same (harness.GoBuild).
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "meterd-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	meterdBin = filepath.Join(dir, "meterd")
+	meterdBin, plainBin = filepath.Join(dir, "meterd"), filepath.Join(dir, "meterd")
+	meterctl.Path = filepath.Join(dir, "meterctl")
 	// The test build (testhooks_on.go): a release build plus a fast clock and a kill at a
 	// rotation step, each off unless its variable is set.
-	args := []string{"build", "-tags", "meterd_testhooks", "-o", meterdBin, "-ldflags", stamp}
+	agent := []string{"-tags", "meterd_testhooks", "-ldflags", stamp}
 	if raceEnabled {
-		args = append(args, "-race")
+		agent = append(agent, "-race")
 	}
-	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build meterd: %v\n%s", err, out)
-		os.Exit(1)
+	type build struct {
+		b    harness.GoBuild
+		into string
 	}
-	meterctl.Path = filepath.Join(dir, "meterctl")
-	if out, err := exec.Command("go", "build", "-o", meterctl.Path, "-ldflags", stamp, "../meterctl").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build meterctl: %v\n%s", err, out)
+	builds := []build{
+		{harness.GoBuild{Args: append(agent, ".")}, dir},
+		{harness.GoBuild{Args: []string{"-ldflags", stamp, "../meterctl"}}, dir},
+	}
+	if raceEnabled {
+		plainBin = filepath.Join(dir, "plain", "meterd")
+		builds = append(builds, build{harness.GoBuild{Args: []string{"."}}, filepath.Dir(plainBin)})
+	}
+	errs := make([]error, len(builds))
+	var wg sync.WaitGroup
+	for i, b := range builds {
+		wg.Go(func() {
+			if errs[i] = os.MkdirAll(b.into, 0o700); errs[i] == nil {
+				errs[i] = b.b.Into(b.into)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n", err)
+		os.RemoveAll(dir)
 		os.Exit(1)
 	}
 	code := m.Run()

@@ -80,6 +80,7 @@ func (p *proc) licenses(owner string) []client.License {
 }
 
 func TestProcessOnlyVendorSignedProvisioning(t *testing.T) {
+	t.Parallel()
 	vendor, stranger := newSigner(t, "vendor.sign"), newSigner(t, "stranger.sign")
 	data := t.TempDir()
 	p := startMeterd(t, data, "-vendor-public-key-file", vendor.pub())
@@ -198,6 +199,7 @@ func (p *proc) lastSeq() uint64 {
 }
 
 func TestProcessVendorKeyFileRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	f := func(name, content string, mode os.FileMode, want string) {
 		t.Helper()

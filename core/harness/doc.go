@@ -5,7 +5,8 @@
 // wires them, with the Engine at hand for in-process measurements). Meterctl runs the
 // vendor's tool from outside and reads what its JSON report bills. For tests it also holds
 // the one way to find an outside program or skip (NeedTool), to run a binary to its exit
-// (RunToExit) and a log an agent writes while a test reads it (LogBuffer).
+// (RunToExit), a log an agent writes while a test reads it (LogBuffer), and the builds of the
+// binaries that tests run, linked once while their sources stay the same (GoBuild).
 //
 // Its users are the demo, the soak, the load generator and the observability test in bench/,
 // and cmd/meterd's process tests; applications use package client alone. The harness may

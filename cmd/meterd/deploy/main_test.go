@@ -3,9 +3,10 @@ package deploy_test
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/meterd/meterd/core/harness"
 )
 
 // root is the repository's root, from this package's directory.
@@ -24,10 +25,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	build := exec.Command("go", "build", "-o", dir+"/", "./cmd/meterd", "./cmd/meterctl", "./cmd/meterd/deploy/meterd-healthcheck")
-	build.Dir, build.Env = root, append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+	// Kept from one run to the next while the sources stay the same (harness.GoBuild).
+	build := harness.GoBuild{Dir: root, Env: []string{"CGO_ENABLED=0"},
+		Args: []string{"./cmd/meterd", "./cmd/meterctl", "./cmd/meterd/deploy/meterd-healthcheck"}}
+	if err := build.Into(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
