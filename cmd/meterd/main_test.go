@@ -154,8 +154,13 @@ func tryStart(t *testing.T, data string, args ...string) (*proc, error) {
 }
 
 func startBin(t *testing.T, bin, data string, args ...string) (*proc, error) {
+	return startEnv(t, bin, data, nil, args...)
+}
+
+// startEnv starts bin with env added to its environment.
+func startEnv(t *testing.T, bin, data string, env []string, args ...string) (*proc, error) {
 	p := &proc{t: t}
-	a, err := harness.StartProcess(bin, data, &p.log, args...)
+	a, err := harness.StartProcessEnv(bin, data, env, &p.log, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%w:\n%s", err, p.log.String())
 	}

@@ -116,6 +116,7 @@ func consumeOnce(base, key string, units int64) (consumeAnswer, int, bool) {
 }
 
 func TestPoolCluster(t *testing.T) {
+	t.Parallel()
 	bin := harness.NeedTool(t, "etcd", "etcd-server")
 	rounds := poolRounds(t)
 	pool := int64(rounds+2) * 2_000

@@ -17,16 +17,20 @@ import (
 // directory as one chain that bills exactly the units granted: a rotation cut short loses no
 // row and doubles none.
 func TestProcessRotationKilledAtEachStep(t *testing.T) {
+	t.Parallel()
 	for _, step := range []export.RotateStep{export.StepNextWritten, export.StepSealed, export.StepRenamed, export.StepNextLive} {
 		t.Run(string(step), func(t *testing.T) {
+			t.Parallel()
 			// Two seconds before the coming UTC midnight, at real speed: the licenses' windows
 			// (dayOrder) hold it.
 			midnight := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
-			t.Setenv("METERD_TEST_CLOCK", midnight.Add(-2*time.Second).Format(time.RFC3339)+"*1")
-			t.Setenv("METERD_TEST_KILL_AT", string(step))
+			clock := "METERD_TEST_CLOCK=" + midnight.Add(-2*time.Second).Format(time.RFC3339) + "*1"
 			data := filepath.Join(t.TempDir(), "data")
 			args := []string{"-usage-rotate", "daily", "-usage-write-interval", "1"}
-			p := startMeterd(t, data, args...)
+			p, err := startEnv(t, meterdBin, data, []string{clock, "METERD_TEST_KILL_AT=" + string(step)}, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
 			p.provision(1_000_000)
 			granted := int64(0)
 			for !p.Exited() {
@@ -41,8 +45,9 @@ func TestProcessRotationKilledAtEachStep(t *testing.T) {
 			if !strings.Contains(p.log.String(), "test build") {
 				t.Fatalf("not the test build:\n%s", p.log.String())
 			}
-			t.Setenv("METERD_TEST_KILL_AT", "")
-			p = startMeterd(t, data, args...)
+			if p, err = startEnv(t, meterdBin, data, []string{clock}, args...); err != nil {
+				t.Fatal(err)
+			}
 			p.consumeUnits(10)
 			granted += 10
 			inFlight := p.consumed(licenseOf(t, p)) - granted // the request the kill cut off, if logged

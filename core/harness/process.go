@@ -28,8 +28,17 @@ type Process struct {
 // port of 127.0.0.1, copies its log (standard error) to log, and returns once meterd logs the
 // address it listens on.
 func StartProcess(meterd, data string, log io.Writer, args ...string) (*Process, error) {
+	return StartProcessEnv(meterd, data, nil, log, args...)
+}
+
+// StartProcessEnv is StartProcess with env ("KEY=value") added to the environment meterd
+// inherits: the test build's variables, given to one process rather than set for every test.
+func StartProcessEnv(meterd, data string, env []string, log io.Writer, args ...string) (*Process, error) {
 	p := &Process{Data: data, exited: make(chan struct{})}
 	p.cmd = exec.Command(meterd, append([]string{"-data-dir", data, "-listen", "127.0.0.1:0"}, args...)...)
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		return nil, err
