@@ -29,6 +29,7 @@ type options struct {
 	only        string
 	appendTo    string
 	cpuProfile  string
+	trace       string
 	redisServer string
 }
 
@@ -76,6 +77,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.only, "only", "", "compare: comma-separated rows to run (e.g. a,c,d); default all")
 	fs.StringVar(&o.appendTo, "append", "", "append the command, machine facts and table to this file")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (client and server) to this file")
+	fs.StringVar(&o.trace, "trace", "", "write a runtime/trace of the whole run to this file (go tool trace -pprof=sched|sync|syscall reads the waits off CPU)")
 	fs.StringVar(&o.redisServer, "redis-server", "redis-server", "redis-server binary for row (e); skipped when not found")
 	if err := fs.Parse(args); err != nil {
 		return o, err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 )
 
 func main() {
@@ -29,6 +30,13 @@ func main() {
 func run(o *options) error {
 	if o.cpuProfile != "" {
 		stop, err := startProfile(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if o.trace != "" {
+		stop, err := startTrace(o.trace)
 		if err != nil {
 			return err
 		}
@@ -75,6 +83,20 @@ func startProfile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// startTrace writes an execution trace to path until the returned func runs: where requests
+// wait off CPU (the scheduler, channels and locks, syscalls), which a CPU profile cannot show.
+func startTrace(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { trace.Stop(); f.Close() }, nil
 }
 
 // runID tells this run's owners, transactions and idempotency keys from any other's.
