@@ -95,19 +95,13 @@ func readChainHeader(path string) (header, error) {
 	return h, nil
 }
 
-// chain is one agent's files in chain order.
-type chain struct {
-	agentID string
-	files   []string
-}
-
 // orderChains reads the meta of every file and groups the files per agent, each agent's
 // segments in order: agents in the order their first file was given. Two files with the same
 // segment number, or an agent's files with a segment number missing between them (named),
 // are a *VerifyError. Whole-chain files (no segments) of one agent stay in the order given:
 // see sameAgent. A file whose meta cannot be read is a chain of its own, for verification to
 // say why. Nothing is verified here.
-func orderChains(paths []string) ([]chain, error) {
+func orderChains(paths []string) ([][]string, error) {
 	var order []string
 	byAgent := map[string][]header{}
 	for _, p := range paths {
@@ -120,18 +114,18 @@ func orderChains(paths []string) ([]chain, error) {
 		}
 		byAgent[h.agentID] = append(byAgent[h.agentID], h)
 	}
-	chains := make([]chain, 0, len(order))
+	chains := make([][]string, 0, len(order))
 	for _, id := range order {
 		hs := byAgent[id]
 		slices.SortStableFunc(hs, func(a, b header) int { return cmp.Compare(a.segment, b.segment) })
 		if err := checkOrder(id, hs); err != nil {
 			return nil, err
 		}
-		c := chain{agentID: id}
-		for _, h := range hs {
-			c.files = append(c.files, h.path)
+		files := make([]string, len(hs))
+		for i, h := range hs {
+			files[i] = h.path
 		}
-		chains = append(chains, c)
+		chains = append(chains, files)
 	}
 	return chains, nil
 }
@@ -167,24 +161,33 @@ type FileResult struct {
 // across), so the segments of one agent verify as one chain. With a ledger every file must
 // continue the agent's accepted head, and is accepted in memory (the caller saves). The files
 // of an agent after one that failed are not verified and not listed. The error is for a set
-// that cannot be put in order (a segment missing or given twice, unreadable meta); then
-// nothing is verified.
+// that cannot be put in order (a segment missing or given twice); then nothing is verified.
 func VerifySet(paths []string, key []byte, opts VerifyOptions, ledger *Ledger) ([]FileResult, error) {
+	return walkChains(paths, ledger, func(path string, trail *chainTrail) (*Summary, error) {
+		s, err := verifyIn(path, key, opts, nil, trail)
+		if err == nil {
+			_, err = accept(ledger, s)
+		}
+		return s, err
+	})
+}
+
+// walkChains puts paths in chain order (orderChains) and runs do on each agent's files in
+// turn, with the chain's trail; a file whose do fails, or that breaks the same-agent rule, ends
+// its agent's chain, and the walk goes on with the next agent's.
+func walkChains(paths []string, ledger *Ledger, do func(path string, trail *chainTrail) (*Summary, error)) ([]FileResult, error) {
 	chains, err := orderChains(paths)
 	if err != nil {
 		return nil, err
 	}
 	var out []FileResult
-	for _, c := range chains {
+	for _, files := range chains {
 		trail := &chainTrail{}
-		for _, path := range c.files {
+		for _, path := range files {
 			prev := trail.prev
-			s, err := verifyIn(path, key, opts, nil, trail)
+			s, err := do(path, trail)
 			if err == nil {
 				err = sameAgent(prev, s, ledger)
-			}
-			if err == nil {
-				_, err = accept(ledger, s)
 			}
 			if err != nil {
 				out = append(out, FileResult{Path: path, Err: err})

@@ -135,31 +135,26 @@ func ProvisionReport(paths []string, key []byte, opts ReportOptions) ([]Transact
 }
 
 // eachFile runs one report's work on every file, each agent's segments in chain order (see
-// VerifySet), against a copy of the ledger that replaces the caller's only when every file
-// passed. Without a ledger, two whole-chain exports of one agent are refused (ErrSameAgent).
+// walkChains), against a copy of the ledger that replaces the caller's only when every file
+// passed; the first file that fails fails the report. Without a ledger, two whole-chain exports
+// of one agent are refused (ErrSameAgent).
 func eachFile(paths []string, orig *Ledger, do func(path string, ledger *Ledger, trail *chainTrail) (*Summary, error)) ([]*Summary, error) {
 	var ledger *Ledger
 	if orig != nil {
 		ledger = orig.clone()
 	}
-	chains, err := orderChains(paths)
+	results, err := walkChains(paths, ledger, func(path string, trail *chainTrail) (*Summary, error) {
+		return do(path, ledger, trail)
+	})
 	if err != nil {
 		return nil, err
 	}
-	var sums []*Summary
-	for _, c := range chains {
-		trail := &chainTrail{}
-		for _, path := range c.files {
-			prev := trail.prev
-			s, err := do(path, ledger, trail)
-			if err == nil {
-				err = sameAgent(prev, s, ledger)
-			}
-			if err != nil {
-				return nil, err
-			}
-			sums = append(sums, s)
+	sums := make([]*Summary, 0, len(results))
+	for _, r := range results {
+		if r.Err != nil {
+			return nil, r.Err
 		}
+		sums = append(sums, r.Summary)
 	}
 	if ledger != nil {
 		orig.agents = ledger.agents
