@@ -58,6 +58,18 @@ func open(t *testing.T, c *harness.EtcdCluster, prefix string) *pool.Store {
 	return s
 }
 
+// licensed opens a store under a prefix of the test's own, with license L of units
+// provisioned. The test shares the cluster with the others: a test that stops members takes
+// faults.Lock instead, and sets up on its own.
+func licensed(t *testing.T, units ...int64) *pool.Store {
+	t.Helper()
+	faults.RLock()
+	t.Cleanup(faults.RUnlock)
+	s := open(t, etcd(t), prefix(t))
+	provision(t, s, "L", units...)
+	return s
+}
+
 func prefix(t *testing.T) string { return fmt.Sprintf("test/%s/%d/", t.Name(), time.Now().UnixNano()) }
 
 // provision puts a product and one license of units, valid from an hour ago for a day.
@@ -114,12 +126,8 @@ func invariant(t *testing.T, s *pool.Store, license string) pool.Totals {
 // TestLeaseNeverOverspends races three agents, four goroutines each, for blocks of one license
 // until it is empty: every unit is leased exactly once.
 func TestLeaseNeverOverspends(t *testing.T) {
-	faults.RLock()
-	defer faults.RUnlock()
-	c := etcd(t)
-	s := open(t, c, prefix(t))
 	const total = 5_000
-	provision(t, s, "L", 3_000, 2_000)
+	s := licensed(t, 3_000, 2_000)
 	var leased atomic.Int64
 	var wg sync.WaitGroup
 	for i := range 3 {
@@ -162,11 +170,7 @@ func TestLeaseNeverOverspends(t *testing.T) {
 // TestSettle returns what an agent's log no longer holds, and takes as debt what it consumed
 // beyond what the pool said it held.
 func TestSettle(t *testing.T) {
-	faults.RLock()
-	defer faults.RUnlock()
-	c := etcd(t)
-	s := open(t, c, prefix(t))
-	provision(t, s, "L", 1_000)
+	s := licensed(t, 1_000)
 	a, _ := join(t, s, "a", 0)
 	ctx := t.Context()
 	loc := pool.Local{Moved: []int64{0}, Used: []int64{0}}
@@ -204,11 +208,7 @@ func TestSettle(t *testing.T) {
 // TestEvict refuses a live agent, fences a dead one and releases what it had not reported
 // consumed; the fenced incarnation can neither lease nor settle, and joins again as fenced.
 func TestEvict(t *testing.T) {
-	faults.RLock()
-	defer faults.RUnlock()
-	c := etcd(t)
-	s := open(t, c, prefix(t))
-	provision(t, s, "L", 1_000)
+	s := licensed(t, 1_000)
 	ctx := t.Context()
 	a, j := join(t, s, "a", 0)
 	loc := pool.Local{Moved: []int64{0}, Used: []int64{0}}
@@ -261,11 +261,7 @@ func TestEvict(t *testing.T) {
 // TestCommitRace: two provisions planned from one catalogue for the same owner and item; one
 // commits, the other must plan again.
 func TestCommitRace(t *testing.T) {
-	faults.RLock()
-	defer faults.RUnlock()
-	c := etcd(t)
-	s := open(t, c, prefix(t))
-	provision(t, s, "L", 10)
+	s := licensed(t, 10)
 	cat, err := s.Catalogue(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -329,11 +325,7 @@ func TestQuorumLoss(t *testing.T) {
 // free, so a large lease sized to a fast agent's rate leaves most of a draining pool to the
 // others; the floor itself is always leased while free allows.
 func TestLeaseShrinksAsThePoolDrains(t *testing.T) {
-	faults.RLock()
-	defer faults.RUnlock()
-	c := etcd(t)
-	s := open(t, c, prefix(t))
-	provision(t, s, "L", 1_000)
+	s := licensed(t, 1_000)
 	a, _ := join(t, s, "a", 0)
 	loc := pool.Local{Moved: []int64{0}, Used: []int64{0}}
 	for _, step := range []struct{ want, floor, got int64 }{
