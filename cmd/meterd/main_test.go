@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -232,4 +233,18 @@ func (p *proc) provision(units int64) string {
 		p.t.Fatal(err)
 	}
 	return tx.Items[0].Licenses[0].ID
+}
+
+// agentID reads agent_id from a usage database's meta, as an operator would find it.
+func agentID(t *testing.T, db string) string {
+	t.Helper()
+	out, err := meterctl.Run("dump", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(out), " agent=")
+	if !ok {
+		t.Fatalf("no agent in meterctl dump's output: %.300s", out)
+	}
+	return rest[:strings.IndexByte(rest, ' ')]
 }

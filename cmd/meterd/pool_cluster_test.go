@@ -48,6 +48,23 @@ func poolRounds(t *testing.T) int {
 	return 5
 }
 
+// startPool starts an etcd cluster of members on loopback in dir, closed when the test ends,
+// and makes the usage key every agent of the pool signs with, so that one report reads them all.
+func startPool(t *testing.T, dir string, members int, log *harness.LogBuffer) (cluster *harness.EtcdCluster, key string) {
+	t.Helper()
+	bin := harness.NeedTool(t, "etcd", "etcd-server")
+	cluster, err := harness.StartEtcd(bin, filepath.Join(dir, "etcd"), members, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	key = filepath.Join(dir, "usage.key")
+	if _, err := meterctl.Run("keygen", "-o", key); err != nil {
+		t.Fatal(err)
+	}
+	return cluster, key
+}
+
 // poolAgent is one meterd of the pool; it is restarted on the same data directory after a kill.
 type poolAgent struct {
 	mu   sync.Mutex
@@ -117,20 +134,11 @@ func consumeOnce(base, key string, units int64) (consumeAnswer, int, bool) {
 
 func TestPoolCluster(t *testing.T) {
 	t.Parallel()
-	bin := harness.NeedTool(t, "etcd", "etcd-server")
 	rounds := poolRounds(t)
 	pool := int64(rounds+2) * 2_000
 	dir := t.TempDir()
 	var etcdLog harness.LogBuffer
-	cluster, err := harness.StartEtcd(bin, filepath.Join(dir, "etcd"), 3, &etcdLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	key := filepath.Join(dir, "usage.key")
-	if _, err := meterctl.Run("keygen", "-o", key); err != nil {
-		t.Fatal(err)
-	}
+	cluster, key := startPool(t, dir, 3, &etcdLog)
 	endpoints := cluster.Endpoints()[0] + "," + cluster.Endpoints()[1] + "," + cluster.Endpoints()[2]
 	agents := make([]*poolAgent, poolAgents)
 	for i := range agents {

@@ -17,17 +17,8 @@ import (
 // both usage databases bills exactly what was granted.
 func TestPoolEvictKilledAgent(t *testing.T) {
 	t.Parallel()
-	bin := harness.NeedTool(t, "etcd", "etcd-server")
 	dir := t.TempDir()
-	cluster, err := harness.StartEtcd(bin, filepath.Join(dir, "etcd"), 1, &harness.LogBuffer{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	key := filepath.Join(dir, "usage.key")
-	if _, err := meterctl.Run("keygen", "-o", key); err != nil {
-		t.Fatal(err)
-	}
+	cluster, key := startPool(t, dir, 1, &harness.LogBuffer{})
 	endpoints := cluster.Endpoints()[0]
 	args := []string{"-pool-endpoints", endpoints, "-pool-block", "100", "-pool-lease-ttl", "2s", "-usage-key-file", key}
 	dataA, dataB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
@@ -106,18 +97,4 @@ func TestPoolEvictKilledAgent(t *testing.T) {
 	if billed["Item"] != granted {
 		t.Fatalf("billed %d, granted %d", billed["Item"], granted)
 	}
-}
-
-// agentID reads agent_id from a usage database's meta, as an operator would find it.
-func agentID(t *testing.T, db string) string {
-	t.Helper()
-	out, err := meterctl.Run("dump", db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(out), " agent=")
-	if !ok {
-		t.Fatalf("no agent in meterctl dump's output: %.300s", out)
-	}
-	return rest[:strings.IndexByte(rest, ' ')]
 }

@@ -56,7 +56,7 @@ func TestProcessRotationKilledAtEachStep(t *testing.T) {
 				t.Fatalf("agent counts %d units beyond the %d granted", inFlight, granted)
 			}
 			names := dirNames(t, data)
-			sealed := "usage-" + agentPrefix(t, names) + "-" + midnight.Add(-time.Hour).Format("2006-01-02") + ".db"
+			sealed := export.SealedName(agentID(t, filepath.Join(data, "usage.db")), midnight.Add(-time.Hour).Format("2006-01-02"))
 			if !slices.Contains(names, sealed) || !slices.Contains(names, "usage.db") || slices.Contains(names, "usage.db.next") {
 				t.Fatalf("data directory holds %v, want %s and usage.db, no usage.db.next", names, sealed)
 			}
@@ -100,16 +100,4 @@ func dirNames(t *testing.T, dir string) []string {
 		out = append(out, e.Name())
 	}
 	return out
-}
-
-// agentPrefix is the agent id's first 8 characters, from the name of a sealed segment.
-func agentPrefix(t *testing.T, names []string) string {
-	t.Helper()
-	for _, n := range names {
-		if rest, ok := strings.CutPrefix(n, "usage-"); ok && len(rest) > 8 {
-			return rest[:8]
-		}
-	}
-	t.Fatalf("no sealed segment among %v", names)
-	return ""
 }

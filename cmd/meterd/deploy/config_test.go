@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -153,7 +152,7 @@ func TestSampleConfigStarts(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(readFile(t, sampleConfig)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var log logBuffer
+	var log harness.LogBuffer
 	p, err := harness.StartProcess(bin("meterd"), filepath.Join(dir, "data"), &log, "-config", cfgPath)
 	if err != nil {
 		t.Fatal(err)
@@ -190,22 +189,4 @@ func TestSampleConfigStarts(t *testing.T) {
 	if !strings.Contains(log.String(), "engine closed") {
 		t.Errorf("no clean shutdown in the log:\n%s", log.String())
 	}
-}
-
-// logBuffer is meterd's log: the process's log goroutine writes it while the test may read.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
