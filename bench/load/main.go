@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
 	"runtime/trace"
@@ -28,15 +29,17 @@ func main() {
 
 // run runs o's scenario, prints its report and appends it where -append says.
 func run(o *options) error {
-	if o.cpuProfile != "" {
-		stop, err := startProfile(o.cpuProfile)
-		if err != nil {
-			return err
+	// A CPU profile shows where requests spend CPU; a trace where they wait off it (the
+	// scheduler, channels and locks, syscalls).
+	for _, rec := range []struct {
+		path  string
+		start func(io.Writer) error
+		stop  func()
+	}{{o.cpuProfile, pprof.StartCPUProfile, pprof.StopCPUProfile}, {o.trace, trace.Start, trace.Stop}} {
+		if rec.path == "" {
+			continue
 		}
-		defer stop()
-	}
-	if o.trace != "" {
-		stop, err := startTrace(o.trace)
+		stop, err := record(rec.path, rec.start, rec.stop)
 		if err != nil {
 			return err
 		}
@@ -73,30 +76,17 @@ func scenario(o *options) (*report, error) {
 	panic("BUG: scenario " + o.scenario + " passed validation")
 }
 
-func startProfile(path string) (func(), error) {
+// record has start write to a new file at path until the returned func stops it.
+func record(path string, start func(io.Writer) error, stop func()) (func(), error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
+	if err := start(f); err != nil {
 		f.Close()
 		return nil, err
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
-}
-
-// startTrace writes an execution trace to path until the returned func runs: where requests
-// wait off CPU (the scheduler, channels and locks, syscalls), which a CPU profile cannot show.
-func startTrace(path string) (func(), error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := trace.Start(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { trace.Stop(); f.Close() }, nil
+	return func() { stop(); f.Close() }, nil
 }
 
 // runID tells this run's owners, transactions and idempotency keys from any other's.
