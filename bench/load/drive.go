@@ -72,6 +72,12 @@ func (r *result) rate() float64 { return perSecond(r.requests, r.elapsed) }
 
 func (r *result) decisionRate() float64 { return perSecond(r.decisions, r.elapsed) }
 
+// cpuShare is the CPU used in the window as a percentage of one core.
+func (r *result) cpuShare() float64 { return 100 * r.cpu.Seconds() / r.elapsed.Seconds() }
+
+// cpuPer is the CPU used per request (or decision) of n.
+func (r *result) cpuPer(n uint64) time.Duration { return r.cpu / time.Duration(max(n, 1)) }
+
 func perSecond(n uint64, d time.Duration) float64 {
 	if d <= 0 {
 		return 0

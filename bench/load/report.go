@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,13 +15,23 @@ import (
 type report struct {
 	title     string
 	opts      *options
-	rows      []*row
+	rows      []*row   // in the order they ran: with rounds, every round's
+	rounds    int      // compare's -rounds: above 1, a table per round, then one of medians
 	decisions bool     // show decisions/s (batches carry many per request)
 	targets   []target // ratios between rows (or absolute rates) to judge
 	table     string   // a scenario's own table (memory), printed after the rows
 	checks    []check  // verdicts the scenario judged itself
 	notes     []string
 	machine   *machine
+}
+
+// row is one line of a report: what ran and what it measured, or why it did not run.
+type row struct {
+	id, name string
+	round    int // 0-based round of compare -rounds that ran it; 0 elsewhere
+	res      *result
+	skipped  string
+	err      error
 }
 
 // check is one verdict: PASS, MISS, or skipped with the reason.
@@ -35,23 +46,57 @@ func (r *report) failed() error {
 	var errs []error
 	for _, rw := range r.rows {
 		if rw.err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", rw.label(), rw.err))
+			errs = append(errs, fmt.Errorf("%s%s: %w", r.roundPrefix(rw), rw.label(), rw.err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
+// label names a row: compare's rows (a letter, perhaps followed by digits) by their id in
+// parentheses, "(b256) meterd async 256 conns"; the one row of the other scenarios by its name.
 func (rw *row) label() string {
-	if len(rw.id) == 1 {
+	if isRowLetter(rw.id) {
 		return "(" + rw.id + ") " + rw.name
 	}
 	return rw.name
 }
 
-// measured returns row id if it ran to the end.
-func (r *report) measured(id string) *result {
+func isRowLetter(id string) bool {
+	return id != "" && id[0] >= 'a' && id[0] <= 'z' && strings.Trim(id[1:], "0123456789") == ""
+}
+
+// roundPrefix tells rounds apart in notes and errors when there is more than one.
+func (r *report) roundPrefix(rw *row) string {
+	if r.rounds > 1 {
+		return fmt.Sprintf("round %d: ", rw.round+1)
+	}
+	return ""
+}
+
+func (r *report) roundCount() int { return max(r.rounds, 1) }
+
+// roundRows are the rows of round k in the listed order (the order of the first round),
+// whichever order they ran in.
+func (r *report) roundRows(k int) []*row {
+	var out []*row
+	for _, first := range r.rows {
+		if first.round != 0 {
+			continue
+		}
+		for _, rw := range r.rows {
+			if rw.round == k && rw.id == first.id {
+				out = append(out, rw)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// measured returns row id of round k if it ran to the end.
+func (r *report) measured(k int, id string) *result {
 	for _, rw := range r.rows {
-		if rw.id == id && rw.err == nil && rw.res != nil {
+		if rw.round == k && rw.id == id && rw.err == nil && rw.res != nil {
 			return rw.res
 		}
 	}
@@ -67,29 +112,8 @@ func (r *report) verdicts() []check {
 	return append(out, r.checks...)
 }
 
-func (r *report) judge(t target) check {
-	num, den := r.measured(t.num), r.measured(t.den)
-	if t.den == "" {
-		c := check{what: t.what, want: fmt.Sprintf("≥ %.0f", t.min)}
-		if num == nil {
-			c.skipped = "did not run"
-			return c
-		}
-		v := num.decisionRate()
-		c.got, c.pass = fmt.Sprintf("%.0f", v), v >= t.min
-		return c
-	}
-	c := check{what: fmt.Sprintf("(%s)/(%s) %s", t.num, t.den, t.what), want: fmt.Sprintf("≥ %.2f", t.min)}
-	if num == nil || den == nil || den.rate() == 0 {
-		c.skipped = "a row did not run"
-		return c
-	}
-	v := num.rate() / den.rate()
-	c.got, c.pass = fmt.Sprintf("%.2f", v), v >= t.min
-	return c
-}
-
-// text is the report without the machine facts: settings, rows, tables, verdicts, notes.
+// text is the report without the machine facts: settings, rows (with rounds, a table per
+// round and one of medians), tables, verdicts, notes.
 func (r *report) text() string {
 	var b strings.Builder
 	o := r.opts
@@ -103,8 +127,17 @@ func (r *report) text() string {
 	if r.decisions && o.batch > 0 {
 		fmt.Fprintf(&b, ", batch %d", o.batch)
 	}
+	if r.rounds > 1 {
+		fmt.Fprintf(&b, ", %d rounds (even rounds run the rows in reverse order)", r.rounds)
+	}
 	b.WriteString("\n\n")
-	r.writeRows(&b)
+	notes := r.notes
+	if r.rounds > 1 {
+		r.writeRounds(&b)
+	} else {
+		r.writeRows(&b, r.rows)
+		notes = append(append([]string(nil), notes...), r.rowNotes(r.rows)...)
+	}
 	if r.table != "" {
 		b.WriteString("\n" + r.table)
 	}
@@ -112,13 +145,32 @@ func (r *report) text() string {
 		b.WriteString("\n")
 		writeChecks(&b, v)
 	}
-	for _, n := range r.allNotes() {
+	for _, n := range notes {
 		b.WriteString(n + "\n")
 	}
 	return b.String()
 }
 
-func (r *report) writeRows(w io.Writer) {
+// writeRounds writes each round's table and notes, then the medians over rounds.
+func (r *report) writeRounds(w io.Writer) {
+	for k := range r.rounds {
+		order := ""
+		if k%2 == 1 {
+			order = " (rows run in reverse order)"
+		}
+		fmt.Fprintf(w, "round %d of %d%s\n", k+1, r.rounds, order)
+		rows := r.roundRows(k)
+		r.writeRows(w, rows)
+		for _, n := range r.rowNotes(rows) {
+			fmt.Fprintln(w, n)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "median of %d rounds\n", r.rounds)
+	r.writeMedians(w)
+}
+
+func (r *report) writeRows(w io.Writer, rows []*row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	dec, per := "", "req"
 	if r.decisions {
@@ -126,7 +178,7 @@ func (r *report) writeRows(w io.Writer) {
 	}
 	fmt.Fprintf(tw, "scenario\treq/s\t%sratio\tp50\tp99\tp999\tCPU\tCPU/%s\tgrants\tdenies\tother\terrors\n", dec, per)
 	var base float64
-	for _, rw := range r.rows {
+	for _, rw := range rows {
 		switch {
 		case rw.skipped != "":
 			fmt.Fprintf(tw, "%s\tskipped: %s\n", rw.label(), rw.skipped)
@@ -137,15 +189,48 @@ func (r *report) writeRows(w io.Writer) {
 			if base == 0 {
 				base = res.rate()
 			}
-			cpuPer := res.cpu / time.Duration(max(res.requests, 1))
+			cpuPer := res.cpuPer(res.requests)
 			if r.decisions {
 				dec = fmt.Sprintf("%.0f\t", res.decisionRate())
-				cpuPer = res.cpu / time.Duration(max(res.decisions, 1))
+				cpuPer = res.cpuPer(res.decisions)
 			}
 			fmt.Fprintf(tw, "%s\t%.0f\t%s%.2f\t%s\t%s\t%s\t%.0f%%\t%s\t%d\t%d\t%d\t%d\n", rw.label(), res.rate(), dec, res.rate()/base,
 				fmtLatency(res.hist.quantile(0.5)), fmtLatency(res.hist.quantile(0.99)), fmtLatency(res.hist.quantile(0.999)),
-				100*res.cpu.Seconds()/res.elapsed.Seconds(), fmtLatency(cpuPer),
-				res.grants, res.denies, res.other, res.errors)
+				res.cpuShare(), fmtLatency(cpuPer), res.grants, res.denies, res.other, res.errors)
+		}
+	}
+	tw.Flush()
+}
+
+// writeMedians writes each row's medians over the rounds that measured it, in the listed
+// order; the ratio is against the first row's median rate.
+func (r *report) writeMedians(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "scenario\treq/s\tratio\tp50\tp99\tp999\tCPU\tCPU/req\trounds\n")
+	var base float64
+	for _, first := range r.roundRows(0) {
+		var measured []*result
+		for k := range r.rounds {
+			if res := r.measured(k, first.id); res != nil {
+				measured = append(measured, res)
+			}
+		}
+		switch {
+		case len(measured) == 0 && first.skipped != "":
+			fmt.Fprintf(tw, "%s\tskipped: %s\n", first.label(), first.skipped)
+		case len(measured) == 0:
+			fmt.Fprintf(tw, "%s\tfailed in every round\n", first.label())
+		default:
+			m := mediansOf(measured)
+			if base == 0 {
+				base = m.rate
+			}
+			rounds := strconv.Itoa(len(measured))
+			if len(measured) < r.rounds {
+				rounds = fmt.Sprintf("%d of %d", len(measured), r.rounds)
+			}
+			fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%s\t%s\t%s\t%.0f%%\t%s\t%s\n", first.label(), m.rate, m.rate/base,
+				fmtLatency(m.p50), fmtLatency(m.p99), fmtLatency(m.p999), m.cpuShare, fmtLatency(m.cpuPer), rounds)
 		}
 	}
 	tw.Flush()
@@ -167,18 +252,20 @@ func writeChecks(w io.Writer, checks []check) {
 	tw.Flush()
 }
 
-// allNotes are the scenario's notes, then each row's note and first unexpected answer.
-func (r *report) allNotes() []string {
-	notes := append([]string(nil), r.notes...)
-	for _, rw := range r.rows {
+// rowNotes are each row's note and first unexpected answer (with rounds, printed under the
+// round's table).
+func (r *report) rowNotes(rows []*row) []string {
+	var notes []string
+	for _, rw := range rows {
 		if rw.res == nil {
 			continue
 		}
+		label := rw.label()
 		if n := joinNotes(rw.res.note, rw.res.sched); n != "" {
-			notes = append(notes, rw.label()+": "+n)
+			notes = append(notes, label+": "+n)
 		}
 		if rw.res.firstErr != nil && rw.res.other+rw.res.errors > 0 {
-			notes = append(notes, fmt.Sprintf("%s: first error: %v", rw.label(), rw.res.firstErr))
+			notes = append(notes, fmt.Sprintf("%s: first error: %v", label, rw.res.firstErr))
 		}
 	}
 	return notes

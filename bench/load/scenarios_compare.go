@@ -12,28 +12,13 @@ import (
 	"github.com/meterd/meterd/core/harness"
 )
 
-// row is one line of a report: what ran and what it measured, or why it did not run.
-type row struct {
-	id, name string
-	res      *result
-	skipped  string
-	err      error
-}
-
-// A target is a ratio the project has committed to: rows num/den at least min.
-type target struct {
-	num, den string
-	what     string
-	min      float64
-}
-
 var compareTargets = []target{
-	{"b", "a", "meterd async / bare fasthttp", 0.7},
-	{"c", "a", "meterd sync / bare fasthttp", 0.6},
-	{"c", "e", "meterd sync / Redis appendfsync always", 1.5},
-	{"c", "d", "meterd sync over HTTP / raw Pebble Sync", 0.8},
-	{"g", "d", "meterd sync engine (no HTTP) / raw Pebble Sync", 0.8},
-	{"c", "f", "usage database on / off (both sync)", 0.9},
+	{num: "b", den: "a", what: "meterd async / bare fasthttp", bound: 0.7},
+	{num: "c", den: "a", what: "meterd sync / bare fasthttp", bound: 0.6},
+	{num: "c", den: "e", what: "meterd sync / Redis appendfsync always", bound: 1.5},
+	{num: "c", den: "d", what: "meterd sync over HTTP / raw Pebble Sync", bound: 0.8},
+	{num: "g", den: "d", what: "meterd sync engine (no HTTP) / raw Pebble Sync", bound: 0.8},
+	{num: "c", den: "f", what: "usage database on / off (both sync)", bound: 0.9},
 }
 
 // compare runs rows (a) to (g) back to back with the same connections, duration and mix.
