@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,7 @@ type options struct {
 	items       string
 	tokenFile   string
 	only        string
+	rounds      int
 	appendTo    string
 	cpuProfile  string
 	trace       string
@@ -74,7 +76,8 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.tokenFile, "token-file", "", "single: admin token file; provisions fresh bench licenses to consume from")
 	fs.StringVar(&o.owner, "owner", "", "single without -token-file: owner to consume from (organizations/ID or users/ID)")
 	fs.StringVar(&o.items, "items", "", "single without -token-file: comma-separated licensed items of -owner")
-	fs.StringVar(&o.only, "only", "", "compare: comma-separated rows to run (e.g. a,c,d); default all")
+	fs.StringVar(&o.only, "only", "", "compare: comma-separated rows to run (e.g. a,c,d,c256); default all")
+	fs.IntVar(&o.rounds, "rounds", 1, "compare: run the rows this many times, every other round in reverse order; targets judge the median over rounds")
 	fs.StringVar(&o.appendTo, "append", "", "append the command, machine facts and table to this file")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (client and server) to this file")
 	fs.StringVar(&o.trace, "trace", "", "write a runtime/trace of the whole run to this file (go tool trace -pprof=sched|sync|syscall reads the waits off CPU)")
@@ -114,6 +117,31 @@ func (o *options) validate() error {
 		return errors.New("-batch must be 1 to 1000")
 	case o.decisions < 1 || o.sampleEvery < 1:
 		return errors.New("-decisions and -sample-every must be positive")
+	case o.rounds < 1:
+		return errors.New("-rounds must be at least 1")
+	case o.rounds > 1 && o.scenario != "compare":
+		return errors.New("-rounds applies to -scenario compare only")
+	}
+	return o.validateOnly()
+}
+
+// validateOnly rejects an -only naming a row compare does not have, which would otherwise
+// run nothing in its place without a word.
+func (o *options) validateOnly() error {
+	if o.only == "" {
+		return nil
+	}
+	if o.scenario != "compare" {
+		return errors.New("-only applies to -scenario compare only")
+	}
+	var ids []string
+	for _, r := range compareRuns {
+		ids = append(ids, r.id)
+	}
+	for id := range strings.SplitSeq(o.only, ",") {
+		if !slices.Contains(ids, id) {
+			return fmt.Errorf("-only: no row %q (rows: %s)", id, strings.Join(ids, ","))
+		}
 	}
 	return nil
 }

@@ -44,8 +44,15 @@ func TestParseFlags(t *testing.T) {
 	f("-conns 0", "-conns")
 	f("-batch 1001", "-batch")
 	f("extra", "unexpected")
+	f("-rounds 3 -only a,b,c256", "")
+	f("-rounds 0", "-rounds must be at least 1")
+	f("-rounds -2", "-rounds must be at least 1")
+	f("-scenario batch -rounds 2", "-rounds applies to -scenario compare only")
+	f("-only a,x", `-only: no row "x"`)
+	f("-only a,", `-only: no row ""`)
+	f("-scenario memory -only a", "-only applies to -scenario compare only")
 	o, _ := parseFlags([]string{"-scenario", "batch"})
-	if o.batch != 1000 {
-		t.Fatalf("batch scenario default -batch %d, want 1000", o.batch)
+	if o.batch != 1000 || o.rounds != 1 {
+		t.Fatalf("batch scenario default -batch %d, -rounds %d; want 1000, 1", o.batch, o.rounds)
 	}
 }

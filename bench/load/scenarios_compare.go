@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -12,45 +13,80 @@ import (
 	"github.com/meterd/meterd/core/harness"
 )
 
+// compareTargets are the ratios the project commits to, headline first.
 var compareTargets = []target{
-	{num: "b", den: "a", what: "meterd async / bare fasthttp", bound: 0.7},
+	{num: "c", den: "e", what: "meterd sync / Redis appendfsync always", bound: 1.2},
+	{num: "c256", den: "b256", what: "meterd sync / async at 256 connections", bound: 0.85},
+	{num: "b", den: "a", what: "meterd async / bare fasthttp", bound: 0.75},
+	{num: "c", den: "e", what: "meterd sync / Redis appendfsync always", measure: measureP99, ceiling: true, bound: 1},
 	{num: "c", den: "a", what: "meterd sync / bare fasthttp", bound: 0.6},
-	{num: "c", den: "e", what: "meterd sync / Redis appendfsync always", bound: 1.5},
 	{num: "c", den: "d", what: "meterd sync over HTTP / raw Pebble Sync", bound: 0.8},
 	{num: "g", den: "d", what: "meterd sync engine (no HTTP) / raw Pebble Sync", bound: 0.8},
 	{num: "c", den: "f", what: "usage database on / off (both sync)", bound: 0.9},
 }
 
-// compare runs rows (a) to (g) back to back with the same connections, duration and mix.
+// compareRun is one row of compare: what it runs and with how many connections.
+type compareRun struct {
+	id, name string
+	conns    int // 0: -conns
+	f        func(*options, string) (*result, error)
+}
+
+// compareRuns are compare's rows in the order a round lists them. (b256) and (c256) hold the
+// connections at 256 whatever -conns says: the sync/async target is about many clients
+// sharing each fsync.
+var compareRuns = []compareRun{
+	{"a", "bare fasthttp", 0, runBare},
+	{"b", "meterd async", 0, agentRow(config.DurabilityAsync, true, false)},
+	{"c", "meterd sync", 0, agentRow(config.DurabilitySync, true, false)},
+	{"d", "raw Pebble Sync", 0, runPebble},
+	{"e", "Redis fsync always", 0, runRedis},
+	{"f", "meterd sync usage=off", 0, agentRow(config.DurabilitySync, false, false)},
+	{"g", "meterd sync engine only", 0, agentRow(config.DurabilitySync, true, true)},
+	{"b256", "meterd async 256 conns", 256, agentRow(config.DurabilityAsync, true, false)},
+	{"c256", "meterd sync 256 conns", 256, agentRow(config.DurabilitySync, true, false)},
+}
+
+// compare runs the rows -only selects back to back, -rounds times.
 func compare(o *options) (*report, error) {
-	runs := []struct {
-		id, name string
-		f        func(*options, string) (*result, error)
-	}{
-		{"a", "bare fasthttp", runBare},
-		{"b", "meterd async", agentRow(config.DurabilityAsync, true, false)},
-		{"c", "meterd sync", agentRow(config.DurabilitySync, true, false)},
-		{"d", "raw Pebble Sync", runPebble},
-		{"e", "Redis fsync always", runRedis},
-		{"f", "meterd sync usage=off", agentRow(config.DurabilitySync, false, false)},
-		{"g", "meterd sync engine only", agentRow(config.DurabilitySync, true, true)},
-	}
-	rep := &report{title: "compare", opts: o, targets: compareTargets}
-	run := runID()
-	for _, r := range runs {
-		if !selected(o.only, r.id) {
-			continue
-		}
-		fmt.Fprintf(os.Stderr, "load: (%s) %s: %v warm-up + %v, %d conns\n", r.id, r.name, o.warmup, o.duration, o.conns)
-		runtime.GC()
-		res, err := r.f(o, run+r.id)
-		rw := &row{id: r.id, name: r.name, res: res, err: err}
-		if errors.Is(err, errNoRedis) {
-			rw.err, rw.skipped = nil, "redis-server not on PATH"
-		}
-		rep.rows = append(rep.rows, rw)
-	}
+	rep := runRounds(o, compareRuns)
 	return rep, rep.failed()
+}
+
+// runRounds runs the selected rows of runs o.rounds times, in roundOrder.
+func runRounds(o *options, runs []compareRun) *report {
+	var sel []compareRun
+	for _, r := range runs {
+		if selected(o.only, r.id) {
+			sel = append(sel, r)
+		}
+	}
+	rep := &report{title: "compare", opts: o, targets: compareTargets, rounds: o.rounds}
+	for k := range o.rounds {
+		run := runID()
+		for _, r := range roundOrder(sel, k) {
+			rep.rows = append(rep.rows, r.run(o, k, run))
+		}
+	}
+	return rep
+}
+
+// run runs r as round k of run.
+func (r compareRun) run(o *options, k int, run string) *row {
+	ro := *o
+	ro.conns = cmp.Or(r.conns, o.conns)
+	round := ""
+	if o.rounds > 1 {
+		round = fmt.Sprintf("round %d/%d ", k+1, o.rounds)
+	}
+	fmt.Fprintf(os.Stderr, "load: %s(%s) %s: %v warm-up + %v, %d conns\n", round, r.id, r.name, ro.warmup, ro.duration, ro.conns)
+	runtime.GC()
+	res, err := r.f(&ro, run+r.id)
+	rw := &row{id: r.id, name: r.name, round: k, res: res, err: err}
+	if errors.Is(err, errNoRedis) {
+		rw.err, rw.skipped = nil, "redis-server not on PATH"
+	}
+	return rw
 }
 
 func selected(only, id string) bool {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,12 +56,13 @@ func TestCompare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkRows(t, rep, 7)
+	checkRows(t, rep, len(compareRuns))
 	if v := rep.verdicts(); len(v) != len(compareTargets) {
 		t.Fatalf("%d verdicts, want %d", len(v), len(compareTargets))
 	}
 	text := rep.text()
-	for _, want := range []string{"(a) bare fasthttp", "(g) meterd sync engine only", "(b)/(a)", "p999",
+	for _, want := range []string{"(a) bare fasthttp", "(g) meterd sync engine only", "(c256) meterd sync 256 conns", "(b)/(a)",
+		"(c) p99 / (e) p99", "(c256)/(b256)", "p999",
 		"(c) meterd sync: ", "records per WAL group", "stop took"} {
 		if !strings.Contains(text, want) {
 			t.Fatalf("report lacks %q:\n%s", want, text)
@@ -74,8 +76,56 @@ func TestCompareOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRows(t, rep, 2)
-	if c := rep.judge(compareTargets[0]); c.skipped == "" {
+	if c := rep.judge(target{num: "b", den: "a", what: "x", bound: 0.75}); c.skipped == "" {
 		t.Fatalf("(b)/(a) judged without row (b): %+v", c)
+	}
+	if c := rep.judge(target{num: "a", den: "d", what: "x", bound: 0}); c.skipped != "" || !c.pass {
+		t.Fatalf("(a)/(d) not judged although both ran: %+v", c)
+	}
+}
+
+func TestRoundOrder(t *testing.T) {
+	rows := []string{"a", "b", "c"}
+	for k, want := range []string{"abc", "cba", "abc", "cba"} {
+		if got := strings.Join(roundOrder(rows, k), ""); got != want {
+			t.Fatalf("round %d: %s, want %s", k+1, got, want)
+		}
+	}
+	if strings.Join(rows, "") != "abc" {
+		t.Fatalf("roundOrder reordered its argument: %v", rows)
+	}
+}
+
+// runRounds runs the selected rows round after round, every other round reversed (ABBA),
+// each with its own connections, and keeps every round's results.
+func TestRunRounds(t *testing.T) {
+	var ran []string
+	fakeRun := func(id string, conns int) compareRun {
+		return compareRun{id: id, name: "row " + id, conns: conns, f: func(o *options, _ string) (*result, error) {
+			ran = append(ran, fmt.Sprintf("%s@%d", id, o.conns))
+			if id == "c" {
+				return nil, errNoRedis
+			}
+			return fake(float64(100*len(ran)), time.Millisecond), nil
+		}}
+	}
+	runs := []compareRun{fakeRun("a", 0), fakeRun("b", 0), fakeRun("c", 0), fakeRun("b256", 256)}
+	rep := runRounds(quick(t, "-rounds", "3", "-only", "a,c,b256"), runs)
+	want := "a@4 c@4 b256@256 b256@256 c@4 a@4 a@4 c@4 b256@256"
+	if got := strings.Join(ran, " "); got != want {
+		t.Fatalf("ran %s, want %s", got, want)
+	}
+	if len(rep.rows) != 9 || rep.rounds != 3 || rep.failed() != nil {
+		t.Fatalf("%d rows in %d rounds (%v), want 9 in 3", len(rep.rows), rep.rounds, rep.failed())
+	}
+	// Row (a) measured 100 requests in round 1, 600 in round 2 and 700 in round 3.
+	for k, n := range []uint64{100, 600, 700} {
+		if res := rep.measured(k, "a"); res == nil || res.requests != n {
+			t.Fatalf("round %d: (a) measured %+v, want %d requests", k+1, res, n)
+		}
+		if rw := rep.roundRows(k)[1]; rw.id != "c" || rw.skipped == "" || rw.err != nil {
+			t.Fatalf("round %d: second row %+v, want (c) skipped", k+1, rw)
+		}
 	}
 }
 
