@@ -166,7 +166,9 @@ func (r *report) writeRounds(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "median of %d rounds\n", r.rounds)
+	// The ratio column is of the medians; a verdict takes the median of each round's ratio,
+	// which drift between rows within a round does not skew.
+	fmt.Fprintf(w, "median of %d rounds (verdicts: median of the per-round ratios)\n", r.rounds)
 	r.writeMedians(w)
 }
 

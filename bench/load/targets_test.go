@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -126,7 +128,7 @@ func TestRoundsText(t *testing.T) {
 	rep.targets = []target{{num: "b", den: "a", what: "async / bare", bound: 0.75}}
 	text := rep.text()
 	for _, want := range []string{", 3 rounds (even rounds run the rows in reverse order)\n", "\nround 1 of 3\n",
-		"\nround 2 of 3 (rows run in reverse order)\n", "\nround 3 of 3\n", "\nmedian of 3 rounds\n",
+		"\nround 2 of 3 (rows run in reverse order)\n", "\nround 3 of 3\n", "\nmedian of 3 rounds (verdicts: median of the per-round ratios)\n",
 		"(b)/(a) async / bare  0.10 (0.10–0.10, 2 of 3 rounds)  ≥ 0.75  MISS"} {
 		if !strings.Contains(text, want) {
 			t.Fatalf("report lacks %q:\n%s", want, text)
@@ -134,6 +136,14 @@ func TestRoundsText(t *testing.T) {
 	}
 	if !strings.Contains(section(text, "round 3 of 3"), "skipped: not installed") {
 		t.Fatalf("round 3 does not show (b) skipped:\n%s", text)
+	}
+	// -append writes all of it.
+	path := filepath.Join(t.TempDir(), "RESULTS.md")
+	if err := rep.appendTo(path, []string{"-rounds", "3"}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(path); err != nil || !strings.Contains(string(b), "```text\n"+text+"```\n") {
+		t.Fatalf("appended file lacks the report (%v):\n%s", err, b)
 	}
 	round2 := section(text, "round 2 of 3")
 	if a, b := strings.Index(round2, "(a) "), strings.Index(round2, "(b) "); a < 0 || b < a {
