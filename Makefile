@@ -85,7 +85,7 @@ demo: build ## the whole job end to end in a temporary directory
 .PHONY: bench
 bench: build ## side-by-side benchmarks against baselines; appends to bench/RESULTS.md
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./shard ./core
-	$(GO) -C bench run ./load -scenario compare -append RESULTS.md
+	$(GO) -C bench run ./load -scenario compare -rounds 3 -append RESULTS.md
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target of both modules for FUZZTIME executions each (default 100000x)
