@@ -20,17 +20,22 @@ type bare struct {
 }
 
 func startBare() (*bare, error) {
+	body := []byte(grantBody)
+	return startBareWith(func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json")
+		ctx.SetBody(body)
+	})
+}
+
+// startBareWith starts a fasthttp server configured as meterd's with handler h.
+func startBareWith(h fasthttp.RequestHandler) (*bare, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	body := []byte(grantBody)
 	b := &bare{base: "http://" + ln.Addr().String(), served: make(chan error, 1)}
 	b.srv = &fasthttp.Server{
-		Handler: func(ctx *fasthttp.RequestCtx) {
-			ctx.SetContentType("application/json")
-			ctx.SetBody(body)
-		},
+		Handler:               h,
 		NoDefaultServerHeader: true,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,

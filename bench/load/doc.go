@@ -20,6 +20,9 @@
 //	    DECRBY) over EVALSHA; skipped when redis-server is not on PATH
 //	(f) meterd, DURABILITY = sync, USAGE_DATABASE = off
 //	(g) meterd, DURABILITY = sync, Engine.Consume called in-process (no HTTP)
+//	(h) the handler of (a) writing a 120-byte record and waiting for an fdatasync covering it,
+//	    group-committed to one preallocated file: the least a durable answer costs on this
+//	    HTTP stack and disk, so that (h)/(e) says how far (c)/(e) can go here
 //	(b256) (b) with 256 connections, whatever -conns says
 //	(c256) (c) with 256 connections: how much of async's rate sync keeps when many clients
 //	    share each fsync
@@ -32,6 +35,7 @@
 //	(b)/(a)         meterd async / bare fasthttp            ≥ 0.75
 //	p99(c)/p99(e)   meterd sync / Redis, p99 latency        ≤ 1
 //	(c)/(a) ≥ 0.6, (c)/(d) ≥ 0.8, (g)/(d) ≥ 0.8, (c)/(f) ≥ 0.9
+//	(h)/(e)         the ceiling: can any durable fasthttp answer reach 1.2× Redis here?
 //
 // With -rounds N, compare runs the selected rows N times, odd rounds in the listed order and
 // even rounds reversed (ABBA), so that the drift of a shared machine falls on every row

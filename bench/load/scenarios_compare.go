@@ -23,6 +23,7 @@ var compareTargets = []target{
 	{num: "c", den: "d", what: "meterd sync over HTTP / raw Pebble Sync", bound: 0.8},
 	{num: "g", den: "d", what: "meterd sync engine (no HTTP) / raw Pebble Sync", bound: 0.8},
 	{num: "c", den: "f", what: "usage database on / off (both sync)", bound: 0.9},
+	{num: "h", den: "e", what: "ceiling: bare fasthttp + fdatasync / Redis appendfsync always", bound: 1.2},
 }
 
 // compareRun is one row of compare: what it runs and with how many connections.
@@ -43,6 +44,7 @@ var compareRuns = []compareRun{
 	{"e", "Redis fsync always", 0, runRedis},
 	{"f", "meterd sync usage=off", 0, agentRow(config.DurabilitySync, false, false)},
 	{"g", "meterd sync engine only", 0, agentRow(config.DurabilitySync, true, true)},
+	{"h", "bare fasthttp + fdatasync", 0, runBareSync},
 	{"b256", "meterd async 256 conns", 256, agentRow(config.DurabilityAsync, true, false)},
 	{"c256", "meterd sync 256 conns", 256, agentRow(config.DurabilitySync, true, false)},
 }
@@ -98,12 +100,26 @@ func runBare(o *options, run string) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
+	res, err := driveHTTP(o, b.base, bareMix(o, run), 0)
+	return res, errors.Join(err, b.stop())
+}
+
+func runBareSync(o *options, run string) (*result, error) {
+	b, err := startBareSync()
+	if err != nil {
+		return nil, err
+	}
+	res, err := driveHTTP(o, b.base, bareMix(o, run), 0)
+	return res, errors.Join(err, b.stop(res))
+}
+
+// bareMix is the requests of a meterd row, sent to a server that ignores them.
+func bareMix(o *options, run string) *mix {
 	items := make([]string, o.licenses)
 	for i := range items {
 		items[i] = fmt.Sprintf("BenchItem%d", i)
 	}
-	res, err := driveHTTP(o, b.base, newMix(o, "organizations/bench-"+run, run, items), 0)
-	return res, errors.Join(err, b.stop())
+	return newMix(o, "organizations/bench-"+run, run, items)
 }
 
 // agentRow runs meterd in-process with the given durability and usage database, driven over
