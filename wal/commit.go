@@ -98,12 +98,12 @@ import (
 //     flight without the committer goroutine's hand-offs.
 //   - Async mode with no yield before the apply: under load every Append was
 //     its own Pebble commit (1.1 records a group at 64 HTTP connections), a
-//     tenth of the agent's CPU. One Gosched gives 8-13 records a group and
+//     tenth of the agent's CPU. One Gosched gives about 8 records a group and
 //     costs nothing when nothing else is runnable (the yield returns at once).
-//     Measured in ten alternating pairs of bench/load rows (a) and (b): async
-//     / bare fasthttp median 0.68 without, 0.75 with (bench/RESULTS.md). The
-//     same yield in Sync mode changed nothing measurable: there the flight
-//     slot already gathers the group.
+//     Measured in one bench/load process, async with and without it in six
+//     ABBA rounds: 1.07x the consumes a second (per round 0.97-1.11), 29
+//     against 32 us of CPU a request. The same yield in Sync mode changed
+//     nothing measurable: there the flight slot already gathers the group.
 //   - Async mode as pebble.NoSync commits plus a periodic LogData(Sync): NoSync
 //     data sits in Pebble's user-space block buffer until the block fills, so a
 //     plain process kill loses up to a SyncInterval of acknowledged records.
