@@ -130,14 +130,16 @@ func (g *groupFile) append(rec []byte) error {
 		g.syncs++
 		if g.queued > g.durable {
 			// Go on with what queued meanwhile rather than wake a follower to do it: in
-			// alternating runs this gave 8-26 % more answers a second than handing over.
+			// three alternating pairs of runs this gave 4-26 % more answers a second than
+			// handing over.
 			mine = g.queued
 		}
 	}
 	return g.err
 }
 
-// maxGroupWrite keeps a group's write inside the file: far more than 4,096 records.
+// maxGroupWrite keeps a group's write inside the file: room for 8,738 records, where a group
+// holds at most one a connection.
 const maxGroupWrite = 1 << 20
 
 func (g *groupFile) close() error {
