@@ -62,6 +62,8 @@ type Log struct {
 	// handed to Pebble (not during its fsync: see applySync).
 	dbMu   sync.RWMutex
 	closed atomic.Bool
+
+	tail *tail // the newest records, for Records (see tail.go)
 }
 
 // LastSeq returns the highest seq written to Pebble (visible to Records).

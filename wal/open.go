@@ -23,6 +23,7 @@ func Open(dir string, opts Options) (*Log, error) {
 		stopped: make(chan struct{}),
 		durable: make(chan struct{}, 1),
 		flight:  make(chan struct{}, 1),
+		tail:    newTail(),
 	}
 	fs := watchFS{FS: opts.FS, onErr: func(err error) { l.fail(err) }}
 	db, err := pebble.Open(dir, l.pebbleOptions(fs))

@@ -2,6 +2,7 @@ package wal
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -11,7 +12,9 @@ import (
 // everything written so far. rec is only valid during the call. A range that
 // reaches below FirstSeq() fails with an error wrapping ErrTruncated; damage
 // found on the way is a *CorruptError. Records returns fn's first error. fn
-// must not call Close.
+// must not call Close. A range of the newest records is served from a copy
+// kept in memory as they were appended (tail.go), without a Pebble iterator;
+// damage to those on disk is then found by the next Open, not here.
 func (l *Log) Records(from, to uint64, fn func(seq uint64, rec []byte) error) error {
 	if err := l.readLock(); err != nil {
 		return err
@@ -24,6 +27,9 @@ func (l *Log) Records(from, to uint64, fn func(seq uint64, rec []byte) error) er
 	}
 	if first := l.FirstSeq(); from < first {
 		return fmt.Errorf("%w: record %d (first stored is %d)", ErrTruncated, from, first)
+	}
+	if served, err := l.recordsFromTail(from, to, fn); served {
+		return err
 	}
 	var lower, upper [recordKeyLen]byte
 	putRecordKey(lower[:], from)
@@ -42,6 +48,34 @@ func (l *Log) Records(from, to uint64, fn func(seq uint64, rec []byte) error) er
 	}
 	return nil
 }
+
+// recordsFromTail calls fn for from..to out of the tail, if it holds them all.
+func (l *Log) recordsFromTail(from, to uint64, fn func(uint64, []byte) error) (served bool, err error) {
+	sc := tailScratch.Get().(*readScratch)
+	defer tailScratch.Put(sc)
+	var ok bool
+	sc.buf, sc.ends, ok = l.tail.read(from, to, sc.buf[:0], sc.ends[:0])
+	if !ok {
+		return false, nil
+	}
+	start := 0
+	for i, end := range sc.ends {
+		if err := fn(from+uint64(i), sc.buf[start:end]); err != nil {
+			return true, err
+		}
+		start = end
+	}
+	return true, nil
+}
+
+// readScratch is what recordsFromTail copies records into (the tail's ring
+// may be overwritten while fn runs).
+type readScratch struct {
+	buf  []byte
+	ends []int
+}
+
+var tailScratch = sync.Pool{New: func() any { return new(readScratch) }}
 
 // readRecords feeds fn from iter, expecting seqs from want on; it returns the
 // seq after the last one read.
