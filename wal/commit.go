@@ -181,13 +181,14 @@ func (l *Log) append(rec []byte, recs [][]byte) (uint64, error) {
 	first := l.mu.next
 	if recs == nil {
 		g.add(first, rec)
+		l.mu.next++
 		l.tail.put(first, rec)
-		l.mu.next++
-	}
-	for _, r := range recs {
-		g.add(l.mu.next, r)
-		l.tail.put(l.mu.next, r)
-		l.mu.next++
+	} else {
+		for _, r := range recs {
+			g.add(l.mu.next, r)
+			l.mu.next++
+		}
+		l.tail.put(first, recs...)
 	}
 	l.sealIfFullLocked(g)
 	l.mu.Unlock()

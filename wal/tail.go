@@ -46,10 +46,18 @@ func newTailSized(bytes, records int) *tail {
 	return &tail{buf: make([]byte, bytes), ents: make([]tailEnt, records)}
 }
 
-// put keeps rec as seq, the seq after the last one put.
-func (t *tail) put(seq uint64, rec []byte) {
+// put keeps recs as seqs first, first+1, ...: the seqs after the last ones
+// put. One lock for all of them: Log.append calls it once per Append.
+func (t *tail) put(first uint64, recs ...[]byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	for i, rec := range recs {
+		t.put1(first+uint64(i), rec)
+	}
+}
+
+// put1 keeps one record; t.mu is held.
+func (t *tail) put1(seq uint64, rec []byte) {
 	if len(rec) > len(t.buf)/4 || (t.n > 0 && seq != t.first+uint64(t.n)) {
 		t.n, t.head, t.w = 0, 0, 0 // the run of seqs breaks here: start a new one after it
 		return
