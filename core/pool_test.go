@@ -229,12 +229,7 @@ func TestPoolQuorumLoss(t *testing.T) {
 	if _, err := e.Provision("users/u", dayOrderFor("q-2", "p", 1), core.Signed{}); !errors.Is(err, core.ErrPoolUnavailable) {
 		t.Fatalf("provisioning without quorum: %v", err)
 	}
-	for _, i := range []int{1, 2} {
-		if err := c.Start(i); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := c.WaitHealthy(30 * time.Second); err != nil {
+	if err := c.Restart(30*time.Second, 1, 2); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)

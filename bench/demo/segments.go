@@ -25,13 +25,12 @@ import (
 func segments(bin, dir string, meterctl harness.Meterctl) error {
 	midnight := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
 	clock := midnight.Add(-10*time.Second).Format(time.RFC3339) + "*21600"
-	os.Setenv("METERD_TEST_CLOCK", clock)
-	defer os.Unsetenv("METERD_TEST_CLOCK")
 	data := filepath.Join(dir, "rotating")
 	step("customer: METERD_TEST_CLOCK=%s meterd-testhooks -data-dir %s -usage-rotate daily (a test build: six hours pass each second)", clock, data)
 	// The log is left out: at six hours a second, concurrent decisions a few microseconds apart
 	// read clock times seconds apart, and the agent warns of each that reaches it out of order.
-	a, err := harness.StartProcess(filepath.Join(bin, "meterd-testhooks"), data, io.Discard, "-usage-rotate", "daily")
+	a, err := harness.StartProcessEnv(filepath.Join(bin, "meterd-testhooks"), data, []string{"METERD_TEST_CLOCK=" + clock},
+		io.Discard, "-usage-rotate", "daily")
 	if err != nil {
 		return err
 	}

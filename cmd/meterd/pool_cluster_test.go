@@ -225,6 +225,7 @@ func TestPoolCluster(t *testing.T) {
 	pause := func() { time.Sleep(time.Duration(300+rng.IntN(700)) * time.Millisecond) } // faults land at random moments
 	for r := range rounds {
 		pause()
+		var down []int // etcd members to start again
 		switch r % 4 {
 		case 0: // kill -9 an agent, restart it
 			i := rng.IntN(poolAgents)
@@ -246,33 +247,25 @@ func TestPoolCluster(t *testing.T) {
 		case 1: // stop an etcd member, restart it
 			m := rng.IntN(3)
 			cluster.Stop(m)
-			pause()
-			if err := cluster.Start(m); err != nil {
-				t.Fatal(err)
-			}
+			down = []int{m}
 			faults["etcd member stopped"]++
 		case 2: // the quorum away: two members killed
 			m := rng.IntN(3)
 			cluster.Kill(m)
 			cluster.Kill((m + 1) % 3)
 			pause()
-			pause()
-			for _, i := range []int{m, (m + 1) % 3} {
-				if err := cluster.Start(i); err != nil {
-					t.Fatal(err)
-				}
-			}
+			down = []int{m, (m + 1) % 3}
 			faults["quorum lost"]++
 		case 3: // kill -9 an etcd member
 			m := rng.IntN(3)
 			cluster.Kill(m)
-			pause()
-			if err := cluster.Start(m); err != nil {
-				t.Fatal(err)
-			}
+			down = []int{m}
 			faults["etcd member kill -9"]++
 		}
-		if err := cluster.WaitHealthy(60 * time.Second); err != nil {
+		if len(down) > 0 {
+			pause()
+		}
+		if err := cluster.Restart(60*time.Second, down...); err != nil {
 			t.Fatalf("round %d: %v\n%s", r, err, etcdLog.String())
 		}
 	}

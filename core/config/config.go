@@ -233,13 +233,7 @@ var configKeys = []configKey{
 	{"ALLOWED_HOSTS", typeString, "comma-separated Host names the API answers to (default localhost,127.0.0.1,::1 and LISTEN's host)",
 		func(c *Config, v string) (err error) { c.AllowedHosts, err = parseHostList(v); return err },
 		func(c *Config) string { return c.AllowedHosts },
-		func(c *Config) error {
-			if c.AllowedHosts == "" {
-				return nil
-			}
-			_, err := parseHostList(c.AllowedHosts)
-			return err
-		}},
+		func(c *Config) error { return checkOptionalList(c.AllowedHosts, parseHostList) }},
 	{"HEADER_TIMEOUT", typeDuration, "a request's headers must be complete this long after its first byte",
 		func(c *Config, v string) (err error) { c.HeaderTimeout, err = parsePositiveDuration(v); return err },
 		func(c *Config) string { return c.HeaderTimeout.String() },
@@ -270,13 +264,7 @@ var configKeys = []configKey{
 	{"POOL_ENDPOINTS", typeString, "comma-separated etcd client URLs of a shared pool; empty: licenses live in this agent alone",
 		func(c *Config, v string) (err error) { c.PoolEndpoints, err = parseEndpoints(v); return err },
 		func(c *Config) string { return c.PoolEndpoints },
-		func(c *Config) error {
-			if c.PoolEndpoints == "" {
-				return nil
-			}
-			_, err := parseEndpoints(c.PoolEndpoints)
-			return err
-		}},
+		func(c *Config) error { return checkOptionalList(c.PoolEndpoints, parseEndpoints) }},
 	{"POOL_BLOCK", typeInt, "the least an agent leases from a pooled license at a time (a lease asks for about a second of its use)",
 		func(c *Config, v string) (err error) { c.PoolBlock, err = parseCount(v, maxPoolBlock); return err },
 		func(c *Config) string { return strconv.Itoa(c.PoolBlock) },
@@ -296,6 +284,15 @@ var configKeys = []configKey{
 }
 
 func noCheck(*Config) error { return nil }
+
+// checkOptionalList checks a list setting that may be empty (the default) with its parser.
+func checkOptionalList(v string, parse func(string) (string, error)) error {
+	if v == "" {
+		return nil
+	}
+	_, err := parse(v)
+	return err
+}
 
 func checkNonEmpty(v string) error {
 	if v == "" {

@@ -163,6 +163,17 @@ func (c *EtcdCluster) Running(i int) bool {
 	}
 }
 
+// Restart starts members (stopped or killed before) and waits, up to limit, until the
+// cluster is healthy again.
+func (c *EtcdCluster) Restart(limit time.Duration, members ...int) error {
+	for _, i := range members {
+		if err := c.Start(i); err != nil {
+			return err
+		}
+	}
+	return c.WaitHealthy(limit)
+}
+
 // WaitHealthy waits until a running member reports the cluster healthy (it has a leader and
 // a quorum answers), up to limit.
 func (c *EtcdCluster) WaitHealthy(limit time.Duration) error {

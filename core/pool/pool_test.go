@@ -299,12 +299,7 @@ func TestQuorumLoss(t *testing.T) {
 	if !errors.Is(err, pool.ErrUnavailable) {
 		t.Fatalf("lease without quorum: %v", err)
 	}
-	for _, i := range []int{1, 2} {
-		if err := c.Start(i); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := c.WaitHealthy(30 * time.Second); err != nil {
+	if err := c.Restart(30*time.Second, 1, 2); err != nil {
 		t.Fatal(err)
 	}
 	// The lease that timed out did not happen (no quorum took it), so the log and the pool agree.
