@@ -9,26 +9,37 @@ import (
 	"github.com/meterd/meterd/core/harness"
 )
 
+// agent is meterd running in this process, with its WAL's fdatasyncs timed.
+type agent struct {
+	*harness.InProcess
+	fs timedFS
+}
+
 // startAgent runs meterd in this process with the given durability and usage database, on a
 // temporary DATA_DIR that stopping removes.
-func startAgent(durability config.Durability, usage bool) (*harness.InProcess, error) {
+func startAgent(durability config.Durability, usage bool) (*agent, error) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.Durability = "", durability
 	if !usage {
 		cfg.UsageDatabase = config.UsageOff
 	}
-	return harness.StartInProcess(cfg, core.Options{})
+	fs := newTimedFS(true)
+	a, err := harness.StartInProcess(cfg, core.Options{FS: fs})
+	if err != nil {
+		return nil, err
+	}
+	return &agent{InProcess: a, fs: fs}, nil
 }
 
-// stopNoting stops the agent and notes in res (when there is one) the engine's statistics
-// and how long stopping took: Close exports what the usage database still lacks, so a long
-// one means the export could not keep up with the load.
-func stopNoting(a *harness.InProcess, res *result) error {
+// stopNoting stops the agent and notes in res (when there is one) the engine's statistics,
+// its WAL's fdatasyncs and how long stopping took: Close exports what the usage database
+// still lacks, so a long one means the export could not keep up with the load.
+func stopNoting(a *agent, res *result) error {
 	stats := engineStats(a.Engine())
 	start := time.Now()
 	err := a.Stop()
 	if res != nil {
-		res.note = fmt.Sprintf("%s; stop took %v", stats, time.Since(start).Round(time.Millisecond))
+		res.note = fmt.Sprintf("%s; %s; stop took %v", stats, a.fs.syncs.summary(), time.Since(start).Round(time.Millisecond))
 	}
 	return err
 }

@@ -23,9 +23,17 @@
 //	(h) the handler of (a) writing a 120-byte record and waiting for an fdatasync covering it,
 //	    group-committed to one preallocated file: the least a durable answer costs on this
 //	    HTTP stack and disk, so that (h)/(e) says how far (c)/(e) can go here
+//	(i) the handler of (a) appending a 120-byte record through meterd's own wal package,
+//	    async: what the HTTP stack and the log cost together, so that (i)/(a) says how far
+//	    (b)/(a) can go with a Pebble log, and (b)/(i) what the rest of meterd costs
+//	(j) (i) in sync mode           (k) (j) with Pebble's WAL file recycling off
 //	(b256) (b) with 256 connections, whatever -conns says
 //	(c256) (c) with 256 connections: how much of async's rate sync keeps when many clients
 //	    share each fsync
+//
+// Rows (b), (c), (f), (j), (k) and the agent rows at 256 connections time every fdatasync of
+// the Pebble WAL and print its p50 and p99 under the row's load ((h) does the same for its
+// own file), so that a slow disk shows as such rather than as a slow agent.
 //
 // It prints requests/s, p50/p99/p999, CPU, grant/deny/error counts and judges the targets
 // the project commits to:
@@ -36,10 +44,13 @@
 //	p99(c)/p99(e)   meterd sync / Redis, p99 latency        ≤ 1
 //	(c)/(a) ≥ 0.6, (c)/(d) ≥ 0.8, (g)/(d) ≥ 0.8, (c)/(f) ≥ 0.9
 //	(h)/(e)         the ceiling: can any durable fasthttp answer reach 1.2× Redis here?
+//	(j)/(e)         the same with meterd's log, throughput and p99: how far sync can go
+//	                with a Pebble WAL, doing nothing else
+//	(i)/(a)         the ceiling: can any answer logged in Pebble first reach 0.75× bare?
 //
 // With -rounds N, compare runs the selected rows N times, odd rounds in the listed order and
 // even rounds reversed (ABBA), so that the drift of a shared machine falls on every row
-// alike (make bench runs 3 rounds of every row: about five minutes). It prints a table per
+// alike (make bench runs 3 rounds of every row: about eight minutes). It prints a table per
 // round, then each row's medians over the rounds (req/s, p50/p99/p999, CPU, CPU per
 // request), and judges every target on the median of its per-round ratios, printed with
 // their range: "0.88 (0.81–0.93)". A round in which a row of a target did not run does not

@@ -11,6 +11,7 @@ import (
 	"github.com/meterd/meterd/core/client"
 	"github.com/meterd/meterd/core/config"
 	"github.com/meterd/meterd/core/harness"
+	"github.com/meterd/meterd/wal"
 )
 
 // compareTargets are the ratios the project commits to, headline first.
@@ -24,6 +25,9 @@ var compareTargets = []target{
 	{num: "g", den: "d", what: "meterd sync engine (no HTTP) / raw Pebble Sync", bound: 0.8},
 	{num: "c", den: "f", what: "usage database on / off (both sync)", bound: 0.9},
 	{num: "h", den: "e", what: "ceiling: bare fasthttp + fdatasync / Redis appendfsync always", bound: 1.2},
+	{num: "j", den: "e", what: "ceiling: bare fasthttp + WAL sync / Redis appendfsync always", bound: 1.2},
+	{num: "j", den: "e", what: "ceiling: bare fasthttp + WAL sync / Redis appendfsync always", measure: measureP99, ceiling: true, bound: 1},
+	{num: "i", den: "a", what: "ceiling: bare fasthttp + WAL async / bare fasthttp", bound: 0.75},
 }
 
 // compareRun is one row of compare: what it runs and with how many connections.
@@ -45,6 +49,9 @@ var compareRuns = []compareRun{
 	{"f", "meterd sync usage=off", 0, agentRow(config.DurabilitySync, false, false)},
 	{"g", "meterd sync engine only", 0, agentRow(config.DurabilitySync, true, true)},
 	{"h", "bare fasthttp + fdatasync", 0, runBareSync},
+	{"i", "bare fasthttp + WAL async", 0, bareWALRow(wal.Async, true)},
+	{"j", "bare fasthttp + WAL sync", 0, bareWALRow(wal.Sync, true)},
+	{"k", "bare fasthttp + WAL sync, no recycling", 0, bareWALRow(wal.Sync, false)},
 	{"b256", "meterd async 256 conns", 256, agentRow(config.DurabilityAsync, true, false)},
 	{"c256", "meterd sync 256 conns", 256, agentRow(config.DurabilitySync, true, false)},
 }
@@ -130,7 +137,7 @@ func agentRow(d config.Durability, usage, engineOnly bool) func(*options, string
 		if err != nil {
 			return nil, err
 		}
-		res, err := driveAgent(o, a, run, engineOnly, 0)
+		res, err := driveAgent(o, a.InProcess, run, engineOnly, 0)
 		return res, errors.Join(err, stopNoting(a, res))
 	}
 }

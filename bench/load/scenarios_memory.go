@@ -37,7 +37,7 @@ func memory(o *options) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
-	samples, res, err := memoryRun(o, a)
+	samples, res, err := memoryRun(o, a.InProcess)
 	start := time.Now()
 	err = errors.Join(err, a.Stop())
 	closeTook := time.Since(start)

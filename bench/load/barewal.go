@@ -1,0 +1,68 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/meterd/meterd/wal"
+	"github.com/valyala/fasthttp"
+)
+
+// bareWAL is baselines (i), (j) and (k): the bare handler of row (a) that, before answering,
+// appends a 120-byte record through meterd's own write-ahead log (Pebble), in async or sync
+// mode. No decision, no JSON, no usage database, no metrics, no Host guard: what the HTTP
+// stack and the log cost together, so that what meterd's other work adds to a row is the
+// difference to this one, measured in the same run. The log's file system times its
+// fdatasyncs (and, for (k), keeps Pebble from recycling WAL files: see timedFS).
+type bareWAL struct {
+	*bare
+	log *wal.Log
+	dir string
+	fs  timedFS
+}
+
+func startBareWAL(d wal.Durability, recycle bool) (*bareWAL, error) {
+	dir, err := os.MkdirTemp("", "meterd-load-barewal-")
+	if err != nil {
+		return nil, err
+	}
+	fs := newTimedFS(recycle)
+	l, err := wal.Open(dir, wal.Options{Durability: d, FS: fs})
+	if err != nil {
+		return nil, errors.Join(err, os.RemoveAll(dir))
+	}
+	body := []byte(grantBody)
+	b, err := startBareWith(func(ctx *fasthttp.RequestCtx) {
+		var rec [recordSize]byte
+		if _, err := l.Append(rec[:]); err != nil {
+			ctx.Error(err.Error(), fasthttp.StatusServiceUnavailable)
+			return
+		}
+		ctx.SetContentType("application/json")
+		ctx.SetBody(body)
+	})
+	if err != nil {
+		return nil, errors.Join(err, l.Close(), os.RemoveAll(dir))
+	}
+	return &bareWAL{bare: b, log: l, dir: dir, fs: fs}, nil
+}
+
+func (b *bareWAL) stop(res *result) error {
+	err := b.bare.stop()
+	if res != nil {
+		res.note = fmt.Sprintf("%d records; %s", b.log.LastSeq(), b.fs.syncs.summary())
+	}
+	return errors.Join(err, b.log.Close(), os.RemoveAll(b.dir))
+}
+
+func bareWALRow(d wal.Durability, recycle bool) func(*options, string) (*result, error) {
+	return func(o *options, run string) (*result, error) {
+		b, err := startBareWAL(d, recycle)
+		if err != nil {
+			return nil, err
+		}
+		res, err := driveHTTP(o, b.base, bareMix(o, run), 0)
+		return res, errors.Join(err, b.stop(res))
+	}
+}
