@@ -56,13 +56,12 @@ func (b *bareWAL) stop(res *result) error {
 	return errors.Join(err, b.log.Close(), os.RemoveAll(b.dir))
 }
 
-func bareWALRow(d wal.Durability, recycle bool) func(*options, string) (*result, error) {
-	return func(o *options, run string) (*result, error) {
+func serveBareWAL(d wal.Durability, recycle bool) func(*options, string) (*server, error) {
+	return func(o *options, run string) (*server, error) {
 		b, err := startBareWAL(d, recycle)
 		if err != nil {
 			return nil, err
 		}
-		res, err := driveHTTP(o, b.base, bareMix(o, run), 0)
-		return res, errors.Join(err, b.stop(res))
+		return &server{base: b.base, mix: bareMix(o, run), stop: b.stop}, nil
 	}
 }

@@ -56,6 +56,14 @@
 // their range: "0.88 (0.81–0.93)". A round in which a row of a target did not run does not
 // count; a target with no such round is skipped.
 //
+// With -turn D, compare starts every selected row's server at once and drives them in turns
+// of D, the rows of each cycle in ABBA order, until each row has had -duration: the cycles
+// are the rounds, and only the medians table is printed. A ratio then compares rows measured
+// within a second of each other instead of minutes apart, when the machine may have changed
+// (bare fasthttp alone swings 15 % between 10 s rows of one run). Only HTTP rows take turns:
+//
+//	go -C bench run ./load -only a,b,i -turn 500ms -duration 30s
+//
 // batch drives POST /v1/consume:batch (target ≥ 1,000,000 decisions/s durable).
 // memory runs -decisions decisions through an in-process Engine and samples RSS and the size
 // of DATA_DIR/wal every million (the log must plateau once truncation runs). single drives an

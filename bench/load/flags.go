@@ -29,6 +29,7 @@ type options struct {
 	tokenFile   string
 	only        string
 	rounds      int
+	turn        time.Duration
 	appendTo    string
 	cpuProfile  string
 	trace       string
@@ -78,6 +79,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.items, "items", "", "single without -token-file: comma-separated licensed items of -owner")
 	fs.StringVar(&o.only, "only", "", "compare: comma-separated rows to run (e.g. a,c,d,c256); default all")
 	fs.IntVar(&o.rounds, "rounds", 1, "compare: run the rows this many times, every other round in reverse order; targets judge the median over rounds")
+	fs.DurationVar(&o.turn, "turn", 0, "compare: keep every selected server up and drive them in turns of this length (e.g. 250ms), -duration in all per row; HTTP rows only")
 	fs.StringVar(&o.appendTo, "append", "", "append the command, machine facts and table to this file")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (client and server) to this file")
 	fs.StringVar(&o.trace, "trace", "", "write a runtime/trace of the whole run to this file (go tool trace -pprof=sched|sync|syscall reads the waits off CPU)")
@@ -121,6 +123,12 @@ func (o *options) validate() error {
 		return errors.New("-rounds must be at least 1")
 	case o.rounds > 1 && o.scenario != "compare":
 		return errors.New("-rounds applies to -scenario compare only")
+	case o.turn < 0 || o.turn > 0 && o.scenario != "compare":
+		return errors.New("-turn applies to -scenario compare only, and must be positive")
+	case o.turn > 0 && o.rounds > 1:
+		return errors.New("-turn and -rounds do not go together: turns are the rounds")
+	case o.turn > 0 && o.duration < o.turn:
+		return errors.New("-duration must hold at least one -turn")
 	}
 	return o.validateOnly()
 }

@@ -51,6 +51,11 @@ func TestParseFlags(t *testing.T) {
 	f("-only a,x", `-only: no row "x"`)
 	f("-only a,", `-only: no row ""`)
 	f("-scenario memory -only a", "-only applies to -scenario compare only")
+	f("-turn 250ms -only a,b", "")
+	f("-turn 250ms -rounds 3", "-turn and -rounds do not go together")
+	f("-scenario batch -turn 250ms", "-turn applies to -scenario compare only")
+	f("-turn -1s", "-turn applies to -scenario compare only, and must be positive")
+	f("-turn 2s -duration 1s", "-duration must hold at least one -turn")
 	o, _ := parseFlags([]string{"-scenario", "batch"})
 	if o.batch != 1000 || o.rounds != 1 {
 		t.Fatalf("batch scenario default -batch %d, -rounds %d; want 1000, 1", o.batch, o.rounds)

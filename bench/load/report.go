@@ -17,6 +17,7 @@ type report struct {
 	opts      *options
 	rows      []*row   // in the order they ran: with rounds, every round's
 	rounds    int      // compare's -rounds: above 1, a table per round, then one of medians
+	turns     bool     // the rounds are -turn's cycles: too many for a table each
 	decisions bool     // show decisions/s (batches carry many per request)
 	targets   []target // ratios between rows (or absolute rates) to judge
 	table     string   // a scenario's own table (memory), printed after the rows
@@ -127,7 +128,10 @@ func (r *report) text() string {
 	if r.decisions && o.batch > 0 {
 		fmt.Fprintf(&b, ", batch %d", o.batch)
 	}
-	if r.rounds > 1 {
+	switch {
+	case r.turns:
+		fmt.Fprintf(&b, ", in %d cycles of %v turns (every server up; even cycles run the rows in reverse order)", r.rounds, o.turn)
+	case r.rounds > 1:
 		fmt.Fprintf(&b, ", %d rounds (even rounds run the rows in reverse order)", r.rounds)
 	}
 	b.WriteString("\n\n")
@@ -151,8 +155,17 @@ func (r *report) text() string {
 	return b.String()
 }
 
-// writeRounds writes each round's table and notes, then the medians over rounds.
+// writeRounds writes each round's table and notes, then the medians over rounds. Turns get
+// only the medians, then the notes of the last cycle, which carry the servers' own.
 func (r *report) writeRounds(w io.Writer) {
+	if r.turns {
+		fmt.Fprintf(w, "median of %d cycles (verdicts: median of the per-cycle ratios)\n", r.rounds)
+		r.writeMedians(w)
+		for _, n := range r.rowNotes(r.roundRows(r.rounds - 1)) {
+			fmt.Fprintln(w, n)
+		}
+		return
+	}
 	for k := range r.rounds {
 		order := ""
 		if k%2 == 1 {

@@ -20,7 +20,7 @@ func batch(o *options) (*report, error) {
 		if err != nil {
 			return nil, err
 		}
-		res, err := driveAgent(o, a.InProcess, runID(), false, o.batch)
+		res, err := driveAgent(o, a.InProcess, runID(), o.batch)
 		return res, errors.Join(err, stopNoting(a, res))
 	}()
 	rep.rows = append(rep.rows, &row{id: "batch", name: name, res: res, err: err})

@@ -35,29 +35,56 @@ type compareRun struct {
 	id, name string
 	conns    int // 0: -conns
 	f        func(*options, string) (*result, error)
+	// serve starts the row's HTTP server, for rows that are one (nil for the others); -turn
+	// needs it to keep every server up while the rows take turns.
+	serve func(*options, string) (*server, error)
+}
+
+// server is one HTTP row's server: where it listens, what it is sent, and how it stops (noting
+// in res, when there is one, what the row's note says).
+type server struct {
+	base string
+	mix  *mix
+	stop func(res *result) error
+}
+
+// httpRun is a row whose server serve starts: f starts it, drives it and stops it.
+func httpRun(id, name string, conns int, serve func(*options, string) (*server, error)) compareRun {
+	return compareRun{id: id, name: name, conns: conns, serve: serve, f: func(o *options, run string) (*result, error) {
+		s, err := serve(o, run)
+		if err != nil {
+			return nil, err
+		}
+		res, err := driveHTTP(o, s.base, s.mix, 0)
+		return res, errors.Join(err, s.stop(res))
+	}}
 }
 
 // compareRuns are compare's rows in the order a round lists them. (b256) and (c256) hold the
 // connections at 256 whatever -conns says: the sync/async target is about many clients
 // sharing each fsync.
 var compareRuns = []compareRun{
-	{"a", "bare fasthttp", 0, runBare},
-	{"b", "meterd async", 0, agentRow(config.DurabilityAsync, true, false)},
-	{"c", "meterd sync", 0, agentRow(config.DurabilitySync, true, false)},
-	{"d", "raw Pebble Sync", 0, runPebble},
-	{"e", "Redis fsync always", 0, runRedis},
-	{"f", "meterd sync usage=off", 0, agentRow(config.DurabilitySync, false, false)},
-	{"g", "meterd sync engine only", 0, agentRow(config.DurabilitySync, true, true)},
-	{"h", "bare fasthttp + fdatasync", 0, runBareSync},
-	{"i", "bare fasthttp + WAL async", 0, bareWALRow(wal.Async, true)},
-	{"j", "bare fasthttp + WAL sync", 0, bareWALRow(wal.Sync, true)},
-	{"k", "bare fasthttp + WAL sync, no recycling", 0, bareWALRow(wal.Sync, false)},
-	{"b256", "meterd async 256 conns", 256, agentRow(config.DurabilityAsync, true, false)},
-	{"c256", "meterd sync 256 conns", 256, agentRow(config.DurabilitySync, true, false)},
+	httpRun("a", "bare fasthttp", 0, serveBare),
+	httpRun("b", "meterd async", 0, serveAgent(config.DurabilityAsync, true)),
+	httpRun("c", "meterd sync", 0, serveAgent(config.DurabilitySync, true)),
+	{id: "d", name: "raw Pebble Sync", f: runPebble},
+	{id: "e", name: "Redis fsync always", f: runRedis},
+	httpRun("f", "meterd sync usage=off", 0, serveAgent(config.DurabilitySync, false)),
+	{id: "g", name: "meterd sync engine only", f: runEngineOnly},
+	httpRun("h", "bare fasthttp + fdatasync", 0, serveBareSync),
+	httpRun("i", "bare fasthttp + WAL async", 0, serveBareWAL(wal.Async, true)),
+	httpRun("j", "bare fasthttp + WAL sync", 0, serveBareWAL(wal.Sync, true)),
+	httpRun("k", "bare fasthttp + WAL sync, no recycling", 0, serveBareWAL(wal.Sync, false)),
+	httpRun("b256", "meterd async 256 conns", 256, serveAgent(config.DurabilityAsync, true)),
+	httpRun("c256", "meterd sync 256 conns", 256, serveAgent(config.DurabilitySync, true)),
 }
 
-// compare runs the rows -only selects back to back, -rounds times.
+// compare runs the rows -only selects back to back, -rounds times, or with -turn all at once
+// in turns.
 func compare(o *options) (*report, error) {
+	if o.turn > 0 {
+		return compareTurns(o, compareRuns)
+	}
 	rep := runRounds(o, compareRuns)
 	return rep, rep.failed()
 }
@@ -102,22 +129,20 @@ func selected(only, id string) bool {
 	return only == "" || strings.Contains(","+only+",", ","+id+",")
 }
 
-func runBare(o *options, run string) (*result, error) {
+func serveBare(o *options, run string) (*server, error) {
 	b, err := startBare()
 	if err != nil {
 		return nil, err
 	}
-	res, err := driveHTTP(o, b.base, bareMix(o, run), 0)
-	return res, errors.Join(err, b.stop())
+	return &server{base: b.base, mix: bareMix(o, run), stop: func(*result) error { return b.stop() }}, nil
 }
 
-func runBareSync(o *options, run string) (*result, error) {
+func serveBareSync(o *options, run string) (*server, error) {
 	b, err := startBareSync()
 	if err != nil {
 		return nil, err
 	}
-	res, err := driveHTTP(o, b.base, bareMix(o, run), 0)
-	return res, errors.Join(err, b.stop(res))
+	return &server{base: b.base, mix: bareMix(o, run), stop: b.stop}, nil
 }
 
 // bareMix is the requests of a meterd row, sent to a server that ignores them.
@@ -129,21 +154,48 @@ func bareMix(o *options, run string) *mix {
 	return newMix(o, "organizations/bench-"+run, run, items)
 }
 
-// agentRow runs meterd in-process with the given durability and usage database, driven over
-// HTTP or, with engineOnly, by calling Engine.Consume.
-func agentRow(d config.Durability, usage, engineOnly bool) func(*options, string) (*result, error) {
-	return func(o *options, run string) (*result, error) {
+// serveAgent runs meterd in-process with the given durability and usage database, provisioned
+// for the row's requests.
+func serveAgent(d config.Durability, usage bool) func(*options, string) (*server, error) {
+	return func(o *options, run string) (*server, error) {
 		a, err := startAgent(d, usage)
 		if err != nil {
 			return nil, err
 		}
-		res, err := driveAgent(o, a.InProcess, run, engineOnly, 0)
-		return res, errors.Join(err, stopNoting(a, res))
+		m, err := agentMix(o, a.InProcess, run)
+		if err != nil {
+			return nil, errors.Join(err, a.Stop())
+		}
+		return &server{base: a.Base, mix: m, stop: func(res *result) error { return stopNoting(a, res) }}, nil
 	}
 }
 
-// driveAgent provisions a fresh owner on a and drives it.
-func driveAgent(o *options, a *harness.InProcess, run string, engineOnly bool, batch int) (*result, error) {
+// runEngineOnly is row (g): meterd sync driven by calling Engine.Consume, without HTTP.
+func runEngineOnly(o *options, run string) (*result, error) {
+	a, err := startAgent(config.DurabilitySync, true)
+	if err != nil {
+		return nil, err
+	}
+	m, err := agentMix(o, a.InProcess, run)
+	var res *result
+	if err == nil {
+		res, err = drive(&engineLoad{e: a.Engine(), mix: m}, o.conns, o.warmup, o.duration)
+	}
+	return res, errors.Join(err, stopNoting(a, res))
+}
+
+// driveAgent provisions a fresh owner on a and drives it over HTTP.
+func driveAgent(o *options, a *harness.InProcess, run string, batch int) (*result, error) {
+	m, err := agentMix(o, a, run)
+	if err != nil {
+		return nil, err
+	}
+	return driveHTTP(o, a.Base, m, batch)
+}
+
+// agentMix provisions a fresh owner on a with o.licenses licenses and returns the requests
+// that consume from them.
+func agentMix(o *options, a *harness.InProcess, run string) (*mix, error) {
 	owner := "organizations/bench-" + run
 	c, err := a.Client(client.Options{})
 	if err != nil {
@@ -154,11 +206,7 @@ func driveAgent(o *options, a *harness.InProcess, run string, engineOnly bool, b
 	if err != nil {
 		return nil, err
 	}
-	m := newMix(o, owner, run, items)
-	if engineOnly {
-		return drive(&engineLoad{e: a.Engine(), mix: m}, o.conns, o.warmup, o.duration)
-	}
-	return driveHTTP(o, a.Base, m, batch)
+	return newMix(o, owner, run, items), nil
 }
 
 func driveHTTP(o *options, base string, m *mix, batch int) (*result, error) {
