@@ -31,9 +31,9 @@
 //	(c256) (c) with 256 connections: how much of async's rate sync keeps when many clients
 //	    share each fsync
 //
-// Rows (b), (c), (f), (j), (k) and the agent rows at 256 connections time every fdatasync of
-// the Pebble WAL and print its p50 and p99 under the row's load ((h) does the same for its
-// own file), so that a slow disk shows as such rather than as a slow agent.
+// Every row on a Pebble log ((b), (c), (f), (g), (i), (j), (k), (b256), (c256)) times each
+// fdatasync of its WAL and prints their p50 and p99 under the row's load ((h) does the same
+// for its own file), so that a slow disk shows as such rather than as a slow agent.
 //
 // It prints requests/s, p50/p99/p999, CPU, grant/deny/error counts and judges the targets
 // the project commits to:

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -66,6 +67,13 @@ func TestCompare(t *testing.T) {
 		"(c) meterd sync: ", "records per WAL group", "stop took"} {
 		if !strings.Contains(text, want) {
 			t.Fatalf("report lacks %q:\n%s", want, text)
+		}
+	}
+	// Every row on a Pebble log (and (h), on its own file) timed its fdatasyncs: the timing
+	// file system reached the log, or the note would count none.
+	for _, id := range []string{"b", "c", "f", "g", "h", "i", "j", "k", "b256", "c256"} {
+		if !regexp.MustCompile(`(?m)^\(` + id + `\) [^:\n]*: .*\b[1-9][0-9]* fdatasyncs, p50 `).MatchString(text) {
+			t.Fatalf("row (%s) timed no fdatasync:\n%s", id, text)
 		}
 	}
 }

@@ -74,25 +74,21 @@ type timedFile struct {
 	syncs *syncTimes
 }
 
-func (f timedFile) Sync() error {
-	start := time.Now()
-	err := f.File.Sync()
-	f.syncs.record(time.Since(start))
-	return err
-}
+func (f timedFile) Sync() error { return f.timed(f.File.Sync) }
 
-func (f timedFile) SyncData() error {
-	start := time.Now()
-	err := f.File.SyncData()
-	f.syncs.record(time.Since(start))
-	return err
-}
+func (f timedFile) SyncData() error { return f.timed(f.File.SyncData) }
 
-func (f timedFile) SyncTo(length int64) (bool, error) {
-	start := time.Now()
-	full, err := f.File.SyncTo(length)
-	f.syncs.record(time.Since(start))
+func (f timedFile) SyncTo(length int64) (full bool, err error) {
+	err = f.timed(func() error { full, err = f.File.SyncTo(length); return err })
 	return full, err
+}
+
+// timed runs one sync of the file and records how long it took.
+func (f timedFile) timed(sync func() error) error {
+	start := time.Now()
+	err := sync()
+	f.syncs.record(time.Since(start))
+	return err
 }
 
 func fmtSyncs(h *histogram) string {
