@@ -170,10 +170,8 @@ func (e *Engine) resolve(owner, item, id string) (*license, error) {
 	if err := licensing.CheckOwner(owner); err != nil {
 		return nil, err
 	}
-	kb := e.getBuf()
-	defer e.putBuf(kb)
-	*kb = append(append(append((*kb)[:0], owner...), 0), item...)
-	if c := e.table.GetBytes(*kb); c != nil {
+	var stack [recordStack]byte // the table does not keep the key
+	if c := e.table.GetBytes(append(append(append(stack[:0], owner...), 0), item...)); c != nil {
 		return c.Value().(*license), nil
 	}
 	return nil, notFoundf("%s holds no license for item %q", owner, item)

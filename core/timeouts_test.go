@@ -112,6 +112,21 @@ func TestTimeouts(t *testing.T) {
 			t.Fatalf("an idle keep-alive connection got %q, %v", b, err)
 		}
 	})
+	t.Run("a body slower than the header timeout is served", func(t *testing.T) {
+		cfg := newTestConfig(t)
+		cfg.HeaderTimeout, cfg.BodyTimeout, cfg.IdleTimeout = 100*time.Millisecond, 5*time.Second, time.Minute
+		a := startAgent(t, cfg, noOpts())
+		c := a.dial()
+		br := bufio.NewReader(c)
+		for range 2 { // the connection's first request, then a later one
+			io.WriteString(c, "POST /v1/consume HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{")
+			time.Sleep(3 * cfg.HeaderTimeout) // the body deadline, not the headers', applies now
+			io.WriteString(c, "}")
+			if resp, body := readAnswer(t, br); resp.StatusCode != 400 || !strings.Contains(body, `"invalid_request"`) {
+				t.Fatalf("a slow body within BODY_TIMEOUT: %d %s, want 400 invalid_request", resp.StatusCode, body)
+			}
+		}
+	})
 	t.Run("idle longer than the header timeout is served", func(t *testing.T) {
 		cfg := newTestConfig(t)
 		cfg.HeaderTimeout, cfg.IdleTimeout = 100*time.Millisecond, time.Minute

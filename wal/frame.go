@@ -20,10 +20,12 @@ var errShortFrame = errors.New("frame shorter than its header")
 
 // putFrame writes the frame of payload into dst, which must be exactly
 // frameHeaderLen+len(payload) long (a Pebble deferred value).
+// The checksum is taken of the copy: crc32 calls through a function value,
+// so payload itself would escape, and callers could not keep it on the stack.
 func putFrame(dst, payload []byte) {
 	dst[0] = frameVersion
-	binary.BigEndian.PutUint32(dst[1:frameHeaderLen], crc32.Checksum(payload, castagnoli))
 	copy(dst[frameHeaderLen:], payload)
+	binary.BigEndian.PutUint32(dst[1:frameHeaderLen], crc32.Checksum(dst[frameHeaderLen:], castagnoli))
 }
 
 // appendFrame appends the frame of payload to dst.

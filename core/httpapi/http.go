@@ -208,13 +208,15 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, route int, allow string, admin 
 	if route == routeConsumeBatch {
 		limit = MaxBatchBodySize
 	}
-	bp := bodyPool.Get().(*[]byte)
+	bp, pooled := bodyBuffer(ctx)
 	if body, err := readBody(ctx, limit, bp); err != nil {
 		s.bodyError(ctx, err, limit)
 	} else {
 		h(ctx, body)
 	}
-	bodyPool.Put(bp)
+	if pooled {
+		bodyPool.Put(bp)
+	}
 	return route
 }
 
@@ -230,6 +232,9 @@ func methodAllowed(ctx *fasthttp.RequestCtx, allow string) bool {
 
 // isJSON accepts application/json with optional parameters (charset).
 func isJSON(ct []byte) bool {
+	if string(ct) == "application/json" { // what clients send; the rest is the general case
+		return true
+	}
 	if i := bytes.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
@@ -307,4 +312,15 @@ func writeJSON(ctx *fasthttp.RequestCtx, status int, body []byte) {
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(body)
+}
+
+// responseBuf lends out the response's own body buffer, empty: fasthttp pools it, so an answer
+// appended to it and handed back by writeJSONBuf is neither copied nor kept in a pool of ours.
+func responseBuf(ctx *fasthttp.RequestCtx) []byte { return ctx.Response.SwapBody(nil)[:0] }
+
+// writeJSONBuf answers with b, which responseBuf lent out (grown or not).
+func writeJSONBuf(ctx *fasthttp.RequestCtx, status int, b []byte) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.Response.SwapBody(b)
 }

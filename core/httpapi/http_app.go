@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -37,10 +38,7 @@ func (s *Server) consume(ctx *fasthttp.RequestCtx, body []byte) {
 	if !ans.Granted {
 		status = http.StatusConflict
 	}
-	bp := getBuf()
-	*bp = appendAnswer((*bp)[:0], &ans)
-	writeJSON(ctx, status, *bp)
-	putBuf(bp)
+	writeJSONBuf(ctx, status, appendAnswer(responseBuf(ctx), &ans))
 }
 
 // checkin serves POST /v1/checkin.
@@ -90,8 +88,19 @@ func (s *Server) healthz(ctx *fasthttp.RequestCtx, _ []byte) {
 	writeJSON(ctx, http.StatusOK, []byte(`{"status":"ok"}`))
 }
 
-// peerAddr is the connection's remote address, without allocating.
+// peerAddr is the connection's remote address, without allocating: one of ours knows it
+// from when it was accepted.
 func peerAddr(ctx *fasthttp.RequestCtx) netip.Addr {
-	a, _ := netip.AddrFromSlice(ctx.RemoteIP())
-	return a.Unmap()
+	if c, ok := ctx.Conn().(*conn); ok {
+		return c.peer
+	}
+	return remoteAddr(ctx.RemoteAddr())
+}
+
+// remoteAddr is a's IP, an IPv4 one unmapped; none for an address that is not TCP's.
+func remoteAddr(a net.Addr) netip.Addr {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
 }

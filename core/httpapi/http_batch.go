@@ -36,8 +36,7 @@ func (s *Server) consumeBatch(ctx *fasthttp.RequestCtx, body []byte) {
 		s.fail(ctx, err)
 		return
 	}
-	bp := getBuf()
-	b := append((*bp)[:0], `{"results":[`...)
+	b := append(responseBuf(ctx), `{"results":[`...)
 	var refused error // an item's 429: the answer says when to retry, as a single one would
 	for i := range *ip {
 		if i > 0 {
@@ -52,9 +51,7 @@ func (s *Server) consumeBatch(ctx *fasthttp.RequestCtx, body []byte) {
 	if refused != nil {
 		s.setRetryAfter(ctx, refused)
 	}
-	*bp = append(b, "]}"...)
-	writeJSON(ctx, http.StatusOK, *bp)
-	putBuf(bp)
+	writeJSONBuf(ctx, http.StatusOK, append(b, "]}"...))
 }
 
 func appendBatchResult(b []byte, it *core.BatchItem) []byte {

@@ -13,9 +13,23 @@ import (
 // errBodyTooLarge: a request body past its route's limit, declared or sent.
 var errBodyTooLarge = errors.New("request body too large")
 
-// bodyPool holds the buffers request bodies are read into. A buffer grows only as bytes
-// arrive, so memory follows what clients sent, never what they declared.
+// bodyPool holds the buffers the bodies too large for a connection's own room are read into.
+// A buffer grows only as bytes arrive, so memory follows what clients sent, never what they
+// declared.
 var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// bodyBuffer returns the buffer to read ctx's body into: the connection's own for a small
+// body of declared length (a connection serves one request at a time), else one from
+// bodyPool, and whether it came from there.
+func bodyBuffer(ctx *fasthttp.RequestCtx) (bp *[]byte, pooled bool) {
+	if c, ok := ctx.Conn().(*conn); ok {
+		if n := ctx.Request.Header.ContentLength(); n >= 0 && n <= len(c.bodyRoom) {
+			c.body = c.bodyRoom[:0]
+			return &c.body, false
+		}
+	}
+	return bodyPool.Get().(*[]byte), true
+}
 
 // readBody reads the request body, at most limit bytes, into *bp (which keeps any growth)
 // and returns it. The read runs under BODY_TIMEOUT, armed when the headers arrived.

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"strconv"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/meterd/meterd/core"
@@ -77,9 +76,3 @@ func appendError(b []byte, code, msg string) []byte {
 	b = appendJSONString(append(b, `,"message":`...), msg)
 	return append(b, '}')
 }
-
-// bufs are the buffers answers are written into, so that a grant allocates nothing.
-var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
-
-func getBuf() *[]byte  { return bufs.Get().(*[]byte) }
-func putBuf(b *[]byte) { bufs.Put(b) }

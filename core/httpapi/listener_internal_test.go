@@ -7,6 +7,7 @@ import (
 	"os"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // fakeListener returns its errors, one per Accept, then conn, then net.ErrClosed.
@@ -45,5 +46,75 @@ func TestAcceptWaitsOutLackOfDescriptors(t *testing.T) {
 	}
 	if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("got %v, want net.ErrClosed passed on", err)
+	}
+}
+
+// loopbackPair returns the two ends of a TCP connection over 127.0.0.1.
+func loopbackPair(t *testing.T) (client, server *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return c.(*net.TCPConn), s.(*net.TCPConn)
+}
+
+// A write deadline is armed at most writeSlack late, and a past one fails the next Write.
+func TestConnWriteDeadlineSlack(t *testing.T) {
+	_, s := loopbackPair(t)
+	c := &conn{TCPConn: s}
+	d := time.Now().Add(time.Hour)
+	steps := []struct {
+		ask, armed time.Time
+	}{
+		{d, d.Add(writeSlack)},
+		{d.Add(writeSlack / 2), d.Add(writeSlack)}, // inside the slack: kept
+		{d.Add(writeSlack), d.Add(writeSlack)},
+		{d.Add(2 * writeSlack), d.Add(3 * writeSlack)}, // later: re-armed
+		{d, d.Add(writeSlack)},                         // earlier: re-armed
+		{time.Time{}, time.Time{}},                     // none
+	}
+	for i, st := range steps {
+		if err := c.SetWriteDeadline(st.ask); err != nil {
+			t.Fatal(err)
+		}
+		if !c.writeArmed.Equal(st.armed) {
+			t.Fatalf("step %d: asked %v, armed %v, want %v", i, st.ask, c.writeArmed, st.armed)
+		}
+	}
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatalf("write without a deadline: %v", err)
+	}
+	if err := c.SetWriteDeadline(time.Now().Add(-2 * writeSlack)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte("x")); !isTimeout(err) {
+		t.Fatalf("write past its deadline: %v, want a timeout", err)
+	}
+}
+
+// The read deadline asked for last is the one a Read runs under, however many came before.
+func TestConnReadDeadlineIsArmedAtRead(t *testing.T) {
+	cl, s := loopbackPair(t)
+	c := &conn{TCPConn: s, l: &connListener{header: time.Hour}}
+	c.SetReadDeadline(time.Now().Add(-time.Second))
+	if _, err := c.Read(make([]byte, 1)); !isTimeout(err) {
+		t.Fatalf("read past its deadline: %v, want a timeout", err)
+	}
+	c.SetReadDeadline(time.Now().Add(-time.Second))
+	c.SetReadDeadline(time.Now().Add(time.Hour))
+	cl.Write([]byte("x"))
+	if n, err := c.Read(make([]byte, 1)); n != 1 || err != nil {
+		t.Fatalf("read within its deadline: %d, %v", n, err)
 	}
 }
