@@ -1,5 +1,6 @@
 // Module bench is meterd's tooling: the demo, the soak, the load generator with its
-// baselines, benchmark summaries, the observability checks and the OpenAPI document's check.
+// baselines, benchmark summaries, a trace's idle-time reader, the observability checks and
+// the OpenAPI document's check.
 // It is a module of its own so that tooling may use libraries the agent does not (a Redis
 // client, Prometheus's text parser, YAML, an OpenAPI validator) without adding them to the
 // agent's go.mod; it uses the agent's packages from this repository (replace below).
@@ -17,6 +18,7 @@ require (
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/valyala/fasthttp v1.78.0
 	go.yaml.in/yaml/v3 v3.0.6
+	golang.org/x/exp v0.0.0-20261120182113-8801fbdfac81
 	golang.org/x/sys v0.49.0
 )
 
@@ -66,7 +68,6 @@ require (
 	go.uber.org/multierr v1.11.0 // indirect
 	go.uber.org/zap v1.27.1 // indirect
 	go.yaml.in/yaml/v4 v4.0.0 // indirect
-	golang.org/x/exp v0.0.0-20250408133849-7e4ce0ab07d0 // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261123191846-1e707ab9fbc2 // indirect
