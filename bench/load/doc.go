@@ -64,6 +64,12 @@
 //
 //	go -C bench run ./load -only a,b,i -turn 500ms -duration 30s
 //
+// A turn's CPU column is the process's, and so holds the background work the turns before it
+// left behind (an agent's applier, Pebble's flushes): compare CPU between rows in ordinary
+// rounds, or trace a row alone and read its idle time with bench/traceidle. Two identical rows
+// differ by up to 5 % over 40 cycles; to resolve an A/B of 2–5 %, run 120 cycles (-duration
+// 60s) with a control row.
+//
 // batch drives POST /v1/consume:batch (target ≥ 1,000,000 decisions/s durable).
 // memory runs -decisions decisions through an in-process Engine and samples RSS and the size
 // of DATA_DIR/wal every million (the log must plateau once truncation runs). single drives an
