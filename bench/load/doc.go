@@ -66,9 +66,9 @@
 //
 // A turn's CPU column is the process's, and so holds the background work the turns before it
 // left behind (an agent's applier, Pebble's flushes): compare CPU between rows in ordinary
-// rounds, or trace a row alone and read its idle time with bench/traceidle. Two identical rows
-// differ by up to 5 % over 40 cycles; to resolve an A/B of 2–5 %, run 120 cycles (-duration
-// 60s) with a control row.
+// rounds, or trace a row alone and read its idle time with bench/traceidle. One A/B read 1.09
+// and then 0.98 on the rows' medians in two runs of 40 cycles; to resolve an effect of 2–5 %,
+// run 120 cycles (-duration 60s) with a control row (the same server twice).
 //
 // batch drives POST /v1/consume:batch (target ≥ 1,000,000 decisions/s durable).
 // memory runs -decisions decisions through an in-process Engine and samples RSS and the size
