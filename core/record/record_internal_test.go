@@ -73,6 +73,8 @@ func encode(r Record) []byte {
 		return r.Checkin.AppendTo(nil)
 	case r.Product != nil:
 		return r.Product.AppendTo(nil)
+	case r.Pool != nil:
+		return r.Pool.AppendTo(nil)
 	case r.Batch != nil:
 		ds := make([]Decision, len(r.Batch))
 		for i, d := range r.Batch {
@@ -120,6 +122,15 @@ func FuzzDecodeRecord(f *testing.F) {
 	}
 	f.Add([]byte{recordVersion, byte(recProvision), 0, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Add(appendBatchV1(nil, 7, sampleRecords()[len(sampleRecords())-1].Batch))
+	for _, p := range []Pool{
+		{Op: PoolEpoch, Time: 1, Epoch: 3},
+		{Op: PoolLease, Time: 2, Epoch: 3, License: "l", Credit: 1, Units: 1000},
+		{Op: PoolReturn, Time: 3, Epoch: 3, License: "l", Units: 10, Reason: ReturnFenced},
+		{Op: PoolLicense, Time: 4, Epoch: 3, License: "l", Meta: &PoolMeta{Owner: "organizations/o", Item: "Item",
+			ProductID: "p", Created: 4, First: 1, Credits: []Credit{{ID: "c", TxItemID: "i", UseCount: 5}}}},
+	} {
+		f.Add(p.AppendTo(nil))
+	}
 	var dirty Decoder // reused across inputs, as the applier's is
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := Decode(b)
