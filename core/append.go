@@ -12,14 +12,15 @@ import (
 // appendDecision logs d, with parts for its Parts, and returns its sequence number once the
 // log's durability mode allows the answer to go out.
 func (e *Engine) appendDecision(d *record.Decision, parts []shard.Part) (uint64, error) {
-	var stack [recordStack]byte
-	return e.appendRecord(d.AppendTo(stack[:0], parts))
+	var room [scratchRoom]byte
+	return e.appendRecord(d.AppendTo(room[:0], parts))
 }
 
-// recordStack is the room a record is encoded in on the stack (the log copies it, so it need
-// not outlive the Append): a decision of the longest ids takes more and goes to the heap,
+// scratchRoom is the room the hot path builds records and lookup keys in, on the stack:
+// neither outlives its call (the log, the license table and the session table copy what they
+// keep), so no pool is needed. A record of the longest ids takes more and goes to the heap;
 // the usual one takes about 120 bytes.
-const recordStack = 512
+const scratchRoom = 512
 
 func (e *Engine) appendRecord(rec []byte) (uint64, error) {
 	seq, err := e.log.Append(rec)

@@ -70,8 +70,8 @@ func (e *Engine) checkin(licenseID string, c *record.Checkin) (uint64, error) {
 func (e *Engine) closeSession(key []byte, s *session.Session, c *record.Checkin) (uint64, error) {
 	defer e.sessions.Release(key, s)
 	c.Time = e.nowNS()
-	var stack [recordStack]byte
-	seq, err := e.appendRecord(c.AppendTo(stack[:0]))
+	var room [scratchRoom]byte
+	seq, err := e.appendRecord(c.AppendTo(room[:0]))
 	if err != nil {
 		return 0, err
 	}

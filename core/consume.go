@@ -124,11 +124,10 @@ func (e *Engine) take(l *license, d *record.Decision, kind record.DecisionKind, 
 
 // consumeSession checks a session out on its first call and grants 0 units while it is open.
 func (e *Engine) consumeSession(l *license, p *Product, d *record.Decision, ans *Answer, parts []shard.Part) error {
-	kb := e.getBuf()
-	defer e.putBuf(kb)
-	*kb = append(append(append((*kb)[:0], l.id...), 0), d.Session...)
-	s := e.sessions.Acquire(*kb)
-	defer e.sessions.Release(*kb, s)
+	var room [scratchRoom]byte // the session table copies the key it keeps
+	key := append(append(append(room[:0], l.id...), 0), d.Session...)
+	s := e.sessions.Acquire(key)
+	defer e.sessions.Release(key, s)
 	if !s.IsOpen() {
 		if !e.sessions.Reserve() {
 			return ErrTooManySessions
@@ -170,8 +169,8 @@ func (e *Engine) resolve(owner, item, id string) (*license, error) {
 	if err := licensing.CheckOwner(owner); err != nil {
 		return nil, err
 	}
-	var stack [recordStack]byte // the table does not keep the key
-	if c := e.table.GetBytes(append(append(append(stack[:0], owner...), 0), item...)); c != nil {
+	var room [scratchRoom]byte // the table does not keep the key
+	if c := e.table.GetBytes(append(append(append(room[:0], owner...), 0), item...)); c != nil {
 		return c.Value().(*license), nil
 	}
 	return nil, notFoundf("%s holds no license for item %q", owner, item)
@@ -217,6 +216,3 @@ func requestHash(req *ConsumeRequest) [16]byte {
 	copy(h[:], sum[:])
 	return h
 }
-
-func (e *Engine) getBuf() *[]byte  { return e.bufs.Get().(*[]byte) }
-func (e *Engine) putBuf(b *[]byte) { e.bufs.Put(b) }

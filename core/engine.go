@@ -56,7 +56,6 @@ type Engine struct {
 	byOwner  map[string][]*license
 	txs      map[string]*record.Tx
 
-	bufs      sync.Pool // *[]byte record buffers
 	gate      atomic.Int64
 	drained   chan struct{} // closed when the gate is shut and the last call has left
 	drainOnce sync.Once
@@ -110,7 +109,6 @@ func open(cfg config.Config, opts Options) (*Engine, error) {
 		e.clock = time.Now
 	}
 	e.walLog = throttle.Throttle{Every: 5 * time.Second}
-	e.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
 	e.metrics = metrics.New(func() float64 { return float64(e.sessions.NumOpen()) },
 		func() float64 { return float64(e.idem.Len()) })
 	e.metrics.WatchBalances(e.balances)

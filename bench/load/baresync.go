@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/valyala/fasthttp"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,24 +21,12 @@ type bareSync struct {
 	log *groupFile
 }
 
-// recordSize is about a consume record as meterd's WAL frames it.
-const recordSize = 120
-
 func startBareSync() (*bareSync, error) {
 	g, err := openGroupFile()
 	if err != nil {
 		return nil, err
 	}
-	body := []byte(grantBody)
-	b, err := startBareWith(func(ctx *fasthttp.RequestCtx) {
-		var rec [recordSize]byte
-		if err := g.append(rec[:]); err != nil {
-			ctx.Error(err.Error(), fasthttp.StatusServiceUnavailable)
-			return
-		}
-		ctx.SetContentType("application/json")
-		ctx.SetBody(body)
-	})
+	b, err := startBareWith(loggingHandler(g.append))
 	if err != nil {
 		return nil, errors.Join(err, g.close())
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"github.com/meterd/meterd/wal"
-	"github.com/valyala/fasthttp"
 )
 
 // bareWAL is baselines (i), (j) and (k): the bare handler of row (a) that, before answering,
@@ -32,16 +31,10 @@ func startBareWAL(d wal.Durability, recycle bool) (*bareWAL, error) {
 	if err != nil {
 		return nil, errors.Join(err, os.RemoveAll(dir))
 	}
-	body := []byte(grantBody)
-	b, err := startBareWith(func(ctx *fasthttp.RequestCtx) {
-		var rec [recordSize]byte
-		if _, err := l.Append(rec[:]); err != nil {
-			ctx.Error(err.Error(), fasthttp.StatusServiceUnavailable)
-			return
-		}
-		ctx.SetContentType("application/json")
-		ctx.SetBody(body)
-	})
+	b, err := startBareWith(loggingHandler(func(rec []byte) error {
+		_, err := l.Append(rec)
+		return err
+	}))
 	if err != nil {
 		return nil, errors.Join(err, l.Close(), os.RemoveAll(dir))
 	}

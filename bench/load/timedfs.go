@@ -83,11 +83,14 @@ func (f timedFile) SyncTo(length int64) (full bool, err error) {
 	return full, err
 }
 
-// timed runs one sync of the file and records how long it took.
+// timed runs one sync of the file and records how long it took, if it succeeded (as row (h)
+// does: a failed sync is no fdatasync's time).
 func (f timedFile) timed(sync func() error) error {
 	start := time.Now()
 	err := sync()
-	f.syncs.record(time.Since(start))
+	if err == nil {
+		f.syncs.record(time.Since(start))
+	}
 	return err
 }
 

@@ -22,6 +22,10 @@ import (
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
 
+// writeTimeout bounds an answer's write to a client that stops reading; the connection arms it
+// up to writeSlack late (listener.go).
+const writeTimeout = 30 * time.Second
+
 // Body limits: 64 KiB for every body (API.md), and room for 1,000 items on the batch
 // endpoint.
 const (
@@ -76,7 +80,7 @@ func NewServer(e *core.Engine, adminToken string, logger *slog.Logger) *Server {
 		// first, and the connection does for the first one (see listener.go).
 		ReadTimeout:  cfg.HeaderTimeout,
 		IdleTimeout:  cfg.IdleTimeout,
-		WriteTimeout: 30 * time.Second,
+		WriteTimeout: writeTimeout,
 		Concurrency:  cfg.MaxConns,
 		// Nothing reads RequestCtx.Time: fasthttp need not read the clock for every
 		// request, which the deadlines above already do.
@@ -270,9 +274,7 @@ func ownerPath(path []byte) (owner, tail string, ok bool) {
 
 // writeError answers with the JSON error shape.
 func writeError(ctx *fasthttp.RequestCtx, status int, code, msg string) {
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(appendError(nil, code, msg))
+	writeJSONBuf(ctx, status, appendError(responseBuf(ctx), code, msg))
 }
 
 // refuse answers a request without reading its body. A body left unread closes the
@@ -308,6 +310,8 @@ func (s *Server) setRetryAfter(ctx *fasthttp.RequestCtx, err error) {
 	ctx.Response.Header.Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 }
 
+// writeJSON answers with a body built beforehand (a constant, a marshalled document); one
+// built for the answer is appended to responseBuf instead, and sent with writeJSONBuf.
 func writeJSON(ctx *fasthttp.RequestCtx, status int, body []byte) {
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")

@@ -56,12 +56,11 @@ func (s *Server) checkin(ctx *fasthttp.RequestCtx, body []byte) {
 		s.fail(ctx, err)
 		return
 	}
-	b := append([]byte(`{"checkedIn":true,"license":`), nil...)
-	b = appendJSONString(b, ans.License)
+	b := appendJSONString(append(responseBuf(ctx), `{"checkedIn":true,"license":`...), ans.License)
 	b = appendJSONString(append(b, `,"session":`...), ans.Session)
 	b = strconv.AppendInt(append(b, `,"remaining":`...), ans.Remaining, 10)
 	b = strconv.AppendUint(append(b, `,"seq":`...), ans.Seq, 10)
-	writeJSON(ctx, http.StatusOK, append(b, '}'))
+	writeJSONBuf(ctx, http.StatusOK, append(b, '}'))
 }
 
 // license serves GET /v1/licenses/{id}.

@@ -143,9 +143,10 @@ func (c *conn) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
-// writeSlack is how much later than asked a write deadline may fall: fasthttp's WriteTimeout is
-// 30 s (http.go), a bound on a client that stops reading, not a promise to the second.
-const writeSlack = time.Second
+// writeSlack is how much later than asked a write deadline may fall: writeTimeout is a bound
+// on a client that stops reading, not a promise to the second, and 1/30 of it (1 s) re-arms
+// the deadline about once a second.
+const writeSlack = writeTimeout / 30
 
 // SetWriteDeadline arms t, or t + writeSlack, unless the deadline armed is from t to that.
 func (c *conn) SetWriteDeadline(t time.Time) error {
