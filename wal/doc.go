@@ -70,14 +70,30 @@
 // One Pebble database. Keys, with integers big-endian so that Pebble's order
 // is seq order:
 //
-//	'm' "version"      -> uint64 format version (1)
+//	'm' "version"      -> uint64 format version (2)
 //	'm' "checkpoint"   -> uint64 seq the state keys are at (absent: 0)
 //	'm' "truncated"    -> uint64 highest seq deleted by Truncate (absent: 0)
-//	'r' seq (8 bytes)  -> framed record
+//	'r' seq (8 bytes)  -> frame of the records up to and including seq
 //	's' key            -> value (caller's state key, arbitrary bytes)
 //
-// A record value is framed so that damage is found at Open, not at replay
-// time in core:
+// Each commit group is one key: its records, in one frame, under the seq of
+// the last one, so that the first key at or after a seq is the group holding
+// it. Records are framed so that damage is found at Open, not at replay time
+// in core. A group frame (version 2):
+//
+//	+---------+------------------+------------+-----------------------------+
+//	| version | CRC-32C(rest)    | count n    | n x (uvarint len, record)   |
+//	| 1 byte  | 4 bytes, BE      | 4 bytes, BE| the caller's records        |
+//	+---------+------------------+------------+-----------------------------+
+//	  0x02      Castagnoli          >= 1        lengths in their shortest form
+//
+// The group holds seqs key-n+1 .. key. Truncate deletes whole groups only
+// (those whose last seq is at or below the mark), so the first stored group
+// may begin below the truncation mark; what lies there is never served.
+//
+// Format version 1 stored every record under its own seq, in a single-record
+// frame that Open and Records still read, and that a log of version 1 keeps
+// until it is truncated (Open moves such a log to version 2):
 //
 //	+---------+---------------------+------------------+
 //	| version | CRC-32C(payload)    | payload          |
@@ -85,8 +101,8 @@
 //	+---------+---------------------+------------------+
 //	  0x01      Castagnoli polynomial  the caller's record, verbatim
 //
-// wal/testdata/frames.golden holds known frames; go test ./wal -run Golden
-// -update rewrites it.
+// wal/testdata/frames.golden and groups.golden hold known frames; go test
+// ./wal -run Golden -update rewrites them.
 //
 // # Pebble tuning
 //

@@ -19,8 +19,15 @@ var (
 	metaTruncated  = []byte("mtruncated")
 )
 
-// formatVersion is stored under metaVersion; Open refuses any other value.
-const formatVersion = 1
+// formatVersion is stored under metaVersion. Version 1 stored every record
+// under its own key (frame version 1); version 2 adds group frames. Open
+// reads both and moves a version 1 log to 2 before anything is appended, so
+// that a build that knows only version 1 refuses the log rather than calling
+// its first group frame damage. Open refuses any other value.
+const (
+	formatVersion   = 2
+	formatVersionV1 = 1
+)
 
 // putRecordKey writes the key of seq into dst[:recordKeyLen].
 func putRecordKey(dst []byte, seq uint64) {

@@ -73,20 +73,21 @@ func (l *Log) load() error {
 }
 
 func (l *Log) checkVersion(version uint64, found bool) error {
-	if found {
-		if version != formatVersion {
-			return fmt.Errorf("wal: %s: unsupported format version %d (want %d)", l.dir, version, formatVersion)
-		}
+	switch {
+	case found && version == formatVersion:
 		return nil
+	case found && version != formatVersionV1:
+		return fmt.Errorf("wal: %s: unsupported format version %d (want %d)", l.dir, version, formatVersion)
+	case !found:
+		empty, err := l.empty()
+		if err != nil {
+			return err
+		}
+		if !empty {
+			return &CorruptError{Dir: l.dir, Reason: "data without a format version"}
+		}
 	}
-	empty, err := l.empty()
-	if err != nil {
-		return err
-	}
-	if !empty {
-		return &CorruptError{Dir: l.dir, Reason: "data without a format version"}
-	}
-	err = l.db.Set(metaVersion, encodeUint64(formatVersion), pebble.Sync)
+	err := l.db.Set(metaVersion, encodeUint64(formatVersion), pebble.Sync)
 	if err != nil {
 		return fmt.Errorf("wal: %s: write format version: %w", l.dir, err)
 	}
@@ -109,7 +110,9 @@ func (l *Log) checkMarks(truncated, checkpoint, last uint64) error {
 }
 
 // scanRecords reads every stored record, checking that they run contiguously
-// from truncated+1 and that each frame decodes; it returns the last seq.
+// from truncated+1 and that each frame decodes; it returns the last seq. Only
+// the first stored group may begin at or below the truncation mark: Truncate
+// deletes whole groups.
 func (l *Log) scanRecords(truncated uint64) (uint64, error) {
 	iter, err := l.db.NewIter(&pebble.IterOptions{
 		LowerBound: []byte{recordPrefix},
@@ -121,10 +124,11 @@ func (l *Log) scanRecords(truncated uint64) (uint64, error) {
 	defer iter.Close()
 	want := truncated + 1
 	for ok := iter.First(); ok; ok = iter.Next() {
-		if err := l.checkRecord(iter, want); err != nil {
+		s, err := l.checkStored(iter, want, want == truncated+1)
+		if err != nil {
 			return 0, err
 		}
-		want++
+		want = s.last + 1
 	}
 	if err := iter.Error(); err != nil {
 		return 0, fmt.Errorf("wal: %s: scan: %w", l.dir, err)
@@ -132,25 +136,29 @@ func (l *Log) scanRecords(truncated uint64) (uint64, error) {
 	return want - 1, nil
 }
 
-// checkRecord checks that iter is at record want with a valid frame.
-func (l *Log) checkRecord(iter *pebble.Iterator, want uint64) error {
-	seq, ok := parseRecordKey(iter.Key())
-	switch {
-	case !ok:
-		return &CorruptError{Dir: l.dir, Seq: want, Reason: fmt.Sprintf("malformed record key %x", iter.Key())}
-	case seq < want:
-		return &CorruptError{Dir: l.dir, Seq: seq, Reason: fmt.Sprintf("stored below the truncation mark %d", want-1)}
-	case seq > want:
-		return &CorruptError{Dir: l.dir, Seq: want, Reason: fmt.Sprintf("missing (next stored record is %d)", seq)}
+// checkStored checks that iter is at a valid frame holding record want: at
+// its start, or anywhere in it for the first group after the truncation mark.
+func (l *Log) checkStored(iter *pebble.Iterator, want uint64, atMark bool) (stored, error) {
+	last, ok := parseRecordKey(iter.Key())
+	if !ok {
+		return stored{}, &CorruptError{Dir: l.dir, Seq: want, Reason: fmt.Sprintf("malformed record key %x", iter.Key())}
 	}
 	v, err := iter.ValueAndErr()
 	if err != nil {
-		return fmt.Errorf("wal: %s: record %d: %w", l.dir, seq, err)
+		return stored{}, fmt.Errorf("wal: %s: record %d: %w", l.dir, want, err)
 	}
-	if _, err := decodeFrame(v); err != nil {
-		return &CorruptError{Dir: l.dir, Seq: seq, Reason: err.Error()}
+	s, err := decodeStored(last, v)
+	switch {
+	case err != nil:
+		return stored{}, &CorruptError{Dir: l.dir, Seq: want, Reason: err.Error()}
+	case s.last < want:
+		return stored{}, &CorruptError{Dir: l.dir, Seq: s.first, Reason: fmt.Sprintf("stored below the truncation mark %d", want-1)}
+	case s.first > want:
+		return stored{}, &CorruptError{Dir: l.dir, Seq: want, Reason: fmt.Sprintf("missing (next stored record is %d)", s.first)}
+	case s.first < want && !atMark:
+		return stored{}, &CorruptError{Dir: l.dir, Seq: s.first, Reason: fmt.Sprintf("stored twice (a group of %d to %d overlaps the one before)", s.first, s.last)}
 	}
-	return nil
+	return s, nil
 }
 
 // getMeta reads a meta key; a missing key is 0, not found.

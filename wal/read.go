@@ -31,15 +31,16 @@ func (l *Log) Records(from, to uint64, fn func(seq uint64, rec []byte) error) er
 	if served, err := l.recordsFromTail(from, to, fn); served {
 		return err
 	}
-	var lower, upper [recordKeyLen]byte
+	// A record is stored under the key of the last seq of its group, so the
+	// first key at or after from's is the group holding from.
+	var lower [recordKeyLen]byte
 	putRecordKey(lower[:], from)
-	putRecordKey(upper[:], to+1)
-	iter, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lower[:], UpperBound: upper[:]})
+	iter, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lower[:], UpperBound: []byte{recordPrefix + 1}})
 	if err != nil {
 		return fmt.Errorf("wal: read: %w", err)
 	}
 	defer iter.Close()
-	next, err := l.readRecords(iter, from, fn)
+	next, err := l.readRecords(iter, from, to, fn)
 	if err != nil {
 		return err
 	}
@@ -77,26 +78,29 @@ type readScratch struct {
 
 var tailScratch = sync.Pool{New: func() any { return new(readScratch) }}
 
-// readRecords feeds fn from iter, expecting seqs from want on; it returns the
-// seq after the last one read.
-func (l *Log) readRecords(iter *pebble.Iterator, want uint64, fn func(uint64, []byte) error) (uint64, error) {
-	for ok := iter.First(); ok; ok = iter.Next() {
-		seq, ok := parseRecordKey(iter.Key())
-		if !ok || seq != want {
+// readRecords feeds fn from iter the records from want to to, which must run
+// contiguously; it returns the seq after the last one read.
+func (l *Log) readRecords(iter *pebble.Iterator, want, to uint64, fn func(uint64, []byte) error) (uint64, error) {
+	for ok := iter.First(); ok && want <= to; ok = iter.Next() {
+		last, ok := parseRecordKey(iter.Key())
+		if !ok {
 			return want, l.missing(want, fmt.Sprintf("missing (next stored key is %x)", iter.Key()))
 		}
 		v, err := iter.ValueAndErr()
 		if err != nil {
-			return want, fmt.Errorf("wal: read record %d: %w", seq, err)
+			return want, fmt.Errorf("wal: read record %d: %w", want, err)
 		}
-		rec, err := decodeFrame(v)
+		s, err := decodeStored(last, v)
 		if err != nil {
-			return want, &CorruptError{Dir: l.dir, Seq: seq, Reason: err.Error()}
+			return want, &CorruptError{Dir: l.dir, Seq: want, Reason: err.Error()}
 		}
-		if err := fn(seq, rec); err != nil {
+		if s.first > want {
+			return want, l.missing(want, fmt.Sprintf("missing (next stored record is %d)", s.first))
+		}
+		if err := s.each(want, to, fn); err != nil {
 			return want, err
 		}
-		want++
+		want = min(s.last, to) + 1
 	}
 	if err := iter.Error(); err != nil {
 		return want, fmt.Errorf("wal: read record %d: %w", want, err)

@@ -9,11 +9,11 @@ import "sync"
 // mode. Records older than the tail, or a range it no longer holds whole,
 // are read from Pebble as before; recovery always is (the tail starts empty).
 //
-// Records go in under Log.mu, in seq order, as they are added to their
-// group, so the tail holds a gapless run of seqs. It may hold records not yet
-// written to Pebble, or whose group failed: Records clamps its range to
-// LastSeq and refuses one below FirstSeq before it looks here, so those are
-// never served.
+// Records go in a group at a time as the group is handed to Pebble, under
+// Log.applyMu and so in seq order: the tail holds a gapless run of seqs. It
+// may hold records whose group failed, or is still being handed over: Records
+// clamps its range to LastSeq and refuses one below FirstSeq before it looks
+// here, so those are never served.
 //
 // Bytes live in a ring (buf): a record is copied to the write offset,
 // wrapping to 0 when it does not fit before the end, and the oldest records
@@ -46,12 +46,15 @@ func newTailSized(bytes, records int) *tail {
 	return &tail{buf: make([]byte, bytes), ents: make([]tailEnt, records)}
 }
 
-// put keeps recs as seqs first, first+1, ...: the seqs after the last ones
-// put. One lock for all of them: Log.append calls it once per Append.
-func (t *tail) put(first uint64, recs ...[]byte) {
+// putGroup keeps the n length-prefixed records of a group frame (frame.go)
+// as seqs first, first+1, ...: the seqs after the last ones put. One lock a
+// group: applyGroupLocked calls it for each group as it seals it.
+func (t *tail) putGroup(first uint64, recs []byte, n int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for i, rec := range recs {
+	for i := range n {
+		var rec []byte
+		rec, recs, _ = nextRecord(recs)
 		t.put1(first+uint64(i), rec)
 	}
 }

@@ -35,7 +35,7 @@ func TestTailServesWhatWasPut(t *testing.T) {
 					rec[i] = byte(seq) ^ byte(i)
 				}
 				put[seq] = rec
-				tl.put(seq, rec)
+				tl.putGroup(seq, appendGroupRecord(nil, rec), 1)
 				if n > size.bytes/4 {
 					runStart = seq + 1
 					if tl.n != 0 {
