@@ -91,11 +91,13 @@ func (l *connListener) waitOut(err error) bool {
 //
 // Its read deadline is armed lazily. fasthttp sets one three times a request (the idle wait,
 // the headers, the body), and each is a timer update in the runtime's poller (with the write
-// deadline's, 4 % of all CPU in bench/load's async row). A deadline only acts on a Read, and a small request arrives whole in the Read that ends
-// the idle wait, so the conn keeps the deadline asked for and arms it before the next Read
-// if it changed: one update a request instead of three, with the same effect on every Read.
-// The write deadline, which fasthttp re-arms before every answer, is armed up to writeSlack
-// late, so that it needs an update about once a writeSlack instead.
+// deadline's, 4 % of all CPU in bench/load's async row). A deadline only acts on a Read, and
+// a small request arrives whole in the Read that ends the idle wait, so the conn keeps the
+// deadline asked for and arms it before the next Read. Both deadlines are armed up to a slack
+// late (readSlack, writeSlack), and one already armed is kept while it falls from the time
+// asked to that slack later: a busy connection then updates each about once a slack instead
+// of once a request. The timeouts are bounds on a slow or silent client, not promises to
+// the second, and 1/30 later changes no answer.
 type conn struct {
 	*net.TCPConn
 	l    *connListener
@@ -115,11 +117,12 @@ type conn struct {
 }
 
 func (c *conn) Read(p []byte) (int, error) {
-	if !c.readBy.Equal(c.readArmed) {
-		if err := c.TCPConn.SetReadDeadline(c.readBy); err != nil {
+	if slack := c.l.header / 30; !covers(c.readArmed, c.readBy, slack) {
+		t := late(c.readBy, slack)
+		if err := c.TCPConn.SetReadDeadline(t); err != nil {
 			return 0, err
 		}
-		c.readArmed = c.readBy
+		c.readArmed = t
 	}
 	n, err := c.TCPConn.Read(p)
 	if !c.fresh {
@@ -143,19 +146,35 @@ func (c *conn) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
-// writeSlack is how much later than asked a write deadline may fall: writeTimeout is a bound
-// on a client that stops reading, not a promise to the second, and 1/30 of it (1 s) re-arms
-// the deadline about once a second.
+// The slacks, 1/30 of the shortest timeout each deadline serves: the read deadline's is
+// HEADER_TIMEOUT/30 (the idle and body timeouts are longer), computed at the Read; the write
+// deadline's, writeTimeout/30, 1 s.
 const writeSlack = writeTimeout / 30
 
-// SetWriteDeadline arms t, or t + writeSlack, unless the deadline armed is from t to that.
+// covers reports whether the deadline armed stands for the one wanted: no earlier, and at
+// most slack later. No deadline (the zero time) stands only for itself.
+func covers(armed, want time.Time, slack time.Duration) bool {
+	if armed.IsZero() || want.IsZero() {
+		return armed.IsZero() && want.IsZero()
+	}
+	return !armed.Before(want) && !armed.After(want.Add(slack))
+}
+
+// late is the deadline to arm for t: slack after it, which covers t and the times asked
+// during the slack that follows.
+func late(t time.Time, slack time.Duration) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.Add(slack)
+}
+
+// SetWriteDeadline arms t + writeSlack unless the deadline armed covers t.
 func (c *conn) SetWriteDeadline(t time.Time) error {
-	if !t.IsZero() && !c.writeArmed.IsZero() && !c.writeArmed.Before(t) && !c.writeArmed.After(t.Add(writeSlack)) {
+	if covers(c.writeArmed, t, writeSlack) {
 		return nil
 	}
-	if !t.IsZero() {
-		t = t.Add(writeSlack)
-	}
+	t = late(t, writeSlack)
 	if err := c.TCPConn.SetWriteDeadline(t); err != nil {
 		return err
 	}

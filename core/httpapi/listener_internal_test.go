@@ -104,17 +104,50 @@ func TestConnWriteDeadlineSlack(t *testing.T) {
 }
 
 // The read deadline asked for last is the one a Read runs under, however many came before.
+// (An hour in the past: the read slack with this HEADER_TIMEOUT is two minutes.)
 func TestConnReadDeadlineIsArmedAtRead(t *testing.T) {
 	cl, s := loopbackPair(t)
 	c := &conn{TCPConn: s, l: &connListener{header: time.Hour}}
-	c.SetReadDeadline(time.Now().Add(-time.Second))
+	c.SetReadDeadline(time.Now().Add(-time.Hour))
 	if _, err := c.Read(make([]byte, 1)); !isTimeout(err) {
 		t.Fatalf("read past its deadline: %v, want a timeout", err)
 	}
-	c.SetReadDeadline(time.Now().Add(-time.Second))
+	c.SetReadDeadline(time.Now().Add(-time.Hour))
 	c.SetReadDeadline(time.Now().Add(time.Hour))
 	cl.Write([]byte("x"))
 	if n, err := c.Read(make([]byte, 1)); n != 1 || err != nil {
 		t.Fatalf("read within its deadline: %d, %v", n, err)
+	}
+}
+
+// A Read arms the deadline asked for plus the read slack (HEADER_TIMEOUT/30), and keeps one
+// armed while the deadline asked falls within the slack before it.
+func TestConnReadDeadlineSlack(t *testing.T) {
+	cl, s := loopbackPair(t)
+	c := &conn{TCPConn: s, l: &connListener{header: 30 * time.Second}}
+	const slack = time.Second
+	d := time.Now().Add(time.Hour)
+	steps := []struct {
+		ask, armed time.Time
+	}{
+		{d, d.Add(slack)},
+		{d.Add(slack / 2), d.Add(slack)}, // inside the slack: kept
+		{d.Add(slack), d.Add(slack)},
+		{d.Add(2 * slack), d.Add(3 * slack)}, // later: re-armed
+		{d, d.Add(slack)},                    // earlier: re-armed
+		{time.Time{}, time.Time{}},           // none
+	}
+	buf := make([]byte, 1)
+	for i, st := range steps {
+		c.SetReadDeadline(st.ask)
+		if _, err := cl.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Read(buf); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if !c.readArmed.Equal(st.armed) {
+			t.Fatalf("step %d: asked %v, armed %v, want %v", i, st.ask, c.readArmed, st.armed)
+		}
 	}
 }
