@@ -7,7 +7,9 @@
 //	           file is (Pebble reuses old WAL files: only data blocks change)
 //
 // and then with N writers at once, each on its own file, to see how many fdatasyncs a second
-// the disk sustains when groups overlap.
+// the disk sustains when groups overlap; and last, group commit as the agent does it: many
+// writers sharing each fdatasync, through Pebble's own WAL writer (record.LogWriter, driven as
+// Pebble's commit pipeline drives it) and through a plain file, growing and overwriting.
 //
 //	go -C bench run ./fsync -n 2000 -rounds 4 -dir /path/on/the/disk
 package main
@@ -29,6 +31,8 @@ func main() {
 	n := flag.Int("n", 2000, "writes per round")
 	rounds := flag.Int("rounds", 4, "alternating rounds of append and overwrite")
 	dir := flag.String("dir", "", "directory on the disk to measure (default: a temporary directory)")
+	writers := flag.Int("writers", 64, "group commit: writers sharing each fdatasync")
+	runFor := flag.Duration("d", 3*time.Second, "group commit: how long each run lasts")
 	flag.Parse()
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "meterd-fsync-")
@@ -63,6 +67,7 @@ func main() {
 		wg.Wait()
 		fmt.Printf("| %d | %.0f |\n", w, float64(*n/w*w)/time.Since(start).Seconds())
 	}
+	groupCommit(*dir, *writers, *rounds, *runFor)
 }
 
 // one writes n blocks to path, each followed by fdatasync, and returns each write's latency.
