@@ -93,11 +93,11 @@ func (l *connListener) waitOut(err error) bool {
 // the headers, the body), and each is a timer update in the runtime's poller (with the write
 // deadline's, 4 % of all CPU in bench/load's async row). A deadline only acts on a Read, and
 // a small request arrives whole in the Read that ends the idle wait, so the conn keeps the
-// deadline asked for and arms it before the next Read. Both deadlines are armed up to a slack
-// late (readSlack, writeSlack), and one already armed is kept while it falls from the time
-// asked to that slack later: a busy connection then updates each about once a slack instead
-// of once a request. The timeouts are bounds on a slow or silent client, not promises to
-// the second, and 1/30 later changes no answer.
+// deadline asked for and arms it before the next Read. Both deadlines are armed up to a
+// slack late (HEADER_TIMEOUT/30 and writeSlack), and one already armed is kept while it falls
+// from the time asked to that slack later: a busy connection then updates each about once a
+// slack instead of once a request. The timeouts are bounds on a slow or silent client, not
+// promises to the second, and 1/30 later changes no answer.
 type conn struct {
 	*net.TCPConn
 	l    *connListener
