@@ -16,6 +16,15 @@ type httpLoad struct {
 	uri   string
 	mix   *mix
 	batch int // 0: POST /v1/consume; n: POST /v1/consume:batch with n items
+	pid   int // the server's process when it is not this one; 0 when it is
+}
+
+// serverCPU is the CPU time of the server's process, when it is not this one.
+func (l *httpLoad) serverCPU() time.Duration {
+	if l.pid == 0 {
+		return 0
+	}
+	return pidCPU(l.pid)
 }
 
 func newHTTPLoad(base string, conns int, m *mix, batch int) (*httpLoad, error) {

@@ -27,6 +27,9 @@
 //	    async: what the HTTP stack and the log cost together, so that (i)/(a) says how far
 //	    (b)/(a) can go with a Pebble log, and (b)/(i) what the rest of meterd costs
 //	(j) (i) in sync mode           (k) (j) with Pebble's WAL file recycling off
+//	(l) meterd sync as a process of its own (cmd/meterd, built once a run), placed as Redis
+//	    is: the in-process rows share this process's threads between agent and load, and
+//	    (l)/(e) says what that placement costs the sync-against-Redis targets
 //	(b256) (b) with 256 connections, whatever -conns says
 //	(c256) (c) with 256 connections: how much of async's rate sync keeps when many clients
 //	    share each fsync

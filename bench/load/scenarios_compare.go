@@ -20,6 +20,8 @@ var compareTargets = []target{
 	{num: "c256", den: "b256", what: "meterd sync / async at 256 connections", bound: 0.85},
 	{num: "b", den: "a", what: "meterd async / bare fasthttp", bound: 0.75},
 	{num: "c", den: "e", what: "meterd sync / Redis appendfsync always", measure: measureP99, ceiling: true, bound: 1},
+	{num: "l", den: "e", what: "placement: meterd sync in its own process / Redis appendfsync always", bound: 1.2},
+	{num: "l", den: "e", what: "placement: meterd sync in its own process / Redis appendfsync always", measure: measureP99, ceiling: true, bound: 1},
 	{num: "c", den: "a", what: "meterd sync / bare fasthttp", bound: 0.6},
 	{num: "c", den: "d", what: "meterd sync over HTTP / raw Pebble Sync", bound: 0.8},
 	{num: "g", den: "d", what: "meterd sync engine (no HTTP) / raw Pebble Sync", bound: 0.8},
@@ -45,6 +47,7 @@ type compareRun struct {
 type server struct {
 	base string
 	mix  *mix
+	pid  int // the server's process when it is not this one, for its CPU time; else 0
 	stop func(res *result) error
 }
 
@@ -55,7 +58,7 @@ func httpRun(id, name string, conns int, serve func(*options, string) (*server, 
 		if err != nil {
 			return nil, err
 		}
-		res, err := driveHTTP(o, s.base, s.mix, 0)
+		res, err := driveHTTP(o, s.base, s.mix, 0, s.pid)
 		return res, errors.Join(err, s.stop(res))
 	}}
 }
@@ -75,6 +78,7 @@ var compareRuns = []compareRun{
 	httpRun("i", "bare fasthttp + WAL async", 0, serveBareWAL(wal.Async, true)),
 	httpRun("j", "bare fasthttp + WAL sync", 0, serveBareWAL(wal.Sync, true)),
 	httpRun("k", "bare fasthttp + WAL sync, no recycling", 0, serveBareWAL(wal.Sync, false)),
+	httpRun("l", "meterd sync, own process", 0, serveProcess(config.DurabilitySync)),
 	httpRun("b256", "meterd async 256 conns", 256, serveAgent(config.DurabilityAsync, true)),
 	httpRun("c256", "meterd sync 256 conns", 256, serveAgent(config.DurabilitySync, true)),
 }
@@ -190,7 +194,7 @@ func driveAgent(o *options, a *harness.InProcess, run string, batch int) (*resul
 	if err != nil {
 		return nil, err
 	}
-	return driveHTTP(o, a.Base, m, batch)
+	return driveHTTP(o, a.Base, m, batch, 0)
 }
 
 // agentMix provisions a fresh owner on a with o.licenses licenses and returns the requests
@@ -209,11 +213,12 @@ func agentMix(o *options, a *harness.InProcess, run string) (*mix, error) {
 	return newMix(o, owner, run, items), nil
 }
 
-func driveHTTP(o *options, base string, m *mix, batch int) (*result, error) {
+func driveHTTP(o *options, base string, m *mix, batch, pid int) (*result, error) {
 	l, err := newHTTPLoad(base, o.conns, m, batch)
 	if err != nil {
 		return nil, err
 	}
+	l.pid = pid
 	defer l.closeIdle()
 	return drive(l, o.conns, o.warmup, o.duration)
 }

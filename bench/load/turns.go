@@ -76,6 +76,7 @@ func startTurns(o *options, sel []compareRun) ([]*turnRow, error) {
 		if err != nil {
 			return lives, errors.Join(err, s.stop(nil))
 		}
+		l.pid = s.pid
 		lives = append(lives, &turnRow{r: r, s: s, load: l, conns: ro.conns})
 	}
 	return lives, nil
