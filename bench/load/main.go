@@ -47,6 +47,7 @@ func run(o *options) error {
 	}
 	m := machineFacts()
 	rep, err := scenario(o)
+	err = errors.Join(err, removeBinary())
 	if rep == nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -54,14 +55,26 @@ func serveProcess(d config.Durability) func(*options, string) (*server, error) {
 }
 
 // meterdBinary builds cmd/meterd once per run of the load tool (go build keeps an unchanged
-// binary: see harness.GoBuild) and returns its path.
+// binary: see harness.GoBuild) into binDir and returns its path.
 var meterdBinary = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "meterd-load-bin-")
 	if err != nil {
 		return "", err
 	}
+	binDir.Store(&dir)
 	if err := (harness.GoBuild{Args: []string{"github.com/meterd/meterd/cmd/meterd"}}).Into(dir); err != nil {
 		return "", fmt.Errorf("build meterd: %w", err)
 	}
 	return filepath.Join(dir, "meterd"), nil
 })
+
+// binDir is where meterdBinary put the binary, if it ran.
+var binDir atomic.Pointer[string]
+
+// removeBinary removes what meterdBinary built, once nothing runs it.
+func removeBinary() error {
+	if dir := binDir.Load(); dir != nil {
+		return os.RemoveAll(*dir)
+	}
+	return nil
+}

@@ -258,3 +258,13 @@ func TestHTTPWorkerAllocs(t *testing.T) {
 		t.Fatalf("%d grants, want %d", tl.grants, 100+n)
 	}
 }
+
+// TestMain removes the meterd binary that row (l) built, once every test is done with it.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if err := removeBinary(); err != nil {
+		fmt.Fprintln(os.Stderr, "remove the meterd binary:", err)
+		code = 1
+	}
+	os.Exit(code)
+}
