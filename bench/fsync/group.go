@@ -12,7 +12,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/record"
 	"github.com/cockroachdb/pebble/v2/vfs"
-	"golang.org/x/sys/unix"
+
+	"github.com/meterd/meterd/bench/internal/groupfile"
 )
 
 // groupWriter is one way to make records durable with group commit: append blocks until an
@@ -91,84 +92,44 @@ func drive(w groupWriter, writers int, d time.Duration) int64 {
 	return n.Load()
 }
 
-// createFile creates path, written and synced to its full size first when overwrite is set.
-func createFile(path string, overwrite bool) *os.File {
-	f, err := os.Create(path)
-	if err != nil {
-		log.Fatal(err)
-	}
+// fileSize is an overwritten run's file: written and synced whole before the run.
+const fileSize = 256 << 20
+
+// prefill is the size to create a run's file with: fileSize to overwrite, 0 to grow.
+func prefill(overwrite bool) int64 {
 	if overwrite {
-		if _, err := f.Write(make([]byte, 256<<20)); err != nil {
-			log.Fatal(err)
-		}
-		if err := f.Sync(); err != nil {
-			log.Fatal(err)
-		}
-		if _, err := f.Seek(0, 0); err != nil {
-			log.Fatal(err)
-		}
+		return fileSize
 	}
-	return f
+	return 0
 }
 
-// plain is the simplest group commit: an appender that finds no sync in flight writes what
-// is queued and fdatasyncs it for everyone queued; the others wait for it.
+// plain is package groupfile's group commit, the one bench/load's row (h) uses.
 type plain struct {
-	f       *os.File
-	mu      sync.Mutex
-	synced  *sync.Cond
-	buf     []byte
-	spare   []byte
-	queued  uint64
-	durable uint64
-	syncing bool
-	lat     []time.Duration
+	g   *groupfile.File
+	lat []time.Duration // appended to under g's lock
 }
 
 func openPlain(path string, overwrite bool) groupWriter {
-	p := &plain{f: createFile(path, overwrite)}
-	p.synced = sync.NewCond(&p.mu)
+	p := &plain{}
+	g, err := groupfile.Create(path, prefill(overwrite), func(d time.Duration) { p.lat = append(p.lat, d) })
+	if err != nil {
+		log.Fatal(err)
+	}
+	p.g = g
 	return p
 }
 
 func (p *plain) append(rec []byte) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.buf = append(p.buf, rec...)
-	p.queued++
-	mine := p.queued
-	for p.durable < mine {
-		if p.syncing {
-			p.synced.Wait()
-			continue
-		}
-		p.syncing = true
-		buf, upTo := p.buf, p.queued
-		p.buf, p.spare = p.spare[:0], buf
-		p.mu.Unlock()
-		if _, err := p.f.Write(buf); err != nil {
-			log.Fatal(err)
-		}
-		start := time.Now()
-		if err := unix.Fdatasync(int(p.f.Fd())); err != nil {
-			log.Fatal(err)
-		}
-		took := time.Since(start)
-		p.mu.Lock()
-		p.syncing, p.durable = false, upTo
-		p.lat = append(p.lat, took)
-		p.synced.Broadcast()
+	if err := p.g.Append(rec); err != nil {
+		log.Fatal(err)
 	}
 }
 
-func (p *plain) syncs() []time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.lat
-}
+// syncs is read once the writers are done.
+func (p *plain) syncs() []time.Duration { return p.lat }
 
 func (p *plain) close() {
-	if err := p.f.Close(); err != nil {
+	if err := p.g.Close(); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -185,7 +146,11 @@ type pebbleLog struct {
 }
 
 func openPebble(path string, overwrite bool) groupWriter {
-	if err := createFile(path, overwrite).Close(); err != nil {
+	g, err := groupfile.Create(path, prefill(overwrite), nil) // only to make the file
+	if err == nil {
+		err = g.Close()
+	}
+	if err != nil {
 		log.Fatal(err)
 	}
 	f, err := vfs.Default.ReuseForWrite(path, path, vfs.WriteCategoryUnspecified)

@@ -27,7 +27,8 @@ func (l *httpLoad) serverCPU() time.Duration {
 	return pidCPU(l.pid)
 }
 
-func newHTTPLoad(base string, conns int, m *mix, batch int) (*httpLoad, error) {
+// newHTTPLoad drives the server at base, whose process is pid (0: this one).
+func newHTTPLoad(base string, pid, conns int, m *mix, batch int) (*httpLoad, error) {
 	u, err := url.Parse(base)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
 		return nil, fmt.Errorf("want an http://host:port URL, got %q", base)
@@ -36,7 +37,7 @@ func newHTTPLoad(base string, conns int, m *mix, batch int) (*httpLoad, error) {
 	if batch > 0 {
 		path = "/v1/consume:batch"
 	}
-	return &httpLoad{hc: newHostClient(u.Host, conns), uri: "http://" + u.Host + path, mix: m, batch: batch}, nil
+	return &httpLoad{hc: newHostClient(u.Host, conns), uri: "http://" + u.Host + path, mix: m, batch: batch, pid: pid}, nil
 }
 
 func newHostClient(addr string, conns int) *fasthttp.HostClient {

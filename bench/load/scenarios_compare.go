@@ -58,7 +58,7 @@ func httpRun(id, name string, conns int, serve func(*options, string) (*server, 
 		if err != nil {
 			return nil, err
 		}
-		res, err := driveHTTP(o, s.base, s.mix, 0, s.pid)
+		res, err := driveHTTP(o, s.base, s.pid, s.mix, 0)
 		return res, errors.Join(err, s.stop(res))
 	}}
 }
@@ -194,7 +194,7 @@ func driveAgent(o *options, a *harness.InProcess, run string, batch int) (*resul
 	if err != nil {
 		return nil, err
 	}
-	return driveHTTP(o, a.Base, m, batch, 0)
+	return driveHTTP(o, a.Base, 0, m, batch)
 }
 
 // agentMix provisions a fresh owner on a with o.licenses licenses and returns the requests
@@ -213,12 +213,11 @@ func agentMix(o *options, a *harness.InProcess, run string) (*mix, error) {
 	return newMix(o, owner, run, items), nil
 }
 
-func driveHTTP(o *options, base string, m *mix, batch, pid int) (*result, error) {
-	l, err := newHTTPLoad(base, o.conns, m, batch)
+func driveHTTP(o *options, base string, pid int, m *mix, batch int) (*result, error) {
+	l, err := newHTTPLoad(base, pid, o.conns, m, batch)
 	if err != nil {
 		return nil, err
 	}
-	l.pid = pid
 	defer l.closeIdle()
 	return drive(l, o.conns, o.warmup, o.duration)
 }

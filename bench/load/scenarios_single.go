@@ -34,7 +34,7 @@ func single(o *options) (*report, error) {
 		batchItems, name = o.batch, fmt.Sprintf("%s batch=%d", name, o.batch)
 	}
 	rep := &report{title: "single", opts: o, decisions: batchItems > 0}
-	res, err := driveHTTP(o, o.url, newMix(o, owner, run, items), batchItems, 0)
+	res, err := driveHTTP(o, o.url, 0, newMix(o, owner, run, items), batchItems)
 	rep.rows = append(rep.rows, &row{id: "single", name: name, res: res, err: err})
 	return rep, rep.failed()
 }

@@ -234,7 +234,7 @@ func TestHTTPWorkerAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.stop()
-	l, err := newHTTPLoad(b.base, 1, testMix(unitsRange{1, 5}, 0.5), 0)
+	l, err := newHTTPLoad(b.base, 0, 1, testMix(unitsRange{1, 5}, 0.5), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

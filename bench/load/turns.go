@@ -72,11 +72,10 @@ func startTurns(o *options, sel []compareRun) ([]*turnRow, error) {
 		if err != nil {
 			return lives, fmt.Errorf("(%s): %w", r.id, err)
 		}
-		l, err := newHTTPLoad(s.base, ro.conns, s.mix, 0)
+		l, err := newHTTPLoad(s.base, s.pid, ro.conns, s.mix, 0)
 		if err != nil {
 			return lives, errors.Join(err, s.stop(nil))
 		}
-		l.pid = s.pid
 		lives = append(lives, &turnRow{r: r, s: s, load: l, conns: ro.conns})
 	}
 	return lives, nil
