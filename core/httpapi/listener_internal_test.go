@@ -69,22 +69,29 @@ func loopbackPair(t *testing.T) (client, server *net.TCPConn) {
 	return c.(*net.TCPConn), s.(*net.TCPConn)
 }
 
+// slackStep is a deadline asked for and the one a conn with the given slack should then have
+// armed, after the steps before it.
+type slackStep struct{ ask, armed time.Time }
+
+// slackSteps are the cases of a deadline armed up to slack late, in order: a first deadline,
+// later ones inside the slack (kept) and past it (re-armed), an earlier one, none.
+func slackSteps(slack time.Duration) []slackStep {
+	d := time.Now().Add(time.Hour)
+	return []slackStep{
+		{d, d.Add(slack)},
+		{d.Add(slack / 2), d.Add(slack)}, // inside the slack: kept
+		{d.Add(slack), d.Add(slack)},
+		{d.Add(2 * slack), d.Add(3 * slack)}, // later: re-armed
+		{d, d.Add(slack)},                    // earlier: re-armed
+		{time.Time{}, time.Time{}},           // none
+	}
+}
+
 // A write deadline is armed at most writeSlack late, and a past one fails the next Write.
 func TestConnWriteDeadlineSlack(t *testing.T) {
 	_, s := loopbackPair(t)
 	c := &conn{TCPConn: s}
-	d := time.Now().Add(time.Hour)
-	steps := []struct {
-		ask, armed time.Time
-	}{
-		{d, d.Add(writeSlack)},
-		{d.Add(writeSlack / 2), d.Add(writeSlack)}, // inside the slack: kept
-		{d.Add(writeSlack), d.Add(writeSlack)},
-		{d.Add(2 * writeSlack), d.Add(3 * writeSlack)}, // later: re-armed
-		{d, d.Add(writeSlack)},                         // earlier: re-armed
-		{time.Time{}, time.Time{}},                     // none
-	}
-	for i, st := range steps {
+	for i, st := range slackSteps(writeSlack) {
 		if err := c.SetWriteDeadline(st.ask); err != nil {
 			t.Fatal(err)
 		}
@@ -125,20 +132,8 @@ func TestConnReadDeadlineIsArmedAtRead(t *testing.T) {
 func TestConnReadDeadlineSlack(t *testing.T) {
 	cl, s := loopbackPair(t)
 	c := &conn{TCPConn: s, l: &connListener{header: 30 * time.Second}}
-	const slack = time.Second
-	d := time.Now().Add(time.Hour)
-	steps := []struct {
-		ask, armed time.Time
-	}{
-		{d, d.Add(slack)},
-		{d.Add(slack / 2), d.Add(slack)}, // inside the slack: kept
-		{d.Add(slack), d.Add(slack)},
-		{d.Add(2 * slack), d.Add(3 * slack)}, // later: re-armed
-		{d, d.Add(slack)},                    // earlier: re-armed
-		{time.Time{}, time.Time{}},           // none
-	}
 	buf := make([]byte, 1)
-	for i, st := range steps {
+	for i, st := range slackSteps(time.Second) {
 		c.SetReadDeadline(st.ask)
 		if _, err := cl.Write([]byte("x")); err != nil {
 			t.Fatal(err)
