@@ -19,9 +19,9 @@ import (
 // serveProcess runs meterd as a process of its own, the binary built from this repository,
 // as Redis runs beside the load in row (e). In-process rows share this process's GOMAXPROCS
 // threads between the agent and the load's goroutines; Redis's server has a thread the
-// kernel schedules apart from them. A sync answer waits mostly in that shared run queue (see
-// bench/RESULTS.md, "where a sync answer waits"), so the sync-against-Redis targets are also
-// judged with the agent placed as Redis is.
+// kernel schedules apart from them. A sync answer waits mostly in that shared run queue
+// (bench/results/2026-12-06.md, "Where a sync answer waits"), so the sync-against-Redis
+// targets are also judged with the agent placed as Redis is.
 func serveProcess(d config.Durability) func(*options, string) (*server, error) {
 	return func(o *options, run string) (*server, error) {
 		bin, err := meterdBinary()
