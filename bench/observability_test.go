@@ -404,7 +404,9 @@ var ruleCases = []ruleCase{
 	{"MeterdConsumeUnavailable", map[string]string{
 		`meterd_requests_total{` + lbl + `,route="consume",code="200"}`: "0+600x2 1200+0x10",
 		`meterd_requests_total{` + lbl + `,route="consume",code="503"}`: "0 0 0+60x10"}, "4m", "8m"},
-	{"MeterdExportLagHigh", map[string]string{`meterd_usage_export_lag_actions{` + lbl + `}`: "50 90 500+0x10"}, "5m", "9m"},
+	// The usage database stops taking writes at minute 2: no action is written after it.
+	{"MeterdExportLagHigh", map[string]string{`meterd_usage_export_lag_actions{` + lbl + `}`: "50 90 500+0x10",
+		`meterd_usage_actions_written_total{` + lbl + `}`: "0+600x2 1200+0x10"}, "5m", "9m"},
 	{"MeterdLicenseLow", map[string]string{`meterd_licenses_below_ratio{` + lbl + `,ratio="0.1"}`: "0 0 1+0x30"}, "10m", "20m"},
 	{"MeterdLicensesExhausted", map[string]string{
 		`meterd_decisions_total{` + lbl + `,result="granted"}`:   "0+100x60",
@@ -415,14 +417,16 @@ var ruleCases = []ruleCase{
 }
 
 // healthy is an agent at work: everything scraped, no WAL error, a graceful restart's blip of
-// 503 at minute 31, an export lag that saws below USAGE_WRITE_INTERVAL, 0.5 % of decisions
+// 503 at minute 31, an export lag that saws up to what 50 ms between writes hold at 50,000
+// actions a second (over 2 × USAGE_WRITE_INTERVAL in every sample), 0.5 % of decisions
 // exhausted, licenses under 25 % of their units but none under 10 %. No alert may fire on it.
 var healthy = map[string]string{
 	`up{` + lbl + `}`:                                               "1+0x60",
 	`meterd_wal_errors_total{` + lbl + `}`:                          "0+0x60",
 	`meterd_requests_total{` + lbl + `,route="consume",code="200"}`: "0+600x60",
 	`meterd_requests_total{` + lbl + `,route="consume",code="503"}`: "0+0x30 5+0x29",
-	`meterd_usage_export_lag_actions{` + lbl + `}`:                  strings.Repeat("10 60 99 0 50 ", 12),
+	`meterd_usage_export_lag_actions{` + lbl + `}`:                  strings.Repeat("2400 900 2500 300 1700 ", 12),
+	`meterd_usage_actions_written_total{` + lbl + `}`:               "0+3000000x60",
 	`meterd_decisions_total{` + lbl + `,result="granted"}`:          "0+1000x60",
 	`meterd_decisions_total{` + lbl + `,result="exhausted"}`:        "0+5x60",
 	`meterd_decisions_total{` + lbl + `,result="expired"}`:          "0+0x60",

@@ -20,29 +20,97 @@ import (
 func TestAdvanceWritesBacklogInSteps(t *testing.T) {
 	defer func(n int) { maxPassActions = n }(maxPassActions)
 	maxPassActions = 4
-	db, err := export.Open(export.Options{Path: filepath.Join(t.TempDir(), "usage.db"),
-		Key: make([]byte, export.KeySize), Level: export.Standard, AgentID: "agent"})
+	a, db, writes := batchApplier(t)
+	for seq := uint64(1); seq <= 10; seq++ {
+		a.addAction(t, seq)
+	}
+	if !slices.Equal(*writes, []int{4, 4}) || a.batcher.Pending() != 2 || db.ExportedSeq() != 8 {
+		t.Fatalf("writes %v, pending %d, exported %d; want [4 4], 2 pending, exported through 8",
+			*writes, a.batcher.Pending(), db.ExportedSeq())
+	}
+}
+
+// Writes that are not final keep minWriteGap apart: a write due by USAGE_WRITE_INTERVAL
+// within the gap is held, with every action kept; a final write is not; and a failed write
+// holds the next as a successful one does, so that a failing disk is not retried every pass.
+func TestWritesKeepMinWriteGap(t *testing.T) {
+	t.Parallel()
+	a, db, writes := batchApplier(t)
+	step := func(seq uint64, final bool, wantExported uint64, wantHeld bool) {
+		t.Helper()
+		a.addAction(t, seq)
+		if err := a.write(final); err != nil {
+			t.Fatal(err)
+		}
+		_, held := a.heldFor()
+		if db.ExportedSeq() != wantExported || held != wantHeld {
+			t.Fatalf("after seq %d (final %v): exported %d, held %v; want %d, %v (writes %v)",
+				seq, final, db.ExportedSeq(), held, wantExported, wantHeld, *writes)
+		}
+	}
+	step(1, false, 1, false) // the first write goes at once
+	step(2, false, 1, true)  // the next, within the gap, is held
+	step(3, false, 1, true)
+	step(4, true, 4, false) // a final write is not held, and takes what was
+	a.lastWrite = time.Now().Add(-minWriteGap)
+	step(5, false, 5, false) // past the gap
+	if !slices.Equal(*writes, []int{1, 3, 1}) {
+		t.Fatalf("writes of %v actions, want [1 3 1]", *writes)
+	}
+
+	a.lastWrite = time.Time{}
+	db.Close()
+	a.addAction(t, 6)
+	if err := a.write(false); err == nil {
+		t.Fatal("a write to a closed usage database succeeded")
+	}
+	if _, held := a.heldFor(); !held || a.batcher.Pending() != 1 {
+		t.Fatalf("after a failed write: held %v, %d pending; want held, 1 pending", held, a.batcher.Pending())
+	}
+}
+
+// A write that minWriteGap holds back goes out once the gap is over, with no record after it
+// and no tick to trigger a pass: the records behind it may be the last for a long while. The
+// tick is pushed an hour away, so only the applier's own timer can write the last record. Not
+// parallel: it changes checkpointInterval and minWriteGap, which every engine reads.
+func TestHeldWriteNeedsNoLaterRecord(t *testing.T) {
+	defer func(c, g time.Duration) { checkpointInterval, minWriteGap = c, g }(checkpointInterval, minWriteGap)
+	// Long enough that the last consume's pass lands within the gap on a slow machine too.
+	checkpointInterval, minWriteGap = time.Hour, 300*time.Millisecond
+	cfg := config.Default()
+	cfg.DataDir, cfg.UsageWriteInterval = t.TempDir(), 1
+	e, err := open(cfg, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	var writes []int
-	a := &applier{e: &Engine{cfg: config.Config{UsageWriteInterval: 1}}, db: db}
-	a.batcher = export.NewBatcher(db, 1, export.BatcherHooks{OnWrite: func(_, actions int, _ time.Duration) {
-		writes = append(writes, actions)
+	exported := make(chan uint64, 64)
+	db := e.apply.db
+	e.apply.batcher = export.NewBatcher(db, 1, export.BatcherHooks{OnWrite: func(int, int, time.Duration) {
+		exported <- db.ExportedSeq() // on the applier's goroutine, which owns db
 	}})
-	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-	for seq := uint64(1); seq <= 10; seq++ {
-		a.emit(export.Action{WALSeq: seq, Time: at, Kind: export.Consume, Owner: "users/u", Item: "Item",
-			LicenseID: "lic", Units: 1})
-		if err := a.advance(seq); err != nil {
-			t.Fatal(err)
+	e.start()
+	defer e.Close()
+	written := func(seq uint64) {
+		t.Helper()
+		guard := time.After(10 * time.Second) // a hang guard only: a held write is due in 300 ms
+		for {
+			select {
+			case got := <-exported:
+				if got >= seq {
+					return
+				}
+			case <-guard:
+				t.Fatalf("record %d not written to the usage database 10 s after it was applied", seq)
+			}
 		}
 	}
-	if !slices.Equal(writes, []int{4, 4}) || a.batcher.Pending() != 2 || db.ExportedSeq() != 8 {
-		t.Fatalf("writes %v, pending %d, exported %d; want [4 4], 2 pending, exported through 8",
-			writes, a.batcher.Pending(), db.ExportedSeq())
+	provisionItem(t, e)
+	written(e.log.LastSeq()) // the first write goes at once and starts the gap
+	var ans Answer
+	if err := e.Consume(&ConsumeRequest{Owner: "users/u", Item: "Item", Units: 1}, &ans); err != nil || !ans.Granted {
+		t.Fatalf("consume: %+v, %v", ans, err)
 	}
+	written(e.log.LastSeq())
 }
 
 // Replay after a crash re-applies records the usage database may already hold: an action
@@ -260,6 +328,34 @@ func consumeApplied(t *testing.T, e *Engine, n int) {
 		}
 	}
 	if err := e.apply.applyDurable(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// batchApplier is an applier with nothing but a usage database and a batcher due at every
+// action (USAGE_WRITE_INTERVAL 1), which notes in *writes the actions of each write.
+func batchApplier(t *testing.T) (a *applier, db *export.DB, writes *[]int) {
+	t.Helper()
+	db, err := export.Open(export.Options{Path: filepath.Join(t.TempDir(), "usage.db"),
+		Key: make([]byte, export.KeySize), Level: export.Standard, AgentID: "agent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	writes = new([]int)
+	a = &applier{e: &Engine{cfg: config.Config{UsageWriteInterval: 1}}, db: db}
+	a.batcher = export.NewBatcher(db, 1, export.BatcherHooks{OnWrite: func(_, actions int, _ time.Duration) {
+		*writes = append(*writes, actions)
+	}})
+	return a, db, writes
+}
+
+// addAction hands the applier record seq holding one consume action, as a pass would.
+func (a *applier) addAction(t *testing.T, seq uint64) {
+	t.Helper()
+	a.emit(export.Action{WALSeq: seq, Time: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC), Kind: export.Consume,
+		Owner: "users/u", Item: "Item", LicenseID: "lic", Units: 1})
+	if err := a.advance(seq); err != nil {
 		t.Fatal(err)
 	}
 }

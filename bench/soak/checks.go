@@ -14,7 +14,8 @@ const (
 	maxHeapGrowth = 0.20 // heap after warm-up, last window against the first
 	stateSlack    = 0.10 // data directory trend over the last third, relative to its mean...
 	stateFloor    = 8 << 20
-	lagFactor     = 2 // export lag ≤ lagFactor × USAGE_WRITE_INTERVAL
+	lagFactor     = 2 // export lag ≤ lagFactor × USAGE_WRITE_INTERVAL + lagHeld × the step rate
+	lagHeld       = 0.1
 )
 
 // check is one line of the verdict.
@@ -127,7 +128,7 @@ func (o *outcome) stateCheck() check {
 }
 
 func (o *outcome) lagCheck() check {
-	limit := float64(lagFactor * writeInterval)
+	limit := float64(lagFactor*writeInterval) + lagHeld*o.cfg.rate
 	worst := math.Inf(-1)
 	for _, r := range o.readings {
 		worst = max(worst, r.lag)

@@ -89,6 +89,16 @@ func TestLagAnd5xxAndStrayChecks(t *testing.T) {
 			r.lag = 2*writeInterval + 1
 		}
 	}, lag, false)
+	for _, c := range []struct {
+		lag  float64
+		want bool
+	}{{1200, true}, {1201, false}} { // at 10,000 steps a second, 50 ms between writes hold 500
+		o := synthetic(func(_ time.Duration, r *reading) { r.lag = c.lag })
+		o.cfg.rate = 10000
+		if got := o.lagCheck(); got.ok != c.want {
+			t.Errorf("lag %v at 10,000 steps/s: ok = %v, want %v (limit %s)", c.lag, got.ok, c.want, got.limit)
+		}
+	}
 	f("no 5xx", func(time.Duration, *reading) {}, fivexx, true)
 	f("a 503", func(at time.Duration, r *reading) { r.fivexx = float64(min(1, at/(9*time.Minute))) }, fivexx, false)
 	f("no stray", func(time.Duration, *reading) {}, stray, true)

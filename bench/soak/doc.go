@@ -64,7 +64,10 @@
 //     move in 4 MiB steps (memtable flushes, recycled WAL files, compactions), which a line
 //     over a third of the run sees through. usage.db is left out: it grows with every row by
 //     design (its growth per answer is printed).
-//   - export lag (meterd_usage_export_lag_actions) ≤ 2 × USAGE_WRITE_INTERVAL in every reading.
+//   - export lag (meterd_usage_export_lag_actions) ≤ 2 × USAGE_WRITE_INTERVAL, plus 0.1 s of the
+//     step rate, in every reading: under load meterd keeps its writes 50 ms apart, and the
+//     actions of those 50 ms wait for the next one. The alert MeterdExportLagHigh has the same
+//     limit.
 //   - no 5xx, neither in meterd_requests_total nor seen by a client; no other unexpected answer.
 //   - no answer to a request that was never sent: meterd_requests_total{route="other"} stays 0
 //     (the soak sends nothing meterd cannot read or route) and Go's client logs no
