@@ -24,7 +24,9 @@ import (
 //
 //	fill     under Log.mu: seq = next++, the record is copied into the
 //	         filling group's frame. The appender that opens a group is its
-//	         leader; the others follow and just wait.
+//	         leader; the others follow. In Sync mode a follower waits for
+//	         its group's answer; in Async mode it returns here, its record
+//	         in the log's memory in seq order (see "Async followers" below).
 //	wait     Sync mode: the leader waits until the group in flight, if any,
 //	         has its fsync back (Log.flight); meanwhile its group keeps
 //	         filling. Appenders never wait here, only leaders.
@@ -42,7 +44,7 @@ import (
 //	         one fsync answers every sync request queued before it.
 //	settle   Sync mode: the leader waits in batch.SyncWait (Pebble wakes it
 //	         directly), moves DurableSeq and wakes its followers.
-//	         Async mode: the group is answered right after apply and a syncer
+//	         Async mode: the leader returns right after apply and a syncer
 //	         goroutine does SyncWait and moves DurableSeq (see maxAsyncSyncs
 //	         for a backlog).
 //
@@ -91,6 +93,19 @@ import (
 // 1.00. The p99.9 latency fell from 8.9-9.3 ms to 6.1-6.2 ms in the last two.
 // Building the frame costs one more copy of the group (into the batch), under
 // applyMu.
+//
+// Async followers: Async promises nothing about a record before its fsync,
+// and until Pebble's flusher has written it to the OS a record accepted by
+// Pebble is in this process's memory as much as one still in its group's
+// frame. A follower that waited for the apply only paid for a park and a
+// wake-up: its leader applies the group microseconds later (after one
+// yield), in seq order, and is itself an Append in flight, so whoever waits
+// for the Appends to end (core's Close) still finds every group applied.
+// What a follower no longer gets is an apply error: it is answered, and the
+// failure, sticky, refuses the Appends after it, as a failed fsync of an
+// applied Async group always did. Measured in one bench/load process against
+// followers that wait, 500 ms turns, 120 cycles: 1.05x the consumes a second
+// at 64 and at 256 connections (control 1.00), p99 2.02 against 2.39 ms.
 //
 // Designs measured or rejected:
 //
@@ -215,6 +230,9 @@ func (l *Log) append(rec []byte, recs [][]byte) (uint64, error) {
 	l.mu.Unlock()
 	if lead {
 		l.lead(g)
+	} else if l.opts.Durability == Async {
+		l.release(g) // answered at once: see "Async followers" above
+		return first, nil
 	}
 	if err := l.wait(g); err != nil {
 		return 0, err

@@ -33,14 +33,16 @@
 // returned nil. Concurrent Appends share Pebble batches and fsyncs (see the
 // pipeline comment in commit.go).
 //
-// Async: Append returns once Pebble has accepted the record into its WAL
-// buffer and memtable; Pebble's WAL flusher writes it to the OS as soon as it
-// is not busy with an fsync, and fsyncs at most once per SyncInterval
-// (Pebble's WALMinSyncInterval). Loss bound: a power cut loses at most the
-// records acknowledged in the last SyncInterval plus one fsync time; a plain
-// process kill loses at most those acknowledged while the flusher was busy
-// with its last fsync (normally well under a millisecond, one slow fsync at
-// worst). Past 64 groups waiting for one delayed fsync (a burst), further
+// Async: Append returns once the record has its seq in its group (the
+// group's leader returns once Pebble has accepted the group into its WAL
+// buffer and memtable, which it does after one yield of the processor);
+// Pebble's WAL flusher writes it to the OS as soon as it is not busy with an
+// fsync, and fsyncs at most once per SyncInterval (Pebble's
+// WALMinSyncInterval). Loss bound: a power cut loses at most the records
+// acknowledged in the last SyncInterval plus one fsync time; a plain process
+// kill loses at most those acknowledged while the flusher was busy with its
+// last fsync or their leader had yet to hand their group over (normally well
+// under a millisecond, one slow fsync at worst). Past 64 groups waiting for one delayed fsync (a burst), further
 // groups are handed over without a sync request rather than making Append
 // wait; Pebble writes them to the OS as its 32 KiB blocks fill, so a process
 // kill can then lose up to a block or a SyncInterval of them, whichever is
@@ -48,8 +50,9 @@
 // DurableSeq and Durable tell which records are safe.
 //
 // In both modes a record is visible to Records (and counted by LastSeq) as
-// soon as it is written, before its fsync. Readers that must not see records
-// a crash could take away stop at DurableSeq.
+// soon as its group is handed to Pebble, before its fsync: in Sync mode before
+// its Append returns, in Async mode possibly just after. Readers that must not
+// see records a crash could take away stop at DurableSeq.
 //
 // # Failure
 //

@@ -14,9 +14,10 @@ type Durability uint8
 const (
 	// Sync: Append returns after the record is fsynced (group commit).
 	Sync Durability = iota
-	// Async: Append returns once Pebble has accepted the record; Pebble's WAL
-	// flusher writes it to the OS as soon as it is free and fsyncs it within
-	// SyncInterval. See doc.go for the loss bound.
+	// Async: Append returns once the record has its seq in the log's memory;
+	// its group goes to Pebble at once, Pebble's WAL flusher writes it to the
+	// OS as soon as it is free and fsyncs it within SyncInterval. See doc.go
+	// for the loss bound.
 	Async
 )
 
