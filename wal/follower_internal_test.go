@@ -12,7 +12,7 @@ import (
 
 // An Async follower is answered once its record has its seq, without waiting for its leader
 // to hand the group to Pebble; the leader still does, in seq order, and a Sync afterwards
-// covers both records. A Sync follower waits for the fsync. The test holds applyMu, so that no
+// covers both records, whoever applies them. A Sync follower waits for the fsync. The test holds applyMu, so that no
 // group can be applied while it looks.
 func TestFollowerAnswer(t *testing.T) {
 	t.Parallel()
@@ -48,6 +48,14 @@ func TestFollowerAnswer(t *testing.T) {
 				}
 			}
 			unlock()
+			// At once, likely before the leader has the apply lock: Sync covers every record
+			// whose Append returned, applied or not.
+			if err := l.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			if d == Async && l.DurableSeq() != 2 {
+				t.Fatalf("DurableSeq %d after Sync, want 2: the answered follower's record is not covered", l.DurableSeq())
+			}
 			if r := <-leader; r.err != nil || r.seq != 1 {
 				t.Fatalf("leader: seq %d, %v; want 1, nil", r.seq, r.err)
 			}

@@ -1,16 +1,39 @@
 package wal
 
-// Sync makes every record applied so far durable and moves DurableSeq over
-// them. core calls it at start-up and at shutdown, before it exports records
-// to the usage database, which must never get ahead of what is durable here.
-// In Sync mode it returns at once unless groups are still in flight; in Async
-// mode it may wait for the fsync that Pebble's WALMinSyncInterval allows
+// Sync makes every record whose Append has returned durable and moves
+// DurableSeq over them. core calls it at start-up and at shutdown, before it
+// exports records to the usage database, which must never get ahead of what
+// is durable here. In Sync mode it returns at once unless groups are still in
+// flight; in Async mode it first hands Pebble the groups whose leaders have
+// yet to, and may wait for the fsync that Pebble's WALMinSyncInterval allows
 // next (at most SyncInterval). Appends are not held up meanwhile.
 func (l *Log) Sync() error {
 	if err := l.readLock(); err != nil {
 		return err
 	}
+	if l.opts.Durability == Async {
+		l.applyPending()
+	}
 	return l.syncApplied()
+}
+
+// applyPending applies every group opened so far, as their leaders would: an
+// Async follower's Append returns before its group is applied (commit.go,
+// "Async followers"), and a Sync after it must cover its record all the same.
+// A leader whose group this applies finds it applied and returns.
+func (l *Log) applyPending() {
+	l.applyMu.Lock()
+	defer l.applyMu.Unlock()
+	for {
+		l.mu.Lock()
+		if len(l.mu.sealed) == 0 && l.mu.cur == nil {
+			l.mu.Unlock()
+			return
+		}
+		g := l.takeOldestLocked()
+		l.mu.Unlock()
+		l.applyGroupLocked(g)
+	}
 }
 
 // syncTail is Sync for the Async syncer: it records a failure instead of
