@@ -36,7 +36,7 @@ const passGap = time.Millisecond
 // transactions a second under sync consume at 64 connections, each with its fsync
 // (synchronous=FULL) on the disk the WAL's group commits wait on, and its commit's CPU taken
 // from the handlers: that agent ran at 0.91-0.95x of one with the usage database off, with
-// 1.18-1.20x its p99. With writes this far apart (20 a second), one transaction carries every
+// 1.17-1.20x its p99. With writes this far apart (20 a second), one transaction carries every
 // interval that piled up meanwhile. Nothing waits for them: the records stay in the log until
 // they are written, and a stop writes everything. Below USAGE_WRITE_INTERVAL actions per gap
 // nothing changes. A variable only so that a test can change it.
