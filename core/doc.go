@@ -36,6 +36,7 @@
 //	                fencing and eviction (no decision: those stay the engine's)
 //	core/version    the build's version, commit and Go version
 //	shard, wal, export   the leaves: counters, the log, the usage database
+//	wal/datasync    how the log's files reach the disk (fsyncs that leave the P free)
 //
 // Nothing points upward: core/layering_test.go fails on an import the map does not allow,
 // and on a package that is not on it.

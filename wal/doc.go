@@ -31,7 +31,9 @@
 //
 // Sync: Append returns nil only after an fsync that covers its record
 // returned nil. Concurrent Appends share Pebble batches and fsyncs (see the
-// pipeline comment in commit.go).
+// pipeline comment in commit.go). On the default file system (DefaultFS) the
+// fsync leaves its goroutine's P to others while the Ps are busy (package
+// datasync).
 //
 // Async: Append returns once the record has its seq in its group (the
 // group's leader returns once Pebble has accepted the group into its WAL

@@ -36,7 +36,7 @@ const DefaultSyncInterval = 10 * time.Millisecond
 
 // Options configures a Log. The zero value is a Sync log on the OS file system.
 type Options struct {
-	FS           vfs.FS // nil: vfs.Default; tests pass vfs.NewCrashableMem() or an errorfs wrapper
+	FS           vfs.FS // nil: DefaultFS(Durability); tests pass vfs.NewCrashableMem() or an errorfs wrapper
 	Durability   Durability
 	SyncInterval time.Duration // Async only: max delay before the fsync; 0: DefaultSyncInterval
 
@@ -78,7 +78,7 @@ const (
 
 func (o *Options) ensureDefaults() error {
 	if o.FS == nil {
-		o.FS = vfs.Default
+		o.FS = DefaultFS(o.Durability)
 	}
 	if o.SyncInterval <= 0 {
 		o.SyncInterval = DefaultSyncInterval

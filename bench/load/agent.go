@@ -7,6 +7,7 @@ import (
 	"github.com/meterd/meterd/core"
 	"github.com/meterd/meterd/core/config"
 	"github.com/meterd/meterd/core/harness"
+	"github.com/meterd/meterd/wal"
 )
 
 // agent is meterd running in this process, with its WAL's fdatasyncs timed.
@@ -23,7 +24,11 @@ func startAgent(durability config.Durability, usage bool) (*agent, error) {
 	if !usage {
 		cfg.UsageDatabase = config.UsageOff
 	}
-	fs := newTimedFS(true)
+	d := wal.Sync
+	if durability == config.DurabilityAsync {
+		d = wal.Async
+	}
+	fs := newTimedFS(true, d)
 	a, err := harness.StartInProcess(cfg, core.Options{FS: fs})
 	if err != nil {
 		return nil, err

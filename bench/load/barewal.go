@@ -26,7 +26,7 @@ func startBareWAL(d wal.Durability, recycle bool) (*bareWAL, error) {
 	if err != nil {
 		return nil, err
 	}
-	fs := newTimedFS(recycle)
+	fs := newTimedFS(recycle, d)
 	l, err := wal.Open(dir, wal.Options{Durability: d, FS: fs})
 	if err != nil {
 		return nil, errors.Join(err, os.RemoveAll(dir))

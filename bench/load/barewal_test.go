@@ -17,7 +17,7 @@ import (
 func TestTimedFSRecycle(t *testing.T) {
 	for _, recycle := range []bool{true, false} {
 		dir := t.TempDir()
-		fs := newTimedFS(recycle)
+		fs := newTimedFS(recycle, wal.Sync)
 		old := filepath.Join(dir, "000001.log")
 		if err := os.WriteFile(old, make([]byte, 4096), 0o600); err != nil {
 			t.Fatal(err)

@@ -7,10 +7,13 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/meterd/meterd/wal"
 )
 
 // timedFS is the file system every compare row on a Pebble log gives it (the agent's rows and
-// (i), (j), (k)): it times every sync of a Pebble WAL file, so a row can say what an fdatasync
+// (i), (j), (k)), over the one a log of that durability uses by default (wal.DefaultFS): it times every sync of
+// a Pebble WAL file, so a row can say what an fdatasync
 // took under its load, and with recycle off (row (k)) it stops Pebble from reusing old WAL
 // files. Pebble v2 has no switch for that: it keeps
 // as many old WAL files for reuse as MemTableStopWritesThreshold allows. ReuseForWrite's
@@ -42,8 +45,8 @@ func (s *syncTimes) summary() string {
 	return fmtSyncs(s.h)
 }
 
-func newTimedFS(recycle bool) timedFS {
-	return timedFS{FS: vfs.Default, recycle: recycle, syncs: &syncTimes{h: newHistogram()}}
+func newTimedFS(recycle bool, d wal.Durability) timedFS {
+	return timedFS{FS: wal.DefaultFS(d), recycle: recycle, syncs: &syncTimes{h: newHistogram()}}
 }
 
 func (fs timedFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File, error) {

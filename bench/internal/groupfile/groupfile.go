@@ -1,7 +1,9 @@
 // Package groupfile is the simplest group commit there is, the baseline the agent's log is
 // measured against (bench/load's row (h), bench/fsync's plain writer): appenders queue their
 // records, and the one that finds no fdatasync in flight writes everything queued and syncs it
-// for all of them, then goes on with whatever queued meanwhile.
+// for all of them, then goes on with whatever queued meanwhile. Its fdatasyncs are made as the
+// agent's Sync log makes them (package wal/datasync: parked when the Ps are busy), so that the
+// baseline does not lose to the agent on how a flush waits rather than on what it does.
 package groupfile
 
 import (
@@ -10,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/meterd/meterd/wal/datasync"
 )
 
 // MaxWrite is the most one write of a prefilled file may take, so that it fits before the
@@ -86,7 +88,7 @@ func (g *File) Append(rec []byte) error {
 		var took time.Duration
 		if err == nil {
 			start := time.Now()
-			err = unix.Fdatasync(int(g.f.Fd()))
+			err = datasync.Fdatasync(g.f.Fd())
 			took = time.Since(start)
 		}
 		g.mu.Lock()
