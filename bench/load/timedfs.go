@@ -12,14 +12,14 @@ import (
 )
 
 // timedFS is the file system every compare row on a Pebble log gives it (the agent's rows and
-// (i), (j), (k)), over the one a log of that durability uses by default (wal.DefaultFS): it times every sync of
-// a Pebble WAL file, so a row can say what an fdatasync
-// took under its load, and with recycle off (row (k)) it stops Pebble from reusing old WAL
-// files. Pebble v2 has no switch for that: it keeps
-// as many old WAL files for reuse as MemTableStopWritesThreshold allows. ReuseForWrite's
-// contract lets a file system remove the old file and create a fresh one instead, which is
-// what this one does, so every WAL file starts empty and each fsync may also have to extend
-// it, as on a file system where reuse is impossible.
+// (i), (j), (k)), over the one a log of that durability uses by default (wal.DefaultFS): it
+// times every sync of a Pebble WAL file, so a row can say what an fdatasync took under its
+// load, and with recycle off (row (k)) it stops Pebble from reusing old WAL files. Pebble v2
+// has no switch for that: it keeps as many old WAL files for reuse as
+// MemTableStopWritesThreshold allows. ReuseForWrite's contract lets a file system remove the
+// old file and create a fresh one instead, which is what this one does, so every WAL file
+// starts empty and each fsync may also have to extend it, as on a file system where reuse is
+// impossible.
 type timedFS struct {
 	vfs.FS
 	recycle bool

@@ -46,8 +46,9 @@ const (
 // on every flush is the plain system call.
 var refused atomic.Bool
 
-// park flushes fd as op through AIO when another goroutine is waiting for a P, and reports
-// whether it did (done false: the caller runs the plain call). err is the flush's result.
+// park flushes fd as op through AIO when worthParking says the P is wanted elsewhere, and
+// reports whether it did (done false: the caller runs the plain call). err is the flush's
+// result.
 func park(fd uintptr, o op) (done bool, err error) {
 	if fd == ^uintptr(0) || refused.Load() || !worthParking() {
 		return false, nil
