@@ -73,7 +73,8 @@ func park(fd uintptr, o op) (done bool, err error) {
 // flush at a time, so a completion needs no matching.
 type aioCtx struct {
 	id   uintptr
-	ev   *os.File // non-blocking, so reads park in the netpoller
+	efd  int      // the eventfd, for the kernel
+	ev   *os.File // the same, non-blocking, so reads park in the netpoller; never call its Fd, which would make it blocking
 	cb   iocb
 	cbs  [1]*iocb
 	idle bool // no flush in flight
@@ -100,7 +101,7 @@ func takeCtx() (*aioCtx, error) {
 		unix.Syscall(unix.SYS_IO_DESTROY, id, 0, 0)
 		return nil, err
 	}
-	c := &aioCtx{id: id, ev: os.NewFile(uintptr(fd), "datasync-eventfd"), idle: true}
+	c := &aioCtx{id: id, efd: fd, ev: os.NewFile(uintptr(fd), "datasync-eventfd"), idle: true}
 	c.cbs[0] = &c.cb
 	return c, nil
 }
@@ -121,7 +122,7 @@ func (c *aioCtx) destroy() {
 // flush submits one flush of fd and waits for it; done is false when the kernel would not
 // take it (nothing was submitted).
 func (c *aioCtx) flush(fd uintptr, o op) (done bool, err error) {
-	c.cb = iocb{opcode: uint16(o), fildes: uint32(fd), flags: iocbFlagResfd, resfd: uint32(c.ev.Fd())}
+	c.cb = iocb{opcode: uint16(o), fildes: uint32(fd), flags: iocbFlagResfd, resfd: uint32(c.efd)}
 	for {
 		_, _, e := unix.Syscall(unix.SYS_IO_SUBMIT, c.id, 1, uintptr(unsafe.Pointer(&c.cbs[0])))
 		switch e {
