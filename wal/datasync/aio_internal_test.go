@@ -129,7 +129,7 @@ func TestIdleProcessDoesNotPark(t *testing.T) {
 }
 
 // Many files flushed at once, each through a context of its own, with the race detector
-// watching the free list; then the list holds at most its capacity.
+// watching the free list: every flush succeeds.
 func TestConcurrentFlushes(t *testing.T) {
 	needAIO(t).destroy()
 	stop := spin()
@@ -153,8 +153,5 @@ func TestConcurrentFlushes(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
-	}
-	if n := len(free); n > cap(free) {
-		t.Fatalf("%d contexts kept, cap %d", n, cap(free))
 	}
 }
